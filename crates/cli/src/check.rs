@@ -1,0 +1,172 @@
+//! `scalepol check`
+
+use crate::files::{self, Input};
+use crate::{Color, Format};
+use rayon::prelude::*;
+use scalepol_compiler::diagnostics::{Diagnostic, FileId};
+use scalepol_compiler::{check_source, code, render, Checked, FsLoader, Severity, SourceFile};
+use serde_json::json;
+use std::io::{IsTerminal, Write};
+
+/// One input's outcome: its check, or the reason it could not be read.
+enum Outcome {
+    Checked(Checked),
+    Unreadable { name: String, text: String, diagnostic: Diagnostic },
+}
+
+impl Outcome {
+    fn files(&self) -> Vec<SourceFile> {
+        match self {
+            Outcome::Checked(c) => c.files.clone(),
+            Outcome::Unreadable { name, text, .. } => vec![SourceFile { name: name.clone(), text: text.clone() }],
+        }
+    }
+    fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            Outcome::Checked(c) => &c.diagnostics,
+            Outcome::Unreadable { diagnostic, .. } => std::slice::from_ref(diagnostic),
+        }
+    }
+}
+
+pub fn run(paths: &[std::path::PathBuf], format: Format, deny_warnings: bool, color: Color) -> u8 {
+    let inputs = match files::collect(paths) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut io_error = false;
+    let mut outcomes: Vec<Outcome> = inputs
+        .par_iter()
+        .map(|input| check_input(input))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter_map(|r| r.map_err(|e| { eprintln!("error: {e}"); io_error = true; }).ok())
+        .collect();
+    cross_file_checks(&mut outcomes);
+    let color = match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let (errors, warnings) = count(&outcomes);
+    let out = render_all(&outcomes, format, color, errors, warnings);
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+        return 2;
+    }
+    if io_error {
+        2
+    } else if errors > 0 || (deny_warnings && warnings > 0) {
+        1
+    } else {
+        0
+    }
+}
+
+fn check_input(input: &Input) -> Result<Outcome, String> {
+    let name = input.name();
+    match input.read() {
+        Ok(text) => Ok(Outcome::Checked(check_source(&name, &text, &FsLoader))),
+        Err(e) if e.ends_with("[SP0109]") => {
+            let d = Diagnostic::new(code::NOT_UTF8, FileId(0), scalepol_syntax::Span::default(), e.trim_end_matches(" [SP0109]").to_string())
+                .label("not UTF-8")
+                .help("re-save the file as UTF-8");
+            Ok(Outcome::Unreadable { name, text: String::new(), diagnostic: d })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Checks across files: two policies of one name would compile to the same
+/// output files.
+fn cross_file_checks(outcomes: &mut [Outcome]) {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for o in outcomes.iter_mut() {
+        let Outcome::Checked(c) = o else { continue };
+        let Some(p) = &c.policy else { continue };
+        let here = c.files[0].name.clone();
+        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == p.name) {
+            let d = Diagnostic::new(code::DUPLICATE_POLICY_NAME, FileId(0), p.name_span, format!("policy `{}` is also declared in {first}", p.name))
+                .label("same name")
+                .help("policy names become output file and object names: make them unique");
+            c.diagnostics.push(d);
+        } else {
+            seen.push((p.name.clone(), here));
+        }
+    }
+}
+
+fn count(outcomes: &[Outcome]) -> (usize, usize) {
+    let all = outcomes.iter().flat_map(|o| o.diagnostics());
+    let (mut e, mut w) = (0, 0);
+    for d in all {
+        match d.severity {
+            Severity::Error => e += 1,
+            Severity::Warning => w += 1,
+            Severity::Note => {}
+        }
+    }
+    (e, w)
+}
+
+fn render_all(outcomes: &[Outcome], format: Format, color: bool, errors: usize, warnings: usize) -> String {
+    let mut out = String::new();
+    match format {
+        Format::Human => {
+            for o in outcomes {
+                let files = o.files();
+                for d in o.diagnostics() {
+                    out.push_str(&render::human(d, &files, color));
+                    out.push('\n');
+                }
+            }
+            out.push_str(&summary_line(outcomes.len(), errors, warnings));
+        }
+        Format::Json => {
+            let files: Vec<_> = outcomes
+                .iter()
+                .map(|o| {
+                    let files = o.files();
+                    let ds: Vec<_> = o.diagnostics().iter().map(|d| render::json(d, &files)).collect();
+                    json!({"path": files[0].name, "diagnostics": ds})
+                })
+                .collect();
+            let doc = json!({
+                "version": 1,
+                "files": files,
+                "summary": {"files": outcomes.len(), "errors": errors, "warnings": warnings},
+            });
+            out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            out.push('\n');
+        }
+        Format::Sarif => {
+            let owned: Vec<(Vec<SourceFile>, &[Diagnostic])> = outcomes.iter().map(|o| (o.files(), o.diagnostics())).collect();
+            let refs: Vec<(&[SourceFile], &[Diagnostic])> = owned.iter().map(|(f, d)| (f.as_slice(), *d)).collect();
+            out = serde_json::to_string_pretty(&render::sarif(&refs)).unwrap_or_default();
+            out.push('\n');
+        }
+        Format::Github => {
+            for o in outcomes {
+                let files = o.files();
+                for d in o.diagnostics() {
+                    out.push_str(&render::github(d, &files));
+                    out.push('\n');
+                }
+            }
+            out.push_str(&summary_line(outcomes.len(), errors, warnings));
+        }
+    }
+    out
+}
+
+fn summary_line(files: usize, errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    if errors == 0 && warnings == 0 {
+        format!("checked {}: no problems\n", plural(files, "file"))
+    } else {
+        format!("checked {}: {}, {}\n", plural(files, "file"), plural(errors, "error"), plural(warnings, "warning"))
+    }
+}

@@ -1,0 +1,74 @@
+//! Which files a command works on.
+
+use std::path::{Path, PathBuf};
+
+/// One input: a file on disk or standard input.
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    pub fn name(&self) -> String {
+        match self {
+            Input::File(p) => p.to_string_lossy().into_owned(),
+            Input::Stdin => "<stdin>".to_string(),
+        }
+    }
+
+    /// Reads the input as UTF-8 text.
+    pub fn read(&self) -> Result<String, String> {
+        let bytes = match self {
+            Input::File(p) => std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?,
+            Input::Stdin => {
+                let mut buf = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| format!("<stdin>: {e}"))?;
+                buf
+            }
+        };
+        String::from_utf8(bytes).map_err(|e| {
+            format!("{}: not valid UTF-8 (first invalid byte at offset {}) [SP0109]", self.name(), e.utf8_error().valid_up_to())
+        })
+    }
+}
+
+/// Expands paths: files as given, directories recursively to their
+/// `*.scalepol` files in sorted order, `-` to standard input.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
+    let default = [PathBuf::from(".")];
+    let paths = if paths.is_empty() { &default[..] } else { paths };
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.push(Input::Stdin);
+        } else if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found).map_err(|e| format!("{}: {e}", p.display()))?;
+            found.sort();
+            out.extend(found.into_iter().map(Input::File));
+        } else if p.exists() {
+            out.push(Input::File(p.clone()));
+        } else {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') || name == "target" {
+            continue;
+        }
+        let ty = entry.file_type()?;
+        if ty.is_dir() {
+            walk(&path, out)?;
+        } else if ty.is_file() && path.extension().is_some_and(|e| e == "scalepol") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

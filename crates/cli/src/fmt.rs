@@ -1,0 +1,86 @@
+//! `scalepol fmt`
+
+use crate::files::{self, Input};
+use scalepol_compiler::{render, syntax_diagnostic, SourceFile};
+use scalepol_compiler::diagnostics::FileId;
+use std::io::Write;
+
+pub fn run(paths: &[std::path::PathBuf], check: bool) -> u8 {
+    let inputs = match files::collect(paths) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut status = 0u8;
+    for input in &inputs {
+        let code = format_one(input, check);
+        status = status.max(code);
+    }
+    status
+}
+
+/// Formats one input; returns its exit code.
+fn format_one(input: &Input, check: bool) -> u8 {
+    let name = input.name();
+    let text = match input.read() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return if e.ends_with("[SP0109]") { 1 } else { 2 };
+        }
+    };
+    let doc = match scalepol_syntax::parse(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            let files = [SourceFile { name: name.clone(), text }];
+            eprint!("{}", render::human(&syntax_diagnostic(FileId(0), &e), &files, false));
+            eprintln!("{name}: not formatted: fix the syntax error first");
+            return 1;
+        }
+    };
+    let formatted = scalepol_syntax::format_document(&doc);
+    match input {
+        Input::Stdin => {
+            if check {
+                return u8::from(formatted != text);
+            }
+            print!("{formatted}");
+            0
+        }
+        Input::File(path) => {
+            if formatted == text {
+                return 0;
+            }
+            if check {
+                println!("{name}: would reformat");
+                return 1;
+            }
+            match write_atomically(path, &formatted) {
+                Ok(()) => {
+                    println!("{name}: formatted");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {name}: {e}");
+                    2
+                }
+            }
+        }
+    }
+}
+
+/// Writes through a temporary file in the same directory, then renames, so
+/// that a crash never leaves a half-written policy.
+pub fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

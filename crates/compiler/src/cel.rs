@@ -1,0 +1,335 @@
+//! Static checks of CEL conditions: size and nesting limits (cel-parser
+//! overflows its stack on deep input and panics on some inputs, so those never
+//! reach it), syntax with the span inside the back-quotes, names, and a small
+//! type checker over the types policies expose (cel-interpreter has none).
+
+use crate::codes::code;
+use crate::diagnostics::{Diagnostic, FileId};
+use crate::lower::metrics::CEL_BUILTINS;
+use crate::lower::Ctx;
+use crate::model::Metric;
+use cel_parser::ast::{CallExpr, Expr, IdedExpr};
+use cel_parser::reference::Val;
+use scalepol_syntax::Span;
+
+/// The longest expression accepted, in bytes.
+pub const MAX_LEN: usize = 4096;
+/// The deepest bracket nesting accepted.
+pub const MAX_NESTING: usize = 32;
+/// The most operators accepted (each adds a level to the parser's recursion).
+pub const MAX_OPERATORS: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Type {
+    Bool,
+    Int,
+    Double,
+    String,
+}
+
+impl Type {
+    fn name(self) -> &'static str {
+        match self {
+            Type::Bool => "bool",
+            Type::Int => "int",
+            Type::Double => "double",
+            Type::String => "string",
+        }
+    }
+}
+
+/// Checks a rule condition. Returns the identifiers it reads, or `None` after
+/// reporting why it cannot run.
+pub fn check_condition(ctx: &mut Ctx, file: FileId, src: &str, span: Span, metrics: &[Metric]) -> Option<Vec<String>> {
+    let inner = Span::new(span.start + 1, span.end - 1);
+    let expr = parse_guarded(ctx, file, src, inner)?;
+    let mut checker = Checker { ctx, file, src, span: inner, metrics, reads: Vec::new(), failed: false };
+    let ty = checker.check(&expr);
+    let reads = std::mem::take(&mut checker.reads);
+    if checker.failed {
+        return None;
+    }
+    if let Some(ty) = ty {
+        if ty != Type::Bool {
+            ctx.push(
+                Diagnostic::new(code::CEL_NOT_BOOL, file, inner, format!("this condition is {}, not a bool", article(ty)))
+                    .label(format!("{} value", ty.name()))
+                    .help("compare it with something: `queue_depth > 50.0`"),
+            );
+            return None;
+        }
+    }
+    Some(reads)
+}
+
+/// Applies the limits, then parses behind `catch_unwind`.
+pub fn parse_guarded(ctx: &mut Ctx, file: FileId, src: &str, inner: Span) -> Option<IdedExpr> {
+    if let Some(d) = precheck(file, src, inner) {
+        ctx.push(d);
+        return None;
+    }
+    let owned = src.to_string();
+    let result = std::panic::catch_unwind(move || cel_parser::Parser::new().parse(&owned));
+    match result {
+        Ok(Ok(expr)) => Some(expr),
+        Ok(Err(errs)) => {
+            let e = errs.errors.first();
+            let msg = e.map(|e| e.msg.clone()).unwrap_or_else(|| "invalid expression".into());
+            let at = e.map(|e| offset_of(src, e.pos.0, e.pos.1)).unwrap_or(0);
+            let start = inner.start + at.min(src.len());
+            let end = (start + 1).min(inner.end).max(start);
+            ctx.push(
+                Diagnostic::new(code::CEL_SYNTAX, file, Span::new(start, end), format!("invalid CEL: {msg}"))
+                    .label("the expression stops making sense here")
+                    .help("conditions are CEL: `queue_depth > 50.0 && hour >= 8`"),
+            );
+            None
+        }
+        Err(_) => {
+            ctx.push(
+                Diagnostic::new(code::CEL_SYNTAX, file, inner, "this expression could not be parsed")
+                    .label("invalid CEL")
+                    .help("conditions are CEL: `queue_depth > 50.0 && hour >= 8`"),
+            );
+            None
+        }
+    }
+}
+
+/// The byte offset of a 1-based line and 0-based column from cel-parser.
+fn offset_of(src: &str, line: isize, col: isize) -> usize {
+    let mut off = 0;
+    for (i, l) in src.split_inclusive('\n').enumerate() {
+        if i as isize + 1 == line.max(1) {
+            let col = col.max(0) as usize;
+            return off + l.char_indices().nth(col).map(|(b, _)| b).unwrap_or(l.len());
+        }
+        off += l.len();
+    }
+    src.len()
+}
+
+/// The inputs cel-parser mishandles: empty, comment-only, too long, too deep,
+/// too many operators, non-ASCII outside string literals.
+fn precheck(file: FileId, src: &str, inner: Span) -> Option<Diagnostic> {
+    let without_comments: String = src.lines().map(|l| l.split("//").next().unwrap_or("")).collect();
+    if without_comments.trim().is_empty() {
+        return Some(
+            Diagnostic::new(code::CEL_EMPTY, file, inner, "this expression is empty")
+                .label("nothing to evaluate")
+                .help("write a condition, like `queue_depth > 50.0`"),
+        );
+    }
+    if src.len() > MAX_LEN {
+        return Some(too_complex(file, inner, format!("this expression is {} bytes long; the limit is {MAX_LEN}", src.len())));
+    }
+    let (mut depth, mut max_depth, mut ops) = (0usize, 0usize, 0usize);
+    let mut in_str: Option<char> = None;
+    for (i, c) in src.char_indices() {
+        if let Some(q) = in_str {
+            if c == q {
+                in_str = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => in_str = Some(c),
+            '(' | '[' | '{' => {
+                depth += 1;
+                max_depth = max_depth.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '+' | '-' | '*' | '/' | '%' | '&' | '|' | '<' | '>' | '=' | '!' | '?' | '.' | ',' => ops += 1,
+            c if !c.is_ascii() => {
+                let at = inner.start + i;
+                return Some(
+                    Diagnostic::new(code::CEL_SYNTAX, file, Span::new(at, at + c.len_utf8()), format!("`{c}` cannot appear in an expression outside a string"))
+                        .label("non-ASCII character")
+                        .help("identifiers in CEL are ASCII letters, digits and `_`"),
+                );
+            }
+            _ => {}
+        }
+    }
+    if max_depth > MAX_NESTING {
+        return Some(too_complex(file, inner, format!("this expression nests {max_depth} deep; the limit is {MAX_NESTING}")));
+    }
+    if ops > MAX_OPERATORS {
+        return Some(too_complex(file, inner, format!("this expression has {ops} operators; the limit is {MAX_OPERATORS}")));
+    }
+    None
+}
+
+fn too_complex(file: FileId, inner: Span, msg: String) -> Diagnostic {
+    Diagnostic::new(code::CEL_TOO_COMPLEX, file, inner, msg)
+        .label("too complex")
+        .help("split the condition into several rules, or simplify it")
+}
+
+struct Checker<'a, 'c> {
+    ctx: &'a mut Ctx<'c>,
+    file: FileId,
+    src: &'a str,
+    span: Span,
+    metrics: &'a [Metric],
+    reads: Vec<String>,
+    failed: bool,
+}
+
+impl Checker<'_, '_> {
+    fn error(&mut self, d: Diagnostic) {
+        self.failed = true;
+        self.ctx.push(d);
+    }
+
+    fn type_error(&mut self, msg: String, help: &str) {
+        let d = Diagnostic::new(code::CEL_TYPE, self.file, self.span, msg).label("ill-typed").help(help);
+        self.error(d);
+    }
+
+    /// The type of `e`, or `None` after an error has been reported.
+    fn check(&mut self, e: &IdedExpr) -> Option<Type> {
+        match &e.expr {
+            Expr::Ident(name) => self.ident(name),
+            Expr::Literal(v) => self.literal(v),
+            Expr::Call(call) => self.call(call),
+            _ => {
+                let d = Diagnostic::new(code::CEL_UNSUPPORTED, self.file, self.span, "lists, maps, field selection and macros are not supported in rule conditions")
+                    .label("unsupported")
+                    .help("use metrics, numbers, comparisons, `&&`, `||`, `!`, `? :` and double/int/min/max");
+                self.error(d);
+                None
+            }
+        }
+    }
+
+    fn ident(&mut self, name: &str) -> Option<Type> {
+        if !self.reads.iter().any(|r| r == name) {
+            self.reads.push(name.to_string());
+        }
+        if self.metrics.iter().any(|m| m.name == name) {
+            return Some(Type::Double);
+        }
+        if CEL_BUILTINS.contains(&name) {
+            return Some(Type::Int);
+        }
+        let span = find_ident(self.src, name).map(|o| Span::new(self.span.start + o, self.span.start + o + name.len())).unwrap_or(self.span);
+        let mut d = Diagnostic::new(code::CEL_UNKNOWN_IDENT, self.file, span, format!("`{name}` is not a metric or a built-in value"))
+            .label("unknown name");
+        let candidates: Vec<&str> = self.metrics.iter().map(|m| m.name.as_str()).chain(CEL_BUILTINS.iter().copied()).collect();
+        d = match crate::suggest::closest(name, &candidates) {
+            Some(s) => d.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), span, s),
+            None => d.help(format!("expressions can read: {}", candidates.join(", "))),
+        };
+        self.error(d);
+        None
+    }
+
+    fn literal(&mut self, v: &Val) -> Option<Type> {
+        match v {
+            Val::Boolean(_) => Some(Type::Bool),
+            Val::Int(_) | Val::UInt(_) => Some(Type::Int),
+            Val::Double(_) => Some(Type::Double),
+            Val::String(_) => Some(Type::String),
+            Val::Bytes(_) | Val::Null => {
+                self.type_error("bytes and null literals have no use in a condition".into(), "compare metrics with numbers");
+                None
+            }
+        }
+    }
+
+    fn call(&mut self, call: &CallExpr) -> Option<Type> {
+        if call.target.is_some() {
+            let d = Diagnostic::new(code::CEL_UNSUPPORTED, self.file, self.span, format!("method calls like `.{}()` are not supported in rule conditions", call.func_name))
+                .label("unsupported")
+                .help("use double(x), int(x), min(a, b) or max(a, b)");
+            self.error(d);
+            return None;
+        }
+        let args: Vec<Option<Type>> = call.args.iter().map(|a| self.check(a)).collect();
+        if args.iter().any(Option::is_none) {
+            return None;
+        }
+        let args: Vec<Type> = args.into_iter().flatten().collect();
+        let f = call.func_name.as_str();
+        match f {
+            "_&&_" | "_||_" | "!_" => self.all_of(f, &args, Type::Bool).then_some(Type::Bool),
+            "_==_" | "_!=_" => self.same(f, &args).then_some(Type::Bool),
+            "_<_" | "_<=_" | "_>_" | "_>=_" => (self.numeric(f, &args) && self.same(f, &args)).then_some(Type::Bool),
+            "_+_" | "_-_" | "_*_" | "_/_" | "_%_" | "-_" => (self.numeric(f, &args) && self.same(f, &args)).then(|| args[0]),
+            "_?_:_" => {
+                if args[0] != Type::Bool {
+                    self.type_error(format!("the condition of `? :` is {}, not a bool", article(args[0])), "write a comparison before `?`");
+                    return None;
+                }
+                self.same(f, &args[1..]).then(|| args[1])
+            }
+            "double" | "int" if args.len() == 1 && args[0] != Type::Bool => Some(if f == "double" { Type::Double } else { Type::Int }),
+            "min" | "max" if !args.is_empty() => (self.numeric(f, &args) && self.same(f, &args)).then(|| args[0]),
+            _ => {
+                let d = Diagnostic::new(code::CEL_UNSUPPORTED, self.file, self.span, format!("`{}` is not available in rule conditions", display_op(f)))
+                    .label("unsupported")
+                    .help("use arithmetic, comparisons, `&&`, `||`, `!`, `? :` and double(x), int(x), min(a, b), max(a, b)");
+                self.error(d);
+                None
+            }
+        }
+    }
+
+    fn all_of(&mut self, f: &str, args: &[Type], want: Type) -> bool {
+        if let Some(t) = args.iter().find(|t| **t != want) {
+            self.type_error(format!("`{}` needs {} operands, found {}", display_op(f), want.name(), article(*t)), "compare values first: `a > 1.0 && b < 2.0`");
+            return false;
+        }
+        true
+    }
+
+    fn same(&mut self, f: &str, args: &[Type]) -> bool {
+        if let Some(t) = args.iter().find(|t| **t != args[0]) {
+            let help = if matches!((args[0], *t), (Type::Int, Type::Double) | (Type::Double, Type::Int)) {
+                "CEL does not mix int and double: metrics are doubles, so write `50.0` rather than `50`, or convert with double(x)"
+            } else {
+                "both sides must have the same type"
+            };
+            self.type_error(format!("`{}` compares {} with {}", display_op(f), article(args[0]), article(*t)), help);
+            return false;
+        }
+        true
+    }
+
+    fn numeric(&mut self, f: &str, args: &[Type]) -> bool {
+        if let Some(t) = args.iter().find(|t| !matches!(t, Type::Int | Type::Double)) {
+            self.type_error(format!("`{}` needs numbers, found {}", display_op(f), article(*t)), "arithmetic and ordering apply to metrics and numbers");
+            return false;
+        }
+        true
+    }
+}
+
+fn article(t: Type) -> String {
+    match t {
+        Type::Int => "an int".into(),
+        t => format!("a {}", t.name()),
+    }
+}
+
+fn display_op(f: &str) -> String {
+    f.trim_matches('_').replace("_", " ").replace("?  :", "? :")
+}
+
+/// The offset of `name` as a whole word in `src`.
+fn find_ident(src: &str, name: &str) -> Option<usize> {
+    let bytes = src.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut from = 0;
+    while let Some(i) = src[from..].find(name) {
+        let at = from + i;
+        let before = at == 0 || !is_word(bytes[at - 1]);
+        let after = at + name.len() >= bytes.len() || !is_word(bytes[at + name.len()]);
+        if before && after {
+            return Some(at);
+        }
+        from = at + name.len();
+    }
+    None
+}

@@ -1,0 +1,192 @@
+//! The scalepol compiler front end: syntax tree to typed policy model, with
+//! every diagnostic of names, types, units, ranges and CEL.
+//!
+//! Entry point: [`check_source`]. It parses one policy file, follows its
+//! `extends` chain through a [`Loader`], and returns the model (when the
+//! policy is sound enough to build one) with all diagnostics.
+
+mod args;
+pub mod cel;
+pub mod codes;
+pub mod diagnostics;
+pub mod lines;
+pub mod lower;
+pub mod model;
+pub mod render;
+mod schedule;
+mod suggest;
+pub mod units;
+
+use diagnostics::{Diagnostic, FileId, Sink};
+use lower::{Ctx, Item};
+use scalepol_syntax::{Document, Span, SyntaxErrorKind};
+use std::path::{Path, PathBuf};
+
+pub use codes::{code, CodeInfo, REGISTRY};
+pub use diagnostics::Severity;
+pub use model::Policy;
+
+/// A file of a check session: the policy file first, then its defaults chain.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// Reads the files that `extends` names.
+pub trait Loader {
+    /// Reads `path` as written in `from` (relative paths are relative to
+    /// `from`'s directory). Returns the resolved name and the text.
+    fn load(&self, from: &str, path: &str) -> Result<(String, String), String>;
+}
+
+/// Reads defaults files from the file system.
+pub struct FsLoader;
+
+impl Loader for FsLoader {
+    fn load(&self, from: &str, path: &str) -> Result<(String, String), String> {
+        let base = Path::new(from).parent().unwrap_or(Path::new(""));
+        let full: PathBuf = base.join(path);
+        let text = std::fs::read(&full).map_err(|e| e.to_string())?;
+        let text = String::from_utf8(text).map_err(|_| "the file is not valid UTF-8".to_string())?;
+        Ok((full.to_string_lossy().into_owned(), text))
+    }
+}
+
+/// The result of checking one file.
+#[derive(Debug)]
+pub struct Checked {
+    pub files: Vec<SourceFile>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The syntax tree of the checked file, when it parsed.
+    pub document: Option<Document>,
+    /// The model, when the policy had no errors that prevent building it.
+    pub policy: Option<Policy>,
+    /// True when the file is a `defaults` file rather than a policy.
+    pub is_defaults: bool,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Converts a syntax error of `file` to a diagnostic.
+pub fn syntax_diagnostic(file: FileId, e: &scalepol_syntax::SyntaxError) -> Diagnostic {
+    let c = match e.kind {
+        SyntaxErrorKind::Unexpected => code::SYNTAX,
+        SyntaxErrorKind::UnterminatedString => code::UNTERMINATED_STRING,
+        SyntaxErrorKind::UnterminatedCode => code::UNTERMINATED_CODE,
+        SyntaxErrorKind::UnclosedBrace => code::UNCLOSED_BRACE,
+        SyntaxErrorKind::UnexpectedCloseBrace => code::STRAY_BRACE,
+        SyntaxErrorKind::InvalidEscape => code::INVALID_ESCAPE,
+        SyntaxErrorKind::FileTooLarge => code::FILE_TOO_LARGE,
+        SyntaxErrorKind::TooDeep => code::TOO_DEEP,
+    };
+    let mut d = Diagnostic::new(c, file, e.span, e.message.clone()).label(e.label.clone());
+    if !e.help.is_empty() {
+        d = d.help(e.help.clone());
+    }
+    if let Some((span, text)) = &e.related {
+        d = d.with_secondary(file, *span, text.clone());
+    }
+    d
+}
+
+/// Checks one file's text.
+pub fn check_source(name: &str, text: &str, loader: &dyn Loader) -> Checked {
+    let mut files = vec![SourceFile { name: name.to_string(), text: text.to_string() }];
+    let doc = match scalepol_syntax::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            let diagnostics = vec![syntax_diagnostic(FileId(0), &e)];
+            return Checked { files, diagnostics, document: None, policy: None, is_defaults: false };
+        }
+    };
+    let mut sink = Sink::default();
+    let mut docs: Vec<Document> = Vec::new();
+    let top_kw = doc.nodes.iter().find(|n| n.keyword == "policy" || n.keyword == "defaults").map(|n| n.keyword.clone());
+    let is_defaults = top_kw.as_deref() == Some("defaults");
+    if let Some(top) = doc.nodes.iter().find(|n| n.keyword == "policy" || n.keyword == "defaults") {
+        load_chain(&mut files, &mut docs, &mut sink, loader, top, 0);
+    }
+    let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
+    let mut ctx = Ctx { names: &names, sink };
+    let want = if is_defaults { "defaults" } else { "policy" };
+    let mut policy = None;
+    if let Some(top) = lower::top_node(&mut ctx, FileId(0), &doc, want) {
+        // Items of the defaults chain, the nearest file overriding the farther.
+        let mut inherited: Vec<Item> = Vec::new();
+        for (i, d) in docs.iter().enumerate().rev() {
+            let file = FileId(i as u32 + 1);
+            if let Some(n) = d.nodes.iter().find(|n| n.keyword == "defaults") {
+                let own = lower::defaults_items(&mut ctx, file, n);
+                inherited = lower::merge_defaults(&inherited, &own);
+            }
+        }
+        if is_defaults {
+            let own = lower::defaults_items(&mut ctx, FileId(0), top);
+            let items = lower::merge_defaults(&inherited, &own);
+            lower::check_defaults(&mut ctx, &items);
+        } else {
+            policy = lower::lower_policy(&mut ctx, FileId(0), top, &inherited);
+        }
+    }
+    let diagnostics = ctx.sink.diagnostics;
+    let has_errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    Checked { files, diagnostics, document: Some(doc), policy: if has_errors { None } else { policy }, is_defaults }
+}
+
+/// Follows `extends` from the top node of file `from`, appending each
+/// defaults file (and its parsed document) until the chain ends.
+fn load_chain(files: &mut Vec<SourceFile>, docs: &mut Vec<Document>, sink: &mut Sink, loader: &dyn Loader, top: &scalepol_syntax::Node, from: usize) {
+    let Some((path, span)) = lower::extends_of(top) else { return };
+    let from_name = files[from].name.clone();
+    let (name, text) = match loader.load(&from_name, path) {
+        Ok(x) => x,
+        Err(e) => {
+            sink.push(
+                Diagnostic::new(code::EXTENDS_NOT_FOUND, FileId(from as u32), span, format!("cannot read the defaults file \"{path}\": {e}"))
+                    .label("not readable")
+                    .help("the path is relative to this file's directory"),
+            );
+            return;
+        }
+    };
+    if files.iter().any(|f| f.name == name) {
+        let chain: Vec<&str> = files.iter().map(|f| f.name.as_str()).chain([name.as_str()]).collect();
+        sink.push(
+            Diagnostic::new(code::EXTENDS_CYCLE, FileId(from as u32), span, format!("defaults extend each other in a cycle: {}", chain.join(" -> ")))
+                .label("closes the cycle")
+                .help("remove one `extends` so that the chain ends"),
+        );
+        return;
+    }
+    files.push(SourceFile { name, text });
+    let idx = files.len() - 1;
+    let file = FileId(idx as u32);
+    match scalepol_syntax::parse(&files[idx].text) {
+        Ok(doc) => {
+            let next = doc.nodes.iter().find(|n| n.keyword == "defaults").cloned();
+            if next.is_none() {
+                sink.push(
+                    Diagnostic::new(code::EXTENDS_NOT_FOUND, FileId(from as u32), span, format!("\"{path}\" holds no `defaults` block"))
+                        .label("not a defaults file")
+                        .help("a file that policies extend holds `defaults NAME { ... }`"),
+                );
+            }
+            docs.push(doc);
+            if let Some(n) = next {
+                load_chain(files, docs, sink, loader, &n, idx);
+            }
+        }
+        Err(e) => {
+            sink.push(syntax_diagnostic(file, &e));
+            docs.push(Document { nodes: Vec::new(), trailing_comments: Vec::new() });
+        }
+    }
+}
+
+/// A span covering nothing, at the start of a file.
+pub const START: Span = Span { start: 0, end: 0 };

@@ -1,0 +1,414 @@
+//! `scale [POOL] { on ..., tolerance, up, down, cooldown, interval, fallback, scale_to_zero }`
+//!
+//! Defaults follow Kubernetes (HPA `behavior` and tolerance) and KEDA
+//! (cooldown), and are recorded with their source.
+
+use super::{pool::duration_setting, Ctx, Item, Seen};
+use crate::args::{self, UnitClass};
+use crate::codes::code;
+use crate::diagnostics::{Diagnostic, FileId};
+use crate::lower::metrics;
+use crate::model::*;
+use crate::units::Duration;
+use scalepol_syntax::{Node, Span};
+
+pub const SCALE_ITEMS: &[(&str, &str)] = &[
+    ("on", "a target: `on METRIC [per replica|total] target VALUE [activate VALUE]`"),
+    ("tolerance", "no scaling while the metric is this close to target: `tolerance 10%` or `tolerance up 5% down 10%`"),
+    ("up", "scale-up rate and stabilisation: `up { by 100% every 15s, stabilize 0s }`"),
+    ("down", "scale-down rate and stabilisation: `down { by 1 replica every 1m, stabilize 5m }`"),
+    ("cooldown", "wait after the last activity before scaling to zero (KEDA cooldownPeriod)"),
+    ("interval", "how often metrics are read and a decision made"),
+    ("fallback", "replicas to hold when metrics fail: `fallback 4 replicas after 3 failures`"),
+    ("scale_to_zero", "scale to zero after an idle period: `scale_to_zero after 15m`"),
+];
+pub const BEHAVIOR_ITEMS: &[&str] = &["by", "select", "stabilize"];
+
+const HPA_TOLERANCE: &str = "the Kubernetes HPA default tolerance (--horizontal-pod-autoscaler-tolerance)";
+const HPA_UP: &str = "the Kubernetes HPA scaleUp default";
+const HPA_DOWN: &str = "the Kubernetes HPA scaleDown default";
+
+fn default_up() -> Behavior {
+    let p = |kind, value| RatePolicy { kind, value, period: Duration::from_secs(15), span: Span::default() };
+    Behavior {
+        policies: Valued::default(vec![p(RateKind::Percent, 100), p(RateKind::Replicas, 4)], HPA_UP),
+        select: Valued::default(SelectPolicy::Max, HPA_UP),
+        stabilization: Valued::default(Duration(0), HPA_UP),
+    }
+}
+
+fn default_down() -> Behavior {
+    let p = RatePolicy { kind: RateKind::Percent, value: 100, period: Duration::from_secs(15), span: Span::default() };
+    Behavior {
+        policies: Valued::default(vec![p], HPA_DOWN),
+        select: Valued::default(SelectPolicy::Max, HPA_DOWN),
+        stabilization: Valued::default(Duration::from_secs(300), HPA_DOWN),
+    }
+}
+
+/// Assigns each scale block to its pool, layered over the defaults' scale settings.
+pub fn attach_scaling(ctx: &mut Ctx, pools: &mut [Pool], metrics: &[Metric], items: &[Item]) {
+    let mut base: Vec<Item> = Vec::new();
+    for &(file, n) in items.iter().filter(|(f, _)| *f != FileId(0)) {
+        for b in n.block_nodes() {
+            if b.keyword == "on" {
+                ctx.push(
+                    Diagnostic::new(code::UNKNOWN_ITEM, file, b.keyword_span, "defaults cannot declare scale targets")
+                        .label("`on` in a defaults file")
+                        .help("targets belong to each policy: move this `on` into the policies"),
+                );
+            } else {
+                base.push((file, b));
+            }
+        }
+    }
+    let mut assigned: Vec<(String, Span)> = Vec::new();
+    for &(file, n) in items.iter().filter(|(f, _)| *f == FileId(0)) {
+        let Some(idx) = scale_pool(ctx, file, n, pools) else { continue };
+        let name = pools[idx].name.clone();
+        if let Some((_, first)) = assigned.iter().find(|(p, _)| *p == name) {
+            ctx.push(
+                Diagnostic::new(code::DUPLICATE_ITEM, file, n.keyword_span, format!("pool `{name}` has two scale blocks"))
+                    .label("second scale block")
+                    .with_secondary(file, *first, "first scale block")
+                    .help("merge them into one"),
+            );
+            continue;
+        }
+        assigned.push((name, n.keyword_span));
+        let own: Vec<Item> = n.block_nodes().iter().map(|b| (file, b)).collect();
+        let merged: Vec<Item> = base
+            .iter()
+            .filter(|(_, b)| !own.iter().any(|(_, o)| o.keyword == b.keyword))
+            .chain(own.iter())
+            .copied()
+            .collect();
+        pools[idx].scale = lower_scaling(ctx, file, n, &merged, metrics, true);
+    }
+}
+
+/// The index of the pool a scale block applies to.
+fn scale_pool(ctx: &mut Ctx, file: FileId, n: &Node, pools: &[Pool]) -> Option<usize> {
+    let mut a = ctx.args(n, file, "scale [POOL] { ... }");
+    let named = if a.is_done() { None } else { a.word(&mut ctx.sink, "a pool name") };
+    a.end(&mut ctx.sink);
+    match named {
+        Some((name, span)) => {
+            let found = super::sections::resolve_pool(ctx, file, name, span, pools)?;
+            pools.iter().position(|p| p.name == found)
+        }
+        None if pools.len() == 1 => Some(0),
+        None if pools.is_empty() => None,
+        None => {
+            let names: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
+            ctx.push(
+                Diagnostic::new(code::AMBIGUOUS_SCALE, file, n.keyword_span, format!("this policy has {} pools; which one does this block scale?", pools.len()))
+                    .label("no pool named")
+                    .help(format!("name the pool: `scale {} {{ ... }}` (pools: {})", names[0], names.join(", ")))
+                    .fix(format!("scale pool `{}`", names[0]), Span::new(n.keyword_span.end, n.keyword_span.end), format!(" {}", names[0])),
+            );
+            None
+        }
+    }
+}
+
+pub fn lower_scaling(ctx: &mut Ctx, file: FileId, n: &Node, items: &[Item], metrics: &[Metric], require_targets: bool) -> Option<Scaling> {
+    let mut s = Scaling {
+        span: n.span,
+        targets: Vec::new(),
+        tolerance_up: Valued::default(0.1, HPA_TOLERANCE),
+        tolerance_down: Valued::default(0.1, HPA_TOLERANCE),
+        up: default_up(),
+        down: default_down(),
+        cooldown: Valued::default(Duration::from_secs(300), "the KEDA cooldownPeriod default"),
+        interval: Valued::default(Duration::from_secs(15), "the Kubernetes HPA sync period default (--horizontal-pod-autoscaler-sync-period)"),
+        fallback: None,
+        scale_to_zero: None,
+    };
+    let allowed: Vec<&str> = SCALE_ITEMS.iter().map(|(k, _)| *k).collect();
+    let mut seen = Seen::default();
+    for &(f, b) in items {
+        if !allowed.contains(&b.keyword.as_str()) {
+            ctx.unknown_item(f, b, "a scale block", &allowed);
+            continue;
+        }
+        if b.keyword != "on" && !seen.first(ctx, f, b) {
+            continue;
+        }
+        match b.keyword.as_str() {
+            "on" => {
+                if let Some(t) = lower_target(ctx, f, b, metrics) {
+                    s.targets.push(t);
+                }
+            }
+            "tolerance" => lower_tolerance(ctx, f, b, &mut s),
+            "up" => lower_behavior(ctx, f, b, &mut s.up),
+            "down" => lower_behavior(ctx, f, b, &mut s.down),
+            "cooldown" => {
+                if let Some((d, span)) = duration_setting(ctx, f, b) {
+                    s.cooldown = ctx.valued(d, f, span);
+                }
+            }
+            "interval" => {
+                if let Some((d, span)) = duration_setting(ctx, f, b) {
+                    if d.0 == 0 {
+                        ctx.push(zero_duration(f, span, "interval"));
+                    } else {
+                        s.interval = ctx.valued(d, f, span);
+                    }
+                }
+            }
+            "fallback" => s.fallback = lower_fallback(ctx, f, b),
+            _ => s.scale_to_zero = lower_to_zero(ctx, f, b),
+        }
+    }
+    if require_targets && s.targets.is_empty() && !items.iter().any(|(_, b)| b.keyword == "on") {
+        ctx.push(
+            Diagnostic::new(code::SCALE_NEEDS_TARGET, file, n.header_span(), "this scale block has no target")
+                .label("no `on` target")
+                .help("add a target, like `on cpu target 70%` or `on queue_depth per replica target 8`"),
+        );
+        return None;
+    }
+    Some(s)
+}
+
+fn zero_duration(file: FileId, span: Span, kw: &str) -> Diagnostic {
+    Diagnostic::new(code::NONPOSITIVE_DURATION, file, span, format!("`{kw}` must be longer than zero"))
+        .label("zero")
+        .help("write a positive duration, like `15s`")
+}
+
+fn lower_target(ctx: &mut Ctx, file: FileId, b: &Node, all: &[Metric]) -> Option<ScaleTarget> {
+    let mut a = ctx.args(b, file, "on METRIC [per replica|total] target VALUE [activate VALUE]");
+    let (name, nspan) = a.word(&mut ctx.sink, "a metric name")?;
+    let metric = metrics::resolve(ctx, file, name, nspan, all)?;
+    let builtin = metric.source == MetricSourceKind::Builtin;
+    let mut mode = if builtin { TargetMode::Utilization } else { TargetMode::Total };
+    if a.eat_word("per") {
+        a.keyword(&mut ctx.sink, "replica")?;
+        mode = TargetMode::PerReplica;
+    } else if a.eat_word("total") {
+        mode = TargetMode::Total;
+    }
+    a.keyword(&mut ctx.sink, "target")?;
+    let q = a.quantity(&mut ctx.sink, "the target value")?;
+    let target = target_value(ctx, file, &q, metric, mode)?;
+    let mut activation = None;
+    if a.eat_word("activate") {
+        let q = a.quantity(&mut ctx.sink, "the activation threshold")?;
+        activation = Some(target_value(ctx, file, &q, metric, mode)?);
+    }
+    a.end(&mut ctx.sink);
+    if target <= 0.0 {
+        ctx.push(
+            Diagnostic::new(code::NEGATIVE_VALUE, file, q.span, "a scaling target must be above zero")
+                .label("zero target")
+                .help("the replica count is the metric divided by the target: the target must be positive"),
+        );
+        return None;
+    }
+    Some(ScaleTarget { metric: metric.name.clone(), mode, target, activation, span: b.span })
+}
+
+/// A target value in the metric's base unit. Built-in CPU and memory take a
+/// utilisation percentage, or with `per replica` an absolute amount.
+fn target_value(ctx: &mut Ctx, file: FileId, q: &args::Quantity, m: &Metric, mode: TargetMode) -> Option<f64> {
+    if m.source != MetricSourceKind::Builtin {
+        return metrics::value_in_unit(ctx, file, q, m);
+    }
+    match (m.name.as_str(), mode) {
+        ("cpu", TargetMode::PerReplica) => {
+            if q.class() != UnitClass::Cores {
+                ctx.push(args::unit_mismatch(file, q, "cpu per replica", UnitClass::Cores, "1.5 cores"));
+                return None;
+            }
+            Some(q.value)
+        }
+        ("memory", TargetMode::PerReplica) => args::to_bytes(&mut ctx.sink, file, q, "memory per replica").map(|b| b.0 as f64),
+        (_, TargetMode::Total) => {
+            ctx.push(
+                Diagnostic::new(code::BAD_ARGUMENTS, file, q.span, format!("`{}` is a per-replica utilisation; it has no total", m.name))
+                    .label("`total` does not apply")
+                    .help(format!("write `on {} target 70%`", m.name)),
+            );
+            None
+        }
+        _ => args::to_percent(&mut ctx.sink, file, q, &m.name, 100.0).map(|f| f * 100.0),
+    }
+}
+
+fn tolerance_value(ctx: &mut Ctx, file: FileId, a: &mut args::Args) -> Option<(f64, Span)> {
+    let q = a.quantity(&mut ctx.sink, "a percentage")?;
+    if q.class() != UnitClass::Percent {
+        ctx.push(args::unit_mismatch(file, &q, "tolerance", UnitClass::Percent, "10%"));
+        return None;
+    }
+    if q.value < 0.0 || q.value >= 100.0 {
+        ctx.push(
+            Diagnostic::new(code::TOLERANCE_RANGE, file, q.span, format!("a tolerance of {}% is outside 0-100%", q.text))
+                .label("out of range")
+                .help("tolerances are at least 0% and below 100%; Kubernetes uses 10%"),
+        );
+        return None;
+    }
+    Some((q.value / 100.0, q.span))
+}
+
+fn lower_tolerance(ctx: &mut Ctx, file: FileId, b: &Node, s: &mut Scaling) {
+    let mut a = ctx.args(b, file, "tolerance PERCENT | tolerance up PERCENT down PERCENT");
+    if matches!(a.peek().map(|x| &x.kind), Some(scalepol_syntax::ArgKind::Number { .. })) {
+        if let Some((v, span)) = tolerance_value(ctx, file, &mut a) {
+            s.tolerance_up = ctx.valued(v, file, span);
+            s.tolerance_down = ctx.valued(v, file, span);
+        }
+        a.end(&mut ctx.sink);
+        return;
+    }
+    let mut any = false;
+    while !a.is_done() {
+        let up = if a.eat_word("up") {
+            true
+        } else if a.eat_word("down") {
+            false
+        } else {
+            a.expected(&mut ctx.sink, "`up` or `down`");
+            return;
+        };
+        any = true;
+        let Some((v, span)) = tolerance_value(ctx, file, &mut a) else { return };
+        let v = ctx.valued(v, file, span);
+        if up { s.tolerance_up = v } else { s.tolerance_down = v }
+    }
+    if !any {
+        a.expected(&mut ctx.sink, "a percentage");
+    }
+}
+
+fn lower_behavior(ctx: &mut Ctx, file: FileId, b: &Node, out: &mut Behavior) {
+    let mut a = ctx.args(b, file, "up|down { by N% every DURATION, select max|min, stabilize DURATION } | up|down disabled");
+    if a.eat_word("disabled") {
+        out.select = ctx.valued(SelectPolicy::Disabled, file, b.span);
+        a.end(&mut ctx.sink);
+        return;
+    }
+    a.end(&mut ctx.sink);
+    let mut policies = Vec::new();
+    let mut seen = Seen::default();
+    for n in b.block_nodes() {
+        if !BEHAVIOR_ITEMS.contains(&n.keyword.as_str()) {
+            ctx.unknown_item(file, n, &format!("a `{}` block", b.keyword), BEHAVIOR_ITEMS);
+            continue;
+        }
+        if n.keyword != "by" && !seen.first(ctx, file, n) {
+            continue;
+        }
+        match n.keyword.as_str() {
+            "by" => policies.extend(lower_rate(ctx, file, n)),
+            "select" => {
+                let mut a = ctx.args(n, file, "select max|min|disabled");
+                let Some((w, span)) = a.word(&mut ctx.sink, "`max`, `min` or `disabled`") else { continue };
+                a.end(&mut ctx.sink);
+                let sel = match w {
+                    "max" => SelectPolicy::Max,
+                    "min" => SelectPolicy::Min,
+                    "disabled" => SelectPolicy::Disabled,
+                    _ => {
+                        ctx.push(
+                            Diagnostic::new(code::BAD_ARGUMENTS, file, span, format!("`{w}` is not a select policy"))
+                                .label("expected max, min or disabled")
+                                .help("`select max` takes the policy allowing the largest change (the default), `select min` the smallest"),
+                        );
+                        continue;
+                    }
+                };
+                out.select = ctx.valued(sel, file, span);
+            }
+            _ => {
+                let Some((d, span)) = duration_setting(ctx, file, n) else { continue };
+                if d.0 > 3_600_000 {
+                    ctx.push(
+                        Diagnostic::new(code::WINDOW_RANGE, file, span, format!("a stabilisation window of {d} is longer than one hour"))
+                            .label("above 3600s")
+                            .help("Kubernetes accepts stabilizationWindowSeconds from 0 to 3600"),
+                    );
+                    continue;
+                }
+                out.stabilization = ctx.valued(d, file, span);
+            }
+        }
+    }
+    if !policies.is_empty() {
+        let span = b.span;
+        out.policies = ctx.valued(policies, file, span);
+    }
+}
+
+/// `by 100% every 15s` or `by 4 replicas every 1m`.
+fn lower_rate(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<RatePolicy> {
+    let mut a = ctx.args(n, file, "by N% every DURATION | by N replicas every DURATION");
+    let q = a.quantity(&mut ctx.sink, "a step: a percentage or a number of replicas")?;
+    let (kind, value) = match q.class() {
+        UnitClass::Percent => (RateKind::Percent, q.value),
+        UnitClass::Plain | UnitClass::Replicas => (RateKind::Replicas, q.value),
+        _ => {
+            ctx.push(args::unit_mismatch(file, &q, "by", UnitClass::Replicas, "4 replicas"));
+            return None;
+        }
+    };
+    if value <= 0.0 || value.fract() != 0.0 || value > 100_000.0 {
+        ctx.push(
+            Diagnostic::new(code::BAD_ARGUMENTS, file, q.span, "a rate step is a whole number above zero")
+                .label("invalid step")
+                .help("Kubernetes scaling policies take a whole `value` greater than zero; to stop scaling in a direction write `disabled`"),
+        );
+        return None;
+    }
+    a.keyword(&mut ctx.sink, "every")?;
+    let pq = a.quantity(&mut ctx.sink, "the period")?;
+    let period = args::to_duration(&mut ctx.sink, file, &pq, "every")?;
+    a.end(&mut ctx.sink);
+    if period.0 < 1000 || period.0 > 1_800_000 || period.0 % 1000 != 0 {
+        ctx.push(
+            Diagnostic::new(code::PERIOD_RANGE, file, pq.span, format!("a rate period of {period} is outside 1s-30m"))
+                .label("out of range")
+                .help("Kubernetes accepts periodSeconds from 1 to 1800, in whole seconds"),
+        );
+        return None;
+    }
+    Some(RatePolicy { kind, value: value as u32, period, span: n.span })
+}
+
+fn lower_fallback(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<Fallback> {
+    let mut a = ctx.args(b, file, "fallback N replicas [after M failures]");
+    let q = a.quantity(&mut ctx.sink, "a replica count")?;
+    let replicas = args::to_replicas(&mut ctx.sink, file, &q, "fallback")?;
+    let mut after = 3;
+    if a.eat_word("after") {
+        let q = a.quantity(&mut ctx.sink, "a number of failures")?;
+        after = args::to_replicas(&mut ctx.sink, file, &q, "after")?;
+        if after == 0 {
+            ctx.push(
+                Diagnostic::new(code::BAD_ARGUMENTS, file, q.span, "the fallback needs at least one failure to trigger")
+                    .label("zero")
+                    .help("KEDA's failureThreshold is at least 1; 3 is typical"),
+            );
+            return None;
+        }
+        if !(a.eat_word("failures") || a.eat_word("failure")) {
+            a.expected(&mut ctx.sink, "`failures`");
+            return None;
+        }
+    }
+    a.end(&mut ctx.sink);
+    Some(Fallback { replicas, after_failures: after, span: b.span })
+}
+
+fn lower_to_zero(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<ScaleToZero> {
+    let mut a = ctx.args(b, file, "scale_to_zero after DURATION");
+    a.keyword(&mut ctx.sink, "after")?;
+    let q = a.quantity(&mut ctx.sink, "the idle period")?;
+    let idle = args::to_duration(&mut ctx.sink, file, &q, "scale_to_zero")?;
+    a.end(&mut ctx.sink);
+    Some(ScaleToZero { idle, span: b.span })
+}

@@ -1,0 +1,458 @@
+//! The typed policy model: names resolved, units normalised to base units
+//! (milliseconds, micro-dollars, bytes, fractions of one), defaults applied and
+//! recorded with their origin. Every later stage (targets, the engine, the
+//! simulator, the language server) reads this model, never the syntax tree.
+
+use crate::units::{Bytes, Duration, Money, MoneyRate};
+use scalepol_syntax::Span;
+use serde::{Deserialize, Serialize};
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Origin {
+    /// Written in the policy at this span (of the policy's own file).
+    Written { span: Span },
+    /// Inherited from a defaults file.
+    Inherited { file: String, span: Span },
+    /// Not written: a documented default.
+    Default { source: String },
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Valued<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+impl<T> Valued<T> {
+    pub fn written(value: T, span: Span) -> Self {
+        Valued { value, origin: Origin::Written { span } }
+    }
+    pub fn default(value: T, source: &str) -> Self {
+        Valued { value, origin: Origin::Default { source: source.to_string() } }
+    }
+    pub fn is_default(&self) -> bool {
+        matches!(self.origin, Origin::Default { .. })
+    }
+    /// The span it was written at, in its own file, if written.
+    pub fn span(&self) -> Option<Span> {
+        match &self.origin {
+            Origin::Written { span } | Origin::Inherited { span, .. } => Some(*span),
+            Origin::Default { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    pub name: String,
+    pub name_span: Span,
+    /// The defaults file this policy extends, as written.
+    pub extends: Option<String>,
+    pub workload: Workload,
+    pub pools: Vec<Pool>,
+    pub slo: Option<Slo>,
+    pub budget: Option<Budget>,
+    pub metrics: Vec<Metric>,
+    pub rules: Vec<Rule>,
+    pub schedules: Vec<Schedule>,
+    pub tests: Vec<TestCase>,
+    pub targets: Vec<TargetOptions>,
+}
+
+impl Policy {
+    pub fn pool(&self, name: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.name == name)
+    }
+    pub fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkloadKind {
+    Deployment,
+    Statefulset,
+    Inferenceservice,
+    SagemakerVariant,
+    SagemakerComponent,
+    EcsService,
+}
+
+impl WorkloadKind {
+    pub const ALL: [(&'static str, WorkloadKind); 6] = [
+        ("deployment", WorkloadKind::Deployment),
+        ("statefulset", WorkloadKind::Statefulset),
+        ("inferenceservice", WorkloadKind::Inferenceservice),
+        ("sagemaker-variant", WorkloadKind::SagemakerVariant),
+        ("sagemaker-component", WorkloadKind::SagemakerComponent),
+        ("ecs-service", WorkloadKind::EcsService),
+    ];
+    pub fn is_kubernetes(self) -> bool {
+        matches!(
+            self,
+            WorkloadKind::Deployment | WorkloadKind::Statefulset | WorkloadKind::Inferenceservice
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workload {
+    pub kind: WorkloadKind,
+    /// `namespace/name` for Kubernetes kinds (namespace may be absent),
+    /// `endpoint/variant` for SageMaker variants, `cluster/service` for ECS.
+    pub name: String,
+    pub span: Span,
+}
+
+impl Workload {
+    /// The namespace and the object name of a Kubernetes workload.
+    pub fn namespace_and_name(&self) -> (Option<&str>, &str) {
+        match self.name.split_once('/') {
+            Some((ns, n)) => (Some(ns), n),
+            None => (None, self.name.as_str()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolKind {
+    Gpu,
+    Cpu,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pool {
+    pub name: String,
+    pub name_span: Span,
+    pub kind: PoolKind,
+    pub accelerator: Option<Accelerator>,
+    pub replicas: ReplicaRange,
+    /// From the scale-up decision to serving traffic (model load included).
+    pub warmup: Valued<Duration>,
+    /// Connection draining before a replica is removed.
+    pub drain: Valued<Duration>,
+    pub capacity: Vec<Capacity>,
+    pub cost: Option<Valued<MoneyRate>>,
+    /// Share of replicas on spot capacity, 0.0..=1.0.
+    pub spot: Valued<f64>,
+    pub vertical: Option<Vertical>,
+    /// How the pool scales; `None` means a fixed-size pool (`replicas.min`).
+    pub scale: Option<Scaling>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accelerator {
+    pub name: String,
+    /// Accelerators per replica.
+    pub count: u32,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaRange {
+    pub min: u32,
+    pub max: u32,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapacityUnit {
+    /// Requests in flight at once.
+    Concurrent,
+    RequestsPerSecond,
+    TokensPerSecond,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Capacity {
+    pub value: f64,
+    pub unit: CapacityUnit,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Vertical {
+    /// CPU cores per replica.
+    pub cpu: Option<(f64, f64)>,
+    pub memory: Option<(Bytes, Bytes)>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slo {
+    pub latency: Option<LatencyObjective>,
+    /// Fraction of one, e.g. 0.999.
+    pub availability: Option<Valued<f64>>,
+    /// Declared peak demand, requests per second.
+    pub peak_rps: Option<Valued<f64>>,
+    /// Request timeout (clients give up after it).
+    pub timeout: Option<Valued<Duration>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyObjective {
+    /// The percentile as a fraction: p95 is 0.95.
+    pub percentile: f64,
+    pub threshold: Duration,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BudgetPeriod {
+    Monthly,
+    Daily,
+}
+
+impl BudgetPeriod {
+    /// Hours in the period: 730 for a month (8760 / 12), 24 for a day.
+    pub fn hours(self) -> u32 {
+        match self {
+            BudgetPeriod::Monthly => 730,
+            BudgetPeriod::Daily => 24,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Enforcement {
+    Enforce,
+    Warn,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    pub period: BudgetPeriod,
+    pub limit: Money,
+    pub enforcement: Valued<Enforcement>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricSourceKind {
+    /// Container CPU, memory or GPU utilisation, known to every platform.
+    Builtin,
+    Prometheus,
+    Cloudwatch,
+    External,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricUnit {
+    /// A plain count or gauge.
+    Count,
+    /// A utilisation in percent, 0-100.
+    Percent,
+    RequestsPerSecond,
+    TokensPerSecond,
+    /// A latency or duration, in milliseconds.
+    Milliseconds,
+    Bytes,
+}
+
+impl MetricUnit {
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricUnit::Count => "count",
+            MetricUnit::Percent => "percent",
+            MetricUnit::RequestsPerSecond => "req/s",
+            MetricUnit::TokensPerSecond => "tokens/s",
+            MetricUnit::Milliseconds => "ms",
+            MetricUnit::Bytes => "bytes",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub name: String,
+    pub span: Span,
+    pub source: MetricSourceKind,
+    /// The server URL (Prometheus), region (CloudWatch) or scaler address.
+    pub endpoint: Option<String>,
+    /// The query as written (PromQL, `Namespace/MetricName`, ...); for
+    /// built-ins, the resource name (`cpu`, `memory`, `gpu`).
+    pub query: String,
+    pub unit: MetricUnit,
+    /// How often the metric is sampled, if declared.
+    pub interval: Option<Duration>,
+    /// Declared in a defaults file rather than the policy itself.
+    pub inherited: bool,
+}
+
+/// The built-in metrics, always in scope.
+pub const BUILTIN_METRICS: [&str; 3] = ["cpu", "memory", "gpu"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scaling {
+    pub span: Span,
+    pub targets: Vec<ScaleTarget>,
+    /// Band around the target in which nothing changes, per direction.
+    pub tolerance_up: Valued<f64>,
+    pub tolerance_down: Valued<f64>,
+    pub up: Behavior,
+    pub down: Behavior,
+    /// KEDA cooldown: how long after the last active trigger before scaling to zero.
+    pub cooldown: Valued<Duration>,
+    /// How often metrics are read and a decision made.
+    pub interval: Valued<Duration>,
+    pub fallback: Option<Fallback>,
+    pub scale_to_zero: Option<ScaleToZero>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetMode {
+    /// The metric divided by the replica count (HPA `AverageValue`).
+    PerReplica,
+    /// The metric as a whole (HPA `Value`).
+    Total,
+    /// A utilisation percentage of the requested resource (HPA `Utilization`).
+    Utilization,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScaleTarget {
+    pub metric: String,
+    pub mode: TargetMode,
+    /// In the metric's base unit (percent as 0-100, durations in ms).
+    pub target: f64,
+    /// KEDA activation: at or below this, the workload may scale to zero.
+    pub activation: Option<f64>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SelectPolicy {
+    Max,
+    Min,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateKind {
+    Percent,
+    Replicas,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RatePolicy {
+    pub kind: RateKind,
+    /// Percent (100 = double) or replicas.
+    pub value: u32,
+    pub period: Duration,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Behavior {
+    pub policies: Valued<Vec<RatePolicy>>,
+    pub select: Valued<SelectPolicy>,
+    pub stabilization: Valued<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fallback {
+    pub replicas: u32,
+    /// Consecutive metric failures before the fallback applies.
+    pub after_failures: u32,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScaleToZero {
+    /// Idle time with every target at or below activation before going to zero.
+    pub idle: Duration,
+    pub span: Span,
+}
+
+/// A replica constraint: `replicas >= 4`, `replicas <= 10`, `replicas 2..6`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaConstraint {
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    pub name: String,
+    pub span: Span,
+    /// The pool it constrains; `None` means every pool.
+    pub pool: Option<String>,
+    /// The CEL condition, verbatim.
+    pub when: String,
+    pub when_span: Span,
+    /// Identifiers the condition reads.
+    pub reads: Vec<String>,
+    pub constraint: ReplicaConstraint,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub name: String,
+    pub span: Span,
+    pub pool: Option<String>,
+    /// Five-field cron, as written.
+    pub cron: String,
+    pub cron_span: Span,
+    pub duration: Duration,
+    /// IANA time zone name.
+    pub timezone: String,
+    pub replicas: ReplicaConstraint,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestCase {
+    pub name: String,
+    pub span: Span,
+    pub pool: Option<String>,
+    /// RFC 3339 time of the observation, for schedules and time-of-day rules.
+    pub at: Option<String>,
+    pub replicas: u32,
+    /// Metric values in the metric's base unit.
+    pub given: Vec<(String, f64)>,
+    pub expect: ReplicaConstraint,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Hpa,
+    Keda,
+    Kserve,
+    Vpa,
+    Aws,
+    Engine,
+}
+
+impl TargetKind {
+    pub const ALL: [(&'static str, TargetKind); 6] = [
+        ("hpa", TargetKind::Hpa),
+        ("keda", TargetKind::Keda),
+        ("kserve", TargetKind::Kserve),
+        ("vpa", TargetKind::Vpa),
+        ("aws", TargetKind::Aws),
+        ("engine", TargetKind::Engine),
+    ];
+}
+
+/// Options for one target; values are kept as strings, validated per key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetOptions {
+    pub target: TargetKind,
+    pub options: Vec<(String, String)>,
+    pub span: Span,
+}

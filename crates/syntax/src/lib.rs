@@ -1,0 +1,15 @@
+//! The `.scalepol` surface syntax: grammar, syntax tree and formatter.
+//!
+//! The grammar is deliberately generic: every construct is a [`Node`] with a
+//! keyword, arguments and an optional block. The compiler gives nodes their
+//! meaning. Every node carries its byte span and the comments around it, so the
+//! formatter and the language server can reproduce and point at anything the
+//! user wrote.
+
+mod ast;
+mod format;
+mod parse;
+
+pub use ast::{Arg, ArgKind, Block, Comment, Document, Node, Op, Span};
+pub use format::format_document;
+pub use parse::{parse, SyntaxError, SyntaxErrorKind, MAX_DEPTH, MAX_FILE_BYTES};
