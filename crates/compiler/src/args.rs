@@ -405,8 +405,10 @@ pub fn unit_mismatch(file: FileId, q: &Quantity, kw: &str, want: UnitClass, exam
             let mut d = Diagnostic::new(code::UNKNOWN_UNIT, file, q.span, format!("unknown unit `{unit}`"))
                 .label("not a unit")
                 .help(format!("`{kw}` takes {}, like `{example}`", want.describe()));
-            if let Some(s) = crate::suggest::closest(unit, units::ALL_UNITS) {
-                d = d.help(format!("`{kw}` takes {}, like `{example}`; did you mean `{s}`?", want.describe()));
+            if let Some(s) = unit_alias(unit).or_else(|| crate::suggest::closest(unit, units::ALL_UNITS)) {
+                d = d
+                    .help(format!("`{kw}` takes {}, like `{example}`; did you mean `{s}`?", want.describe()))
+                    .fix(format!("write `{}{s}`", q.text), q.span, format!("{}{s}", q.text));
             }
             d
         }
@@ -417,6 +419,21 @@ pub fn unit_mismatch(file: FileId, q: &Quantity, kw: &str, want: UnitClass, exam
             .label(format!("expected {}", want.describe()))
             .help(format!("write {}, like `{example}`", want.describe())),
     }
+}
+
+/// The unit meant by a common spelling the language does not use.
+fn unit_alias(unit: &str) -> Option<&'static str> {
+    Some(match unit {
+        "sec" | "secs" | "second" | "seconds" => "s",
+        "min" | "mins" | "minute" | "minutes" => "m",
+        "hr" | "hrs" | "hour" | "hours" => "h",
+        "day" | "days" => "d",
+        "msec" | "millis" | "milliseconds" => "ms",
+        "Gb" | "GB" | "gb" => "Gi",
+        "Mb" | "MB" | "mb" => "Mi",
+        "pct" | "percent" => "%",
+        _ => return None,
+    })
 }
 
 /// Converts a duration quantity to milliseconds, or reports why not.

@@ -161,7 +161,9 @@ fn precheck(file: FileId, src: &str, inner: Span) -> Option<Diagnostic> {
 }
 
 fn too_complex(file: FileId, inner: Span, msg: String) -> Diagnostic {
-    Diagnostic::new(code::CEL_TOO_COMPLEX, file, inner, msg)
+    // Point at the start: the whole expression is too long to underline.
+    let at = Span::new(inner.start, (inner.start + 1).min(inner.end));
+    Diagnostic::new(code::CEL_TOO_COMPLEX, file, at, msg)
         .label("too complex")
         .help("split the condition into several rules, or simplify it")
 }

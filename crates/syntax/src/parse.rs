@@ -350,9 +350,9 @@ fn convert_error(src: &str, e: pest::error::Error<Rule>) -> SyntaxError {
         kind: SyntaxErrorKind::Unexpected,
         message: format!("expected {expected_text}, found {found}"),
         span: Span::new(pos, end),
-        label: format!("unexpected {found}"),
+        label: format!("found {found}"),
         related: None,
-        help: String::new(),
+        help: "each line is a keyword, its arguments and an optional `{ block }`, like `warmup 2m`".into(),
     }
 }
 

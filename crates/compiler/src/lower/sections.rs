@@ -72,13 +72,13 @@ pub fn lower_items(
         Some(w) => w,
         None => {
             if !items.iter().any(|(_, n)| n.keyword == "workload") {
-                missing(ctx, file, policy_node, "a `workload`", "workload deployment \"namespace/name\"");
+                missing(ctx, file, policy_node, "`workload`", "workload deployment \"namespace/name\"");
             }
             return None;
         }
     };
     if pools.is_empty() && !items.iter().any(|(_, n)| n.keyword == "pool") {
-        missing(ctx, file, policy_node, "a `pool`", "pool main: gpu { replicas 1..4 }");
+        missing(ctx, file, policy_node, "`pool`", "pool main: gpu { replicas 1..4 }");
     }
     let policy = Policy {
         name: name.to_string(),
@@ -94,14 +94,17 @@ pub fn lower_items(
         tests,
         targets,
     };
-    metrics::report_unused(ctx, &policy);
+    // After an error, a metric may look unused only because its use failed.
+    if !ctx.sink.has_errors() {
+        metrics::report_unused(ctx, &policy);
+    }
     Some(policy)
 }
 
 fn missing(ctx: &mut Ctx, file: FileId, node: &Node, what: &str, example: &str) {
     ctx.push(
         Diagnostic::new(code::MISSING_ITEM, file, node.header_span(), format!("this policy has no {what}"))
-            .label(format!("{what} is required"))
+            .label(format!("a {what} is required"))
             .help(format!("add, for example, `{example}`")),
     );
 }

@@ -1,0 +1,85 @@
+//! The bad-input corpus: one small policy per case in `cases/`, each
+//! snapshotted as the human report followed by the JSON diagnostics.
+
+use scalepol_compiler::{check_source, render, FsLoader, REGISTRY};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// Human report and JSON for one case file.
+fn report(path: &Path) -> (String, Vec<&'static str>) {
+    let name = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).to_string_lossy().replace('\\', "/");
+    let text = std::fs::read_to_string(path).unwrap();
+    let checked = check_source(&name, &text, &FsLoader);
+    let mut out = String::new();
+    for d in &checked.diagnostics {
+        out.push_str(&render::human(d, &checked.files, false));
+        out.push('\n');
+    }
+    let json: Vec<_> = checked.diagnostics.iter().map(|d| render::json(d, &checked.files)).collect();
+    out.push_str("---- json ----\n");
+    out.push_str(&serde_json::to_string_pretty(&json).unwrap());
+    out.push('\n');
+    (out, checked.diagnostics.iter().map(|d| d.code).collect())
+}
+
+#[test]
+fn bad_policies() {
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    insta::glob!("cases/*.scalepol", |path| {
+        let rel = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap();
+        let (out, codes) = report(rel);
+        let stem = rel.file_stem().unwrap().to_string_lossy();
+        if stem.contains("_ok_") {
+            assert!(codes.is_empty(), "{stem} should be clean, got {codes:?}");
+        } else {
+            assert!(!codes.is_empty(), "{stem} should produce a diagnostic");
+        }
+        insta::assert_snapshot!(out);
+    });
+}
+
+/// Every code of the registry is produced by at least one case (the few that
+/// need inputs a file cannot hold are covered by the CLI and size tests).
+#[test]
+fn every_code_has_a_case() {
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let mut seen = BTreeSet::new();
+    for entry in std::fs::read_dir("tests/cases").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "scalepol") {
+            seen.extend(report(&path).1);
+        }
+    }
+    let elsewhere = ["SP0107", "SP0109", "SP0221"];
+    let missing: Vec<&str> = REGISTRY.iter().map(|c| c.code).filter(|c| !seen.contains(c) && !elsewhere.contains(c)).collect();
+    assert!(missing.is_empty(), "codes without a case: {missing:?}");
+    assert!(REGISTRY.len() >= 40);
+}
+
+#[test]
+fn oversized_file_is_refused_before_parsing() {
+    let text = format!("policy x {{\n{}}}\n", "  // filler line of a generated file\n".repeat(500_000));
+    let checked = check_source("big.scalepol", &text, &FsLoader);
+    assert_eq!(checked.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(), ["SP0107"]);
+}
+
+#[test]
+fn deep_cel_nesting_does_not_overflow() {
+    for expr in ["(".repeat(10_000), "1 + ".repeat(10_000) + "1", "a".to_string() + &".b".repeat(10_000), "[".repeat(5000)] {
+        let text = format!("policy x {{\n  workload deployment \"a/b\"\n  pool p: cpu {{ replicas 1..2 }}\n  rule \"r\" when `{expr}` {{ replicas >= 1 }}\n}}\n");
+        let checked = check_source("deep.scalepol", &text, &FsLoader);
+        assert!(checked.diagnostics.iter().any(|d| d.code == "SP0405"), "{:?}", checked.diagnostics);
+    }
+}
+
+#[test]
+fn codes_are_unique_and_named() {
+    let mut codes = BTreeSet::new();
+    let mut names = BTreeSet::new();
+    for c in REGISTRY {
+        assert!(codes.insert(c.code), "duplicate code {}", c.code);
+        assert!(names.insert(c.name), "duplicate name {}", c.name);
+        assert!(c.code.len() == 6 && c.code.starts_with("SP"));
+        assert!(!c.explanation.is_empty());
+    }
+}
