@@ -11,14 +11,21 @@ use std::io::{IsTerminal, Write};
 /// One input's outcome: its check, or the reason it could not be read.
 enum Outcome {
     Checked(Checked),
-    Unreadable { name: String, text: String, diagnostic: Diagnostic },
+    Unreadable {
+        name: String,
+        text: String,
+        diagnostic: Diagnostic,
+    },
 }
 
 impl Outcome {
     fn files(&self) -> Vec<SourceFile> {
         match self {
             Outcome::Checked(c) => c.files.clone(),
-            Outcome::Unreadable { name, text, .. } => vec![SourceFile { name: name.clone(), text: text.clone() }],
+            Outcome::Unreadable { name, text, .. } => vec![SourceFile {
+                name: name.clone(),
+                text: text.clone(),
+            }],
         }
     }
     fn diagnostics(&self) -> &[Diagnostic] {
@@ -43,7 +50,13 @@ pub fn run(paths: &[std::path::PathBuf], format: Format, deny_warnings: bool, co
         .map(|input| check_input(input))
         .collect::<Vec<_>>()
         .into_iter()
-        .filter_map(|r| r.map_err(|e| { eprintln!("error: {e}"); io_error = true; }).ok())
+        .filter_map(|r| {
+            r.map_err(|e| {
+                eprintln!("error: {e}");
+                io_error = true;
+            })
+            .ok()
+        })
         .collect();
     cross_file_checks(&mut outcomes);
     let color = match color {
@@ -54,7 +67,11 @@ pub fn run(paths: &[std::path::PathBuf], format: Format, deny_warnings: bool, co
     let (errors, warnings) = count(&outcomes);
     let out = render_all(&outcomes, format, color, errors, warnings);
     let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()).is_err() {
+    if stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
         return 2;
     }
     if io_error {
@@ -71,10 +88,19 @@ fn check_input(input: &Input) -> Result<Outcome, String> {
     match input.read() {
         Ok(text) => Ok(Outcome::Checked(check_source(&name, &text, &FsLoader))),
         Err(e) if e.ends_with("[SP0109]") => {
-            let d = Diagnostic::new(code::NOT_UTF8, FileId(0), scalepol_syntax::Span::default(), e.trim_end_matches(" [SP0109]").to_string())
-                .label("not UTF-8")
-                .help("re-save the file as UTF-8");
-            Ok(Outcome::Unreadable { name, text: String::new(), diagnostic: d })
+            let d = Diagnostic::new(
+                code::NOT_UTF8,
+                FileId(0),
+                scalepol_syntax::Span::default(),
+                e.trim_end_matches(" [SP0109]").to_string(),
+            )
+            .label("not UTF-8")
+            .help("re-save the file as UTF-8");
+            Ok(Outcome::Unreadable {
+                name,
+                text: String::new(),
+                diagnostic: d,
+            })
         }
         Err(e) => Err(e),
     }
@@ -89,9 +115,14 @@ fn cross_file_checks(outcomes: &mut [Outcome]) {
         let Some(p) = &c.policy else { continue };
         let here = c.files[0].name.clone();
         if let Some((_, first)) = seen.iter().find(|(n, _)| *n == p.name) {
-            let d = Diagnostic::new(code::DUPLICATE_POLICY_NAME, FileId(0), p.name_span, format!("policy `{}` is also declared in {first}", p.name))
-                .label("same name")
-                .help("policy names become output file and object names: make them unique");
+            let d = Diagnostic::new(
+                code::DUPLICATE_POLICY_NAME,
+                FileId(0),
+                p.name_span,
+                format!("policy `{}` is also declared in {first}", p.name),
+            )
+            .label("same name")
+            .help("policy names become output file and object names: make them unique");
             c.diagnostics.push(d);
         } else {
             seen.push((p.name.clone(), here));
@@ -112,7 +143,13 @@ fn count(outcomes: &[Outcome]) -> (usize, usize) {
     (e, w)
 }
 
-fn render_all(outcomes: &[Outcome], format: Format, color: bool, errors: usize, warnings: usize) -> String {
+fn render_all(
+    outcomes: &[Outcome],
+    format: Format,
+    color: bool,
+    errors: usize,
+    warnings: usize,
+) -> String {
     let mut out = String::new();
     match format {
         Format::Human => {
@@ -130,7 +167,11 @@ fn render_all(outcomes: &[Outcome], format: Format, color: bool, errors: usize, 
                 .iter()
                 .map(|o| {
                     let files = o.files();
-                    let ds: Vec<_> = o.diagnostics().iter().map(|d| render::json(d, &files)).collect();
+                    let ds: Vec<_> = o
+                        .diagnostics()
+                        .iter()
+                        .map(|d| render::json(d, &files))
+                        .collect();
                     json!({"path": files[0].name, "diagnostics": ds})
                 })
                 .collect();
@@ -143,8 +184,12 @@ fn render_all(outcomes: &[Outcome], format: Format, color: bool, errors: usize, 
             out.push('\n');
         }
         Format::Sarif => {
-            let owned: Vec<(Vec<SourceFile>, &[Diagnostic])> = outcomes.iter().map(|o| (o.files(), o.diagnostics())).collect();
-            let refs: Vec<(&[SourceFile], &[Diagnostic])> = owned.iter().map(|(f, d)| (f.as_slice(), *d)).collect();
+            let owned: Vec<(Vec<SourceFile>, &[Diagnostic])> = outcomes
+                .iter()
+                .map(|o| (o.files(), o.diagnostics()))
+                .collect();
+            let refs: Vec<(&[SourceFile], &[Diagnostic])> =
+                owned.iter().map(|(f, d)| (f.as_slice(), *d)).collect();
             out = serde_json::to_string_pretty(&render::sarif(&refs)).unwrap_or_default();
             out.push('\n');
         }
@@ -167,6 +212,11 @@ fn summary_line(files: usize, errors: usize, warnings: usize) -> String {
     if errors == 0 && warnings == 0 {
         format!("checked {}: no problems\n", plural(files, "file"))
     } else {
-        format!("checked {}: {}, {}\n", plural(files, "file"), plural(errors, "error"), plural(warnings, "warning"))
+        format!(
+            "checked {}: {}, {}\n",
+            plural(files, "file"),
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
     }
 }

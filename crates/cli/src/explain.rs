@@ -11,7 +11,13 @@ pub fn run(code: Option<&str>) -> u8 {
     };
     match codes::lookup(code) {
         Some(c) => {
-            println!("{} ({}, {}): {}\n", c.code, c.name, c.severity.as_str(), c.summary);
+            println!(
+                "{} ({}, {}): {}\n",
+                c.code,
+                c.name,
+                c.severity.as_str(),
+                c.summary
+            );
             println!("{}", c.explanation);
             0
         }

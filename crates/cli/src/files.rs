@@ -22,12 +22,17 @@ impl Input {
             Input::File(p) => std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?,
             Input::Stdin => {
                 let mut buf = Vec::new();
-                std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| format!("<stdin>: {e}"))?;
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+                    .map_err(|e| format!("<stdin>: {e}"))?;
                 buf
             }
         };
         String::from_utf8(bytes).map_err(|e| {
-            format!("{}: not valid UTF-8 (first invalid byte at offset {}) [SP0109]", self.name(), e.utf8_error().valid_up_to())
+            format!(
+                "{}: not valid UTF-8 (first invalid byte at offset {}) [SP0109]",
+                self.name(),
+                e.utf8_error().valid_up_to()
+            )
         })
     }
 }
@@ -36,7 +41,11 @@ impl Input {
 /// `*.scalepol` files in sorted order, `-` to standard input.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
     let default = [PathBuf::from(".")];
-    let paths = if paths.is_empty() { &default[..] } else { paths };
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
     let mut out = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {

@@ -1,8 +1,8 @@
 //! `scalepol fmt`
 
 use crate::files::{self, Input};
-use scalepol_compiler::{render, syntax_diagnostic, SourceFile};
 use scalepol_compiler::diagnostics::FileId;
+use scalepol_compiler::{render, syntax_diagnostic, SourceFile};
 use std::io::Write;
 
 pub fn run(paths: &[std::path::PathBuf], check: bool) -> u8 {
@@ -34,8 +34,14 @@ fn format_one(input: &Input, check: bool) -> u8 {
     let doc = match scalepol_syntax::parse(&text) {
         Ok(d) => d,
         Err(e) => {
-            let files = [SourceFile { name: name.clone(), text }];
-            eprint!("{}", render::human(&syntax_diagnostic(FileId(0), &e), &files, false));
+            let files = [SourceFile {
+                name: name.clone(),
+                text,
+            }];
+            eprint!(
+                "{}",
+                render::human(&syntax_diagnostic(FileId(0), &e), &files, false)
+            );
             eprintln!("{name}: not formatted: fix the syntax error first");
             return 1;
         }
@@ -74,7 +80,10 @@ fn format_one(input: &Input, check: bool) -> u8 {
 /// Writes through a temporary file in the same directory, then renames, so
 /// that a crash never leaves a half-written policy.
 pub fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(text.as_bytes())?;
     tmp.as_file().sync_all()?;

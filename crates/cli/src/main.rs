@@ -19,7 +19,13 @@ use std::process::ExitCode;
 /// Exit codes: 0 clean, 1 policy errors (or warnings under `--deny warnings`),
 /// 2 usage or I/O errors.
 #[derive(Parser)]
-#[command(name = "scalepol", version, about, long_about, propagate_version = true)]
+#[command(
+    name = "scalepol",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,9 +69,7 @@ enum Command {
     /// Explain a diagnostic code, like `scalepol explain SP0203`.
     ///
     /// With no code, list every code with its summary.
-    Explain {
-        code: Option<String>,
-    },
+    Explain { code: Option<String> },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -95,9 +99,12 @@ enum Color {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Check { paths, format, deny, color } => {
-            check::run(&paths, format, deny.is_some(), color)
-        }
+        Command::Check {
+            paths,
+            format,
+            deny,
+            color,
+        } => check::run(&paths, format, deny.is_some(), color),
         Command::Fmt { paths, check } => fmt::run(&paths, check),
         Command::Explain { code } => explain::run(code.as_deref()),
     };

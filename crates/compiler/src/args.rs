@@ -27,7 +27,14 @@ pub struct Quantity {
 
 /// Unit words that may stand apart from their number: `16 concurrent`.
 const SEPARATE_UNITS: &[&str] = &[
-    "cores", "core", "concurrent", "req/s", "requests/s", "tokens/s", "replicas", "replica",
+    "cores",
+    "core",
+    "concurrent",
+    "req/s",
+    "requests/s",
+    "tokens/s",
+    "replicas",
+    "replica",
 ];
 
 /// The largest replica count accepted (Kubernetes uses int32; no real pool is near this).
@@ -37,7 +44,12 @@ pub const MAX_DURATION_MS: u64 = 366 * 86_400_000;
 
 impl<'a> Args<'a> {
     pub fn new(node: &'a Node, file: FileId, shape: &'static str) -> Self {
-        Args { node, pos: 0, file, shape }
+        Args {
+            node,
+            pos: 0,
+            file,
+            shape,
+        }
     }
 
     pub fn peek(&self) -> Option<&'a Arg> {
@@ -93,7 +105,11 @@ impl<'a> Args<'a> {
                 )
                 .label("not part of this setting")
                 .help(format!("write it as `{}`", self.shape))
-                .fix("remove the extra arguments", Span::new(self.prev_end(), last.end), ""),
+                .fix(
+                    "remove the extra arguments",
+                    Span::new(self.prev_end(), last.end),
+                    "",
+                ),
             );
             self.pos = self.node.args.len();
         }
@@ -142,7 +158,10 @@ impl<'a> Args<'a> {
 
     pub fn word(&mut self, sink: &mut Sink, what: &str) -> Option<(&'a str, Span)> {
         match self.peek() {
-            Some(Arg { kind: ArgKind::Word(w), span }) => {
+            Some(Arg {
+                kind: ArgKind::Word(w),
+                span,
+            }) => {
                 self.pos += 1;
                 Some((w.as_str(), *span))
             }
@@ -154,7 +173,10 @@ impl<'a> Args<'a> {
     }
     pub fn string(&mut self, sink: &mut Sink, what: &str) -> Option<(&'a str, Span)> {
         match self.peek() {
-            Some(Arg { kind: ArgKind::Str(s), span }) => {
+            Some(Arg {
+                kind: ArgKind::Str(s),
+                span,
+            }) => {
                 self.pos += 1;
                 Some((s.as_str(), *span))
             }
@@ -166,7 +188,10 @@ impl<'a> Args<'a> {
     }
     pub fn code(&mut self, sink: &mut Sink, what: &str) -> Option<(&'a str, Span)> {
         match self.peek() {
-            Some(Arg { kind: ArgKind::Code(s), span }) => {
+            Some(Arg {
+                kind: ArgKind::Code(s),
+                span,
+            }) => {
                 self.pos += 1;
                 Some((s.as_str(), *span))
             }
@@ -180,7 +205,12 @@ impl<'a> Args<'a> {
     /// A number and its unit (attached, or a unit word right after it).
     pub fn quantity(&mut self, sink: &mut Sink, what: &str) -> Option<Quantity> {
         match self.peek() {
-            Some(arg @ Arg { kind: ArgKind::Number { .. }, .. }) => {
+            Some(
+                arg @ Arg {
+                    kind: ArgKind::Number { .. },
+                    ..
+                },
+            ) => {
                 self.pos += 1;
                 let mut q = to_quantity(arg)?;
                 self.attach_unit_word(&mut q);
@@ -195,7 +225,11 @@ impl<'a> Args<'a> {
 
     fn attach_unit_word(&mut self, q: &mut Quantity) {
         if q.unit.is_none() {
-            if let Some(Arg { kind: ArgKind::Word(w), span }) = self.peek() {
+            if let Some(Arg {
+                kind: ArgKind::Word(w),
+                span,
+            }) = self.peek()
+            {
                 if SEPARATE_UNITS.contains(&w.as_str()) {
                     q.unit = Some(w.clone());
                     q.span = q.span.to(*span);
@@ -208,7 +242,10 @@ impl<'a> Args<'a> {
     /// A range `LO..HI`; a unit word after it applies to both ends.
     pub fn range(&mut self, sink: &mut Sink, what: &str) -> Option<(Quantity, Quantity, Span)> {
         match self.peek() {
-            Some(Arg { kind: ArgKind::Range(lo, hi), span }) => {
+            Some(Arg {
+                kind: ArgKind::Range(lo, hi),
+                span,
+            }) => {
                 self.pos += 1;
                 let mut lo = to_quantity(lo)?;
                 let mut hi = to_quantity(hi)?;
@@ -230,9 +267,17 @@ impl<'a> Args<'a> {
         let (micros, per, span) = self.money_parts(sink, what)?;
         if let Some(p) = per {
             sink.push(
-                Diagnostic::new(code::WRONG_UNIT, self.file, span, format!("`{}` takes an amount, not a price per `{p}`", self.node.keyword))
-                    .label("a rate")
-                    .help(format!("write it as `{}`", self.shape)),
+                Diagnostic::new(
+                    code::WRONG_UNIT,
+                    self.file,
+                    span,
+                    format!(
+                        "`{}` takes an amount, not a price per `{p}`",
+                        self.node.keyword
+                    ),
+                )
+                .label("a rate")
+                .help(format!("write it as `{}`", self.shape)),
             );
             return None;
         }
@@ -246,18 +291,28 @@ impl<'a> Args<'a> {
             Some("h") | Some("hr") | Some("hour") => Some((MoneyRate(micros), span)),
             Some(other) => {
                 sink.push(
-                    Diagnostic::new(code::WRONG_UNIT, self.file, span, format!("prices are per hour, found a price per `{other}`"))
-                        .label("not per hour")
-                        .help("convert the price to dollars per hour: `$0.81/h`"),
+                    Diagnostic::new(
+                        code::WRONG_UNIT,
+                        self.file,
+                        span,
+                        format!("prices are per hour, found a price per `{other}`"),
+                    )
+                    .label("not per hour")
+                    .help("convert the price to dollars per hour: `$0.81/h`"),
                 );
                 None
             }
             None => {
                 sink.push(
-                    Diagnostic::new(code::MISSING_UNIT, self.file, span, "a price needs its period")
-                        .label("per what?")
-                        .help("prices are per hour: `$0.81/h`")
-                        .fix("price per hour", Span::new(span.end, span.end), "/h"),
+                    Diagnostic::new(
+                        code::MISSING_UNIT,
+                        self.file,
+                        span,
+                        "a price needs its period",
+                    )
+                    .label("per what?")
+                    .help("prices are per hour: `$0.81/h`")
+                    .fix("price per hour", Span::new(span.end, span.end), "/h"),
                 );
                 None
             }
@@ -266,7 +321,10 @@ impl<'a> Args<'a> {
 
     fn money_parts(&mut self, sink: &mut Sink, what: &str) -> Option<(i64, Option<String>, Span)> {
         match self.peek() {
-            Some(Arg { kind: ArgKind::Money { text, per }, span }) => {
+            Some(Arg {
+                kind: ArgKind::Money { text, per },
+                span,
+            }) => {
                 self.pos += 1;
                 let micros = match units::parse_scaled(text, 6) {
                     Ok(v) => v,
@@ -277,9 +335,14 @@ impl<'a> Args<'a> {
                             DecimalError::Malformed => "is not a plain decimal",
                         };
                         sink.push(
-                            Diagnostic::new(code::INVALID_MONEY, self.file, *span, format!("the amount `${text}` {why}"))
-                                .label("invalid amount")
-                                .help("write dollars with at most six decimals, like `$0.81/h`"),
+                            Diagnostic::new(
+                                code::INVALID_MONEY,
+                                self.file,
+                                *span,
+                                format!("the amount `${text}` {why}"),
+                            )
+                            .label("invalid amount")
+                            .help("write dollars with at most six decimals, like `$0.81/h`"),
                         );
                         return None;
                     }
@@ -290,20 +353,40 @@ impl<'a> Args<'a> {
                 }
                 if micros > 1_000_000 * 1_000_000_000 {
                     sink.push(
-                        Diagnostic::new(code::VALUE_TOO_LARGE, self.file, *span, "this amount is larger than $1,000,000,000")
-                            .label("too large"),
+                        Diagnostic::new(
+                            code::VALUE_TOO_LARGE,
+                            self.file,
+                            *span,
+                            "this amount is larger than $1,000,000,000",
+                        )
+                        .label("too large"),
                     );
                     return None;
                 }
                 Some((micros, per.clone(), *span))
             }
-            Some(Arg { kind: ArgKind::Number { .. }, span }) => {
+            Some(Arg {
+                kind: ArgKind::Number { .. },
+                span,
+            }) => {
                 let span = *span;
                 sink.push(
-                    Diagnostic::new(code::MISSING_UNIT, self.file, span, format!("`{}` expects an amount of money", self.node.keyword))
-                        .label("a plain number")
-                        .help(format!("write it as `{}`", self.shape))
-                        .fix("write it as dollars", span, money_fix(self.node.args[self.pos].describe().trim_matches('`'), self.shape)),
+                    Diagnostic::new(
+                        code::MISSING_UNIT,
+                        self.file,
+                        span,
+                        format!("`{}` expects an amount of money", self.node.keyword),
+                    )
+                    .label("a plain number")
+                    .help(format!("write it as `{}`", self.shape))
+                    .fix(
+                        "write it as dollars",
+                        span,
+                        money_fix(
+                            self.node.args[self.pos].describe().trim_matches('`'),
+                            self.shape,
+                        ),
+                    ),
                 );
                 self.pos += 1;
                 None
@@ -338,9 +421,14 @@ fn to_quantity(arg: &Arg) -> Option<Quantity> {
 }
 
 pub fn negative(file: FileId, span: Span, what: &str) -> Diagnostic {
-    Diagnostic::new(code::NEGATIVE_VALUE, file, span, format!("{what} cannot be negative"))
-        .label("negative")
-        .help("use zero or a positive value")
+    Diagnostic::new(
+        code::NEGATIVE_VALUE,
+        file,
+        span,
+        format!("{what} cannot be negative"),
+    )
+    .label("negative")
+    .help("use zero or a positive value")
 }
 
 /// What kind of quantity a unit spelling denotes.
@@ -397,27 +485,60 @@ impl Quantity {
 
 /// Reports a quantity whose unit is not the one expected. `example` shows a
 /// value of the right kind.
-pub fn unit_mismatch(file: FileId, q: &Quantity, kw: &str, want: UnitClass, example: &str) -> Diagnostic {
+pub fn unit_mismatch(
+    file: FileId,
+    q: &Quantity,
+    kw: &str,
+    want: UnitClass,
+    example: &str,
+) -> Diagnostic {
     let got = q.class();
     match got {
         UnitClass::Unknown => {
             let unit = q.unit.as_deref().unwrap_or("");
-            let mut d = Diagnostic::new(code::UNKNOWN_UNIT, file, q.span, format!("unknown unit `{unit}`"))
-                .label("not a unit")
-                .help(format!("`{kw}` takes {}, like `{example}`", want.describe()));
-            if let Some(s) = unit_alias(unit).or_else(|| crate::suggest::closest(unit, units::ALL_UNITS)) {
+            let mut d = Diagnostic::new(
+                code::UNKNOWN_UNIT,
+                file,
+                q.span,
+                format!("unknown unit `{unit}`"),
+            )
+            .label("not a unit")
+            .help(format!(
+                "`{kw}` takes {}, like `{example}`",
+                want.describe()
+            ));
+            if let Some(s) =
+                unit_alias(unit).or_else(|| crate::suggest::closest(unit, units::ALL_UNITS))
+            {
                 d = d
-                    .help(format!("`{kw}` takes {}, like `{example}`; did you mean `{s}`?", want.describe()))
-                    .fix(format!("write `{}{s}`", q.text), q.span, format!("{}{s}", q.text));
+                    .help(format!(
+                        "`{kw}` takes {}, like `{example}`; did you mean `{s}`?",
+                        want.describe()
+                    ))
+                    .fix(
+                        format!("write `{}{s}`", q.text),
+                        q.span,
+                        format!("{}{s}", q.text),
+                    );
             }
             d
         }
-        UnitClass::Plain => Diagnostic::new(code::MISSING_UNIT, file, q.span, format!("`{kw}` needs a unit: {}", want.describe()))
-            .label("no unit")
-            .help(format!("write the unit, like `{example}`")),
-        _ => Diagnostic::new(code::WRONG_UNIT, file, q.span, format!("`{kw}` takes {}, found {}", want.describe(), got.describe()))
-            .label(format!("expected {}", want.describe()))
-            .help(format!("write {}, like `{example}`", want.describe())),
+        UnitClass::Plain => Diagnostic::new(
+            code::MISSING_UNIT,
+            file,
+            q.span,
+            format!("`{kw}` needs a unit: {}", want.describe()),
+        )
+        .label("no unit")
+        .help(format!("write the unit, like `{example}`")),
+        _ => Diagnostic::new(
+            code::WRONG_UNIT,
+            file,
+            q.span,
+            format!("`{kw}` takes {}, found {}", want.describe(), got.describe()),
+        )
+        .label(format!("expected {}", want.describe()))
+        .help(format!("write {}, like `{example}`", want.describe())),
     }
 }
 
@@ -450,8 +571,13 @@ pub fn to_duration(sink: &mut Sink, file: FileId, q: &Quantity, kw: &str) -> Opt
     let ms = q.value * per;
     if ms > MAX_DURATION_MS as f64 {
         sink.push(
-            Diagnostic::new(code::VALUE_TOO_LARGE, file, q.span, "durations are limited to 366 days")
-                .label("too long"),
+            Diagnostic::new(
+                code::VALUE_TOO_LARGE,
+                file,
+                q.span,
+                "durations are limited to 366 days",
+            )
+            .label("too long"),
         );
         return None;
     }
@@ -459,16 +585,29 @@ pub fn to_duration(sink: &mut Sink, file: FileId, q: &Quantity, kw: &str) -> Opt
 }
 
 /// Converts a percentage quantity to a fraction of one, within `0..=max`.
-pub fn to_percent(sink: &mut Sink, file: FileId, q: &Quantity, kw: &str, max_percent: f64) -> Option<f64> {
+pub fn to_percent(
+    sink: &mut Sink,
+    file: FileId,
+    q: &Quantity,
+    kw: &str,
+    max_percent: f64,
+) -> Option<f64> {
     if q.class() != UnitClass::Percent {
         sink.push(unit_mismatch(file, q, kw, UnitClass::Percent, "80%"));
         return None;
     }
     if q.value < 0.0 || q.value > max_percent {
         sink.push(
-            Diagnostic::new(code::PERCENT_RANGE, file, q.span, format!("`{kw}` is {}%, outside 0-{max_percent}%", q.text))
-                .label("out of range")
-                .help(format!("a percentage for `{kw}` lies between 0% and {max_percent}%")),
+            Diagnostic::new(
+                code::PERCENT_RANGE,
+                file,
+                q.span,
+                format!("`{kw}` is {}%, outside 0-{max_percent}%", q.text),
+            )
+            .label("out of range")
+            .help(format!(
+                "a percentage for `{kw}` lies between 0% and {max_percent}%"
+            )),
         );
         return None;
     }
@@ -487,18 +626,28 @@ pub fn to_replicas(sink: &mut Sink, file: FileId, q: &Quantity, kw: &str) -> Opt
     }
     if q.value.fract() != 0.0 {
         sink.push(
-            Diagnostic::new(code::FRACTIONAL_REPLICAS, file, q.span, format!("{} is not a whole number of replicas", q.text))
-                .label("fractional")
-                .help("replicas are whole: round to the count you mean")
-                .fix("round up", q.span, format!("{}", q.value.ceil() as u64)),
+            Diagnostic::new(
+                code::FRACTIONAL_REPLICAS,
+                file,
+                q.span,
+                format!("{} is not a whole number of replicas", q.text),
+            )
+            .label("fractional")
+            .help("replicas are whole: round to the count you mean")
+            .fix("round up", q.span, format!("{}", q.value.ceil() as u64)),
         );
         return None;
     }
     if q.value > MAX_REPLICAS as f64 {
         sink.push(
-            Diagnostic::new(code::VALUE_TOO_LARGE, file, q.span, format!("{} replicas is above the limit of {MAX_REPLICAS}", q.text))
-                .label("too many")
-                .help("Kubernetes replica counts are int32; scalepol caps them at 100000"),
+            Diagnostic::new(
+                code::VALUE_TOO_LARGE,
+                file,
+                q.span,
+                format!("{} replicas is above the limit of {MAX_REPLICAS}", q.text),
+            )
+            .label("too many")
+            .help("Kubernetes replica counts are int32; scalepol caps them at 100000"),
         );
         return None;
     }

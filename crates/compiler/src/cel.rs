@@ -40,10 +40,24 @@ impl Type {
 
 /// Checks a rule condition. Returns the identifiers it reads, or `None` after
 /// reporting why it cannot run.
-pub fn check_condition(ctx: &mut Ctx, file: FileId, src: &str, span: Span, metrics: &[Metric]) -> Option<Vec<String>> {
+pub fn check_condition(
+    ctx: &mut Ctx,
+    file: FileId,
+    src: &str,
+    span: Span,
+    metrics: &[Metric],
+) -> Option<Vec<String>> {
     let inner = Span::new(span.start + 1, span.end - 1);
     let expr = parse_guarded(ctx, file, src, inner)?;
-    let mut checker = Checker { ctx, file, src, span: inner, metrics, reads: Vec::new(), failed: false };
+    let mut checker = Checker {
+        ctx,
+        file,
+        src,
+        span: inner,
+        metrics,
+        reads: Vec::new(),
+        failed: false,
+    };
     let ty = checker.check(&expr);
     let reads = std::mem::take(&mut checker.reads);
     if checker.failed {
@@ -52,9 +66,14 @@ pub fn check_condition(ctx: &mut Ctx, file: FileId, src: &str, span: Span, metri
     if let Some(ty) = ty {
         if ty != Type::Bool {
             ctx.push(
-                Diagnostic::new(code::CEL_NOT_BOOL, file, inner, format!("this condition is {}, not a bool", article(ty)))
-                    .label(format!("{} value", ty.name()))
-                    .help("compare it with something: `queue_depth > 50.0`"),
+                Diagnostic::new(
+                    code::CEL_NOT_BOOL,
+                    file,
+                    inner,
+                    format!("this condition is {}, not a bool", article(ty)),
+                )
+                .label(format!("{} value", ty.name()))
+                .help("compare it with something: `queue_depth > 50.0`"),
             );
             return None;
         }
@@ -74,22 +93,34 @@ pub fn parse_guarded(ctx: &mut Ctx, file: FileId, src: &str, inner: Span) -> Opt
         Ok(Ok(expr)) => Some(expr),
         Ok(Err(errs)) => {
             let e = errs.errors.first();
-            let msg = e.map(|e| e.msg.clone()).unwrap_or_else(|| "invalid expression".into());
+            let msg = e
+                .map(|e| e.msg.clone())
+                .unwrap_or_else(|| "invalid expression".into());
             let at = e.map(|e| offset_of(src, e.pos.0, e.pos.1)).unwrap_or(0);
             let start = inner.start + at.min(src.len());
             let end = (start + 1).min(inner.end).max(start);
             ctx.push(
-                Diagnostic::new(code::CEL_SYNTAX, file, Span::new(start, end), format!("invalid CEL: {msg}"))
-                    .label("the expression stops making sense here")
-                    .help("conditions are CEL: `queue_depth > 50.0 && hour >= 8`"),
+                Diagnostic::new(
+                    code::CEL_SYNTAX,
+                    file,
+                    Span::new(start, end),
+                    format!("invalid CEL: {msg}"),
+                )
+                .label("the expression stops making sense here")
+                .help("conditions are CEL: `queue_depth > 50.0 && hour >= 8`"),
             );
             None
         }
         Err(_) => {
             ctx.push(
-                Diagnostic::new(code::CEL_SYNTAX, file, inner, "this expression could not be parsed")
-                    .label("invalid CEL")
-                    .help("conditions are CEL: `queue_depth > 50.0 && hour >= 8`"),
+                Diagnostic::new(
+                    code::CEL_SYNTAX,
+                    file,
+                    inner,
+                    "this expression could not be parsed",
+                )
+                .label("invalid CEL")
+                .help("conditions are CEL: `queue_depth > 50.0 && hour >= 8`"),
             );
             None
         }
@@ -112,7 +143,10 @@ fn offset_of(src: &str, line: isize, col: isize) -> usize {
 /// The inputs cel-parser mishandles: empty, comment-only, too long, too deep,
 /// too many operators, non-ASCII outside string literals.
 fn precheck(file: FileId, src: &str, inner: Span) -> Option<Diagnostic> {
-    let without_comments: String = src.lines().map(|l| l.split("//").next().unwrap_or("")).collect();
+    let without_comments: String = src
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect();
     if without_comments.trim().is_empty() {
         return Some(
             Diagnostic::new(code::CEL_EMPTY, file, inner, "this expression is empty")
@@ -121,7 +155,14 @@ fn precheck(file: FileId, src: &str, inner: Span) -> Option<Diagnostic> {
         );
     }
     if src.len() > MAX_LEN {
-        return Some(too_complex(file, inner, format!("this expression is {} bytes long; the limit is {MAX_LEN}", src.len())));
+        return Some(too_complex(
+            file,
+            inner,
+            format!(
+                "this expression is {} bytes long; the limit is {MAX_LEN}",
+                src.len()
+            ),
+        ));
     }
     let (mut depth, mut max_depth, mut ops) = (0usize, 0usize, 0usize);
     let mut in_str: Option<char> = None;
@@ -139,23 +180,38 @@ fn precheck(file: FileId, src: &str, inner: Span) -> Option<Diagnostic> {
                 max_depth = max_depth.max(depth);
             }
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            '+' | '-' | '*' | '/' | '%' | '&' | '|' | '<' | '>' | '=' | '!' | '?' | '.' | ',' => ops += 1,
+            '+' | '-' | '*' | '/' | '%' | '&' | '|' | '<' | '>' | '=' | '!' | '?' | '.' | ',' => {
+                ops += 1
+            }
             c if !c.is_ascii() => {
                 let at = inner.start + i;
                 return Some(
-                    Diagnostic::new(code::CEL_SYNTAX, file, Span::new(at, at + c.len_utf8()), format!("`{c}` cannot appear in an expression outside a string"))
-                        .label("non-ASCII character")
-                        .help("identifiers in CEL are ASCII letters, digits and `_`"),
+                    Diagnostic::new(
+                        code::CEL_SYNTAX,
+                        file,
+                        Span::new(at, at + c.len_utf8()),
+                        format!("`{c}` cannot appear in an expression outside a string"),
+                    )
+                    .label("non-ASCII character")
+                    .help("identifiers in CEL are ASCII letters, digits and `_`"),
                 );
             }
             _ => {}
         }
     }
     if max_depth > MAX_NESTING {
-        return Some(too_complex(file, inner, format!("this expression nests {max_depth} deep; the limit is {MAX_NESTING}")));
+        return Some(too_complex(
+            file,
+            inner,
+            format!("this expression nests {max_depth} deep; the limit is {MAX_NESTING}"),
+        ));
     }
     if ops > MAX_OPERATORS {
-        return Some(too_complex(file, inner, format!("this expression has {ops} operators; the limit is {MAX_OPERATORS}")));
+        return Some(too_complex(
+            file,
+            inner,
+            format!("this expression has {ops} operators; the limit is {MAX_OPERATORS}"),
+        ));
     }
     None
 }
@@ -185,7 +241,9 @@ impl Checker<'_, '_> {
     }
 
     fn type_error(&mut self, msg: String, help: &str) {
-        let d = Diagnostic::new(code::CEL_TYPE, self.file, self.span, msg).label("ill-typed").help(help);
+        let d = Diagnostic::new(code::CEL_TYPE, self.file, self.span, msg)
+            .label("ill-typed")
+            .help(help);
         self.error(d);
     }
 
@@ -215,12 +273,27 @@ impl Checker<'_, '_> {
         if CEL_BUILTINS.contains(&name) {
             return Some(Type::Int);
         }
-        let span = find_ident(self.src, name).map(|o| Span::new(self.span.start + o, self.span.start + o + name.len())).unwrap_or(self.span);
-        let mut d = Diagnostic::new(code::CEL_UNKNOWN_IDENT, self.file, span, format!("`{name}` is not a metric or a built-in value"))
-            .label("unknown name");
-        let candidates: Vec<&str> = self.metrics.iter().map(|m| m.name.as_str()).chain(CEL_BUILTINS.iter().copied()).collect();
+        let span = find_ident(self.src, name)
+            .map(|o| Span::new(self.span.start + o, self.span.start + o + name.len()))
+            .unwrap_or(self.span);
+        let mut d = Diagnostic::new(
+            code::CEL_UNKNOWN_IDENT,
+            self.file,
+            span,
+            format!("`{name}` is not a metric or a built-in value"),
+        )
+        .label("unknown name");
+        let candidates: Vec<&str> = self
+            .metrics
+            .iter()
+            .map(|m| m.name.as_str())
+            .chain(CEL_BUILTINS.iter().copied())
+            .collect();
         d = match crate::suggest::closest(name, &candidates) {
-            Some(s) => d.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), span, s),
+            Some(s) => {
+                d.help(format!("did you mean `{s}`?"))
+                    .fix(format!("replace with `{s}`"), span, s)
+            }
             None => d.help(format!("expressions can read: {}", candidates.join(", "))),
         };
         self.error(d);
@@ -234,7 +307,10 @@ impl Checker<'_, '_> {
             Val::Double(_) => Some(Type::Double),
             Val::String(_) => Some(Type::String),
             Val::Bytes(_) | Val::Null => {
-                self.type_error("bytes and null literals have no use in a condition".into(), "compare metrics with numbers");
+                self.type_error(
+                    "bytes and null literals have no use in a condition".into(),
+                    "compare metrics with numbers",
+                );
                 None
             }
         }
@@ -242,9 +318,17 @@ impl Checker<'_, '_> {
 
     fn call(&mut self, call: &CallExpr) -> Option<Type> {
         if call.target.is_some() {
-            let d = Diagnostic::new(code::CEL_UNSUPPORTED, self.file, self.span, format!("method calls like `.{}()` are not supported in rule conditions", call.func_name))
-                .label("unsupported")
-                .help("use double(x), int(x), min(a, b) or max(a, b)");
+            let d = Diagnostic::new(
+                code::CEL_UNSUPPORTED,
+                self.file,
+                self.span,
+                format!(
+                    "method calls like `.{}()` are not supported in rule conditions",
+                    call.func_name
+                ),
+            )
+            .label("unsupported")
+            .help("use double(x), int(x), min(a, b) or max(a, b)");
             self.error(d);
             return None;
         }
@@ -257,17 +341,32 @@ impl Checker<'_, '_> {
         match f {
             "_&&_" | "_||_" | "!_" => self.all_of(f, &args, Type::Bool).then_some(Type::Bool),
             "_==_" | "_!=_" => self.same(f, &args).then_some(Type::Bool),
-            "_<_" | "_<=_" | "_>_" | "_>=_" => (self.numeric(f, &args) && self.same(f, &args)).then_some(Type::Bool),
-            "_+_" | "_-_" | "_*_" | "_/_" | "_%_" | "-_" => (self.numeric(f, &args) && self.same(f, &args)).then(|| args[0]),
+            "_<_" | "_<=_" | "_>_" | "_>=_" => {
+                (self.numeric(f, &args) && self.same(f, &args)).then_some(Type::Bool)
+            }
+            "_+_" | "_-_" | "_*_" | "_/_" | "_%_" | "-_" => {
+                (self.numeric(f, &args) && self.same(f, &args)).then(|| args[0])
+            }
             "_?_:_" => {
                 if args[0] != Type::Bool {
-                    self.type_error(format!("the condition of `? :` is {}, not a bool", article(args[0])), "write a comparison before `?`");
+                    self.type_error(
+                        format!("the condition of `? :` is {}, not a bool", article(args[0])),
+                        "write a comparison before `?`",
+                    );
                     return None;
                 }
                 self.same(f, &args[1..]).then(|| args[1])
             }
-            "double" | "int" if args.len() == 1 && args[0] != Type::Bool => Some(if f == "double" { Type::Double } else { Type::Int }),
-            "min" | "max" if !args.is_empty() => (self.numeric(f, &args) && self.same(f, &args)).then(|| args[0]),
+            "double" | "int" if args.len() == 1 && args[0] != Type::Bool => {
+                Some(if f == "double" {
+                    Type::Double
+                } else {
+                    Type::Int
+                })
+            }
+            "min" | "max" if !args.is_empty() => {
+                (self.numeric(f, &args) && self.same(f, &args)).then(|| args[0])
+            }
             _ => {
                 let d = Diagnostic::new(code::CEL_UNSUPPORTED, self.file, self.span, format!("`{}` is not available in rule conditions", display_op(f)))
                     .label("unsupported")
@@ -280,7 +379,15 @@ impl Checker<'_, '_> {
 
     fn all_of(&mut self, f: &str, args: &[Type], want: Type) -> bool {
         if let Some(t) = args.iter().find(|t| **t != want) {
-            self.type_error(format!("`{}` needs {} operands, found {}", display_op(f), want.name(), article(*t)), "compare values first: `a > 1.0 && b < 2.0`");
+            self.type_error(
+                format!(
+                    "`{}` needs {} operands, found {}",
+                    display_op(f),
+                    want.name(),
+                    article(*t)
+                ),
+                "compare values first: `a > 1.0 && b < 2.0`",
+            );
             return false;
         }
         true
@@ -288,12 +395,23 @@ impl Checker<'_, '_> {
 
     fn same(&mut self, f: &str, args: &[Type]) -> bool {
         if let Some(t) = args.iter().find(|t| **t != args[0]) {
-            let help = if matches!((args[0], *t), (Type::Int, Type::Double) | (Type::Double, Type::Int)) {
+            let help = if matches!(
+                (args[0], *t),
+                (Type::Int, Type::Double) | (Type::Double, Type::Int)
+            ) {
                 "CEL does not mix int and double: metrics are doubles, so write `50.0` rather than `50`, or convert with double(x)"
             } else {
                 "both sides must have the same type"
             };
-            self.type_error(format!("`{}` compares {} with {}", display_op(f), article(args[0]), article(*t)), help);
+            self.type_error(
+                format!(
+                    "`{}` compares {} with {}",
+                    display_op(f),
+                    article(args[0]),
+                    article(*t)
+                ),
+                help,
+            );
             return false;
         }
         true
@@ -301,7 +419,10 @@ impl Checker<'_, '_> {
 
     fn numeric(&mut self, f: &str, args: &[Type]) -> bool {
         if let Some(t) = args.iter().find(|t| !matches!(t, Type::Int | Type::Double)) {
-            self.type_error(format!("`{}` needs numbers, found {}", display_op(f), article(*t)), "arithmetic and ordering apply to metrics and numbers");
+            self.type_error(
+                format!("`{}` needs numbers, found {}", display_op(f), article(*t)),
+                "arithmetic and ordering apply to metrics and numbers",
+            );
             return false;
         }
         true

@@ -34,7 +34,9 @@ macro_rules! codes {
 
 /// Looks a code up, case-insensitively (`sp0203` works).
 pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
-    REGISTRY.iter().find(|c| c.code.eq_ignore_ascii_case(code) || c.name == code)
+    REGISTRY
+        .iter()
+        .find(|c| c.code.eq_ignore_ascii_case(code) || c.name == code)
 }
 
 codes! {

@@ -58,12 +58,18 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic with the registry's default severity for `code`.
     pub fn new(code: &'static str, file: FileId, span: Span, message: impl Into<String>) -> Self {
-        let severity = codes::lookup(code).map(|c| c.severity).unwrap_or(Severity::Error);
+        let severity = codes::lookup(code)
+            .map(|c| c.severity)
+            .unwrap_or(Severity::Error);
         Diagnostic {
             code,
             severity,
             message: message.into(),
-            primary: Label { file, span, message: String::new() },
+            primary: Label {
+                file,
+                span,
+                message: String::new(),
+            },
             secondary: Vec::new(),
             help: None,
             fix: None,
@@ -74,14 +80,23 @@ impl Diagnostic {
         self
     }
     pub fn with_secondary(mut self, file: FileId, span: Span, text: impl Into<String>) -> Self {
-        self.secondary.push(Label { file, span, message: text.into() });
+        self.secondary.push(Label {
+            file,
+            span,
+            message: text.into(),
+        });
         self
     }
     pub fn help(mut self, text: impl Into<String>) -> Self {
         self.help = Some(text.into());
         self
     }
-    pub fn fix(mut self, description: impl Into<String>, span: Span, replacement: impl Into<String>) -> Self {
+    pub fn fix(
+        mut self,
+        description: impl Into<String>,
+        span: Span,
+        replacement: impl Into<String>,
+    ) -> Self {
         self.fix = Some(Fix {
             description: description.into(),
             file: self.primary.file,
@@ -106,6 +121,8 @@ impl Sink {
         self.diagnostics.push(d);
     }
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 }

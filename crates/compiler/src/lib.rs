@@ -48,7 +48,8 @@ impl Loader for FsLoader {
         let base = Path::new(from).parent().unwrap_or(Path::new(""));
         let full: PathBuf = base.join(path);
         let text = std::fs::read(&full).map_err(|e| e.to_string())?;
-        let text = String::from_utf8(text).map_err(|_| "the file is not valid UTF-8".to_string())?;
+        let text =
+            String::from_utf8(text).map_err(|_| "the file is not valid UTF-8".to_string())?;
         Ok((full.to_string_lossy().into_owned(), text))
     }
 }
@@ -68,7 +69,9 @@ pub struct Checked {
 
 impl Checked {
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 }
 
@@ -96,23 +99,43 @@ pub fn syntax_diagnostic(file: FileId, e: &scalepol_syntax::SyntaxError) -> Diag
 
 /// Checks one file's text.
 pub fn check_source(name: &str, text: &str, loader: &dyn Loader) -> Checked {
-    let mut files = vec![SourceFile { name: name.to_string(), text: text.to_string() }];
+    let mut files = vec![SourceFile {
+        name: name.to_string(),
+        text: text.to_string(),
+    }];
     let doc = match scalepol_syntax::parse(text) {
         Ok(d) => d,
         Err(e) => {
             let diagnostics = vec![syntax_diagnostic(FileId(0), &e)];
-            return Checked { files, diagnostics, document: None, policy: None, is_defaults: false };
+            return Checked {
+                files,
+                diagnostics,
+                document: None,
+                policy: None,
+                is_defaults: false,
+            };
         }
     };
     let mut sink = Sink::default();
     let mut docs: Vec<Document> = Vec::new();
-    let top_kw = doc.nodes.iter().find(|n| n.keyword == "policy" || n.keyword == "defaults").map(|n| n.keyword.clone());
+    let top_kw = doc
+        .nodes
+        .iter()
+        .find(|n| n.keyword == "policy" || n.keyword == "defaults")
+        .map(|n| n.keyword.clone());
     let is_defaults = top_kw.as_deref() == Some("defaults");
-    if let Some(top) = doc.nodes.iter().find(|n| n.keyword == "policy" || n.keyword == "defaults") {
+    if let Some(top) = doc
+        .nodes
+        .iter()
+        .find(|n| n.keyword == "policy" || n.keyword == "defaults")
+    {
         load_chain(&mut files, &mut docs, &mut sink, loader, top, 0);
     }
     let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
-    let mut ctx = Ctx { names: &names, sink };
+    let mut ctx = Ctx {
+        names: &names,
+        sink,
+    };
     let want = if is_defaults { "defaults" } else { "policy" };
     let mut policy = None;
     if let Some(top) = lower::top_node(&mut ctx, FileId(0), &doc, want) {
@@ -135,31 +158,63 @@ pub fn check_source(name: &str, text: &str, loader: &dyn Loader) -> Checked {
     }
     let diagnostics = ctx.sink.diagnostics;
     let has_errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
-    Checked { files, diagnostics, document: Some(doc), policy: if has_errors { None } else { policy }, is_defaults }
+    Checked {
+        files,
+        diagnostics,
+        document: Some(doc),
+        policy: if has_errors { None } else { policy },
+        is_defaults,
+    }
 }
 
 /// Follows `extends` from the top node of file `from`, appending each
 /// defaults file (and its parsed document) until the chain ends.
-fn load_chain(files: &mut Vec<SourceFile>, docs: &mut Vec<Document>, sink: &mut Sink, loader: &dyn Loader, top: &scalepol_syntax::Node, from: usize) {
-    let Some((path, span)) = lower::extends_of(top) else { return };
+fn load_chain(
+    files: &mut Vec<SourceFile>,
+    docs: &mut Vec<Document>,
+    sink: &mut Sink,
+    loader: &dyn Loader,
+    top: &scalepol_syntax::Node,
+    from: usize,
+) {
+    let Some((path, span)) = lower::extends_of(top) else {
+        return;
+    };
     let from_name = files[from].name.clone();
     let (name, text) = match loader.load(&from_name, path) {
         Ok(x) => x,
         Err(e) => {
             sink.push(
-                Diagnostic::new(code::EXTENDS_NOT_FOUND, FileId(from as u32), span, format!("cannot read the defaults file \"{path}\": {e}"))
-                    .label("not readable")
-                    .help("the path is relative to this file's directory"),
+                Diagnostic::new(
+                    code::EXTENDS_NOT_FOUND,
+                    FileId(from as u32),
+                    span,
+                    format!("cannot read the defaults file \"{path}\": {e}"),
+                )
+                .label("not readable")
+                .help("the path is relative to this file's directory"),
             );
             return;
         }
     };
     if files.iter().any(|f| f.name == name) {
-        let chain: Vec<&str> = files.iter().map(|f| f.name.as_str()).chain([name.as_str()]).collect();
+        let chain: Vec<&str> = files
+            .iter()
+            .map(|f| f.name.as_str())
+            .chain([name.as_str()])
+            .collect();
         sink.push(
-            Diagnostic::new(code::EXTENDS_CYCLE, FileId(from as u32), span, format!("defaults extend each other in a cycle: {}", chain.join(" -> ")))
-                .label("closes the cycle")
-                .help("remove one `extends` so that the chain ends"),
+            Diagnostic::new(
+                code::EXTENDS_CYCLE,
+                FileId(from as u32),
+                span,
+                format!(
+                    "defaults extend each other in a cycle: {}",
+                    chain.join(" -> ")
+                ),
+            )
+            .label("closes the cycle")
+            .help("remove one `extends` so that the chain ends"),
         );
         return;
     }
@@ -171,9 +226,14 @@ fn load_chain(files: &mut Vec<SourceFile>, docs: &mut Vec<Document>, sink: &mut 
             let next = doc.nodes.iter().find(|n| n.keyword == "defaults").cloned();
             if next.is_none() {
                 sink.push(
-                    Diagnostic::new(code::EXTENDS_NOT_FOUND, FileId(from as u32), span, format!("\"{path}\" holds no `defaults` block"))
-                        .label("not a defaults file")
-                        .help("a file that policies extend holds `defaults NAME { ... }`"),
+                    Diagnostic::new(
+                        code::EXTENDS_NOT_FOUND,
+                        FileId(from as u32),
+                        span,
+                        format!("\"{path}\" holds no `defaults` block"),
+                    )
+                    .label("not a defaults file")
+                    .help("a file that policies extend holds `defaults NAME { ... }`"),
                 );
             }
             docs.push(doc);
@@ -183,7 +243,10 @@ fn load_chain(files: &mut Vec<SourceFile>, docs: &mut Vec<Document>, sink: &mut 
         }
         Err(e) => {
             sink.push(syntax_diagnostic(file, &e));
-            docs.push(Document { nodes: Vec::new(), trailing_comments: Vec::new() });
+            docs.push(Document {
+                nodes: Vec::new(),
+                trailing_comments: Vec::new(),
+            });
         }
     }
 }

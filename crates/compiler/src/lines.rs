@@ -14,7 +14,10 @@ impl LineIndex {
 
     /// 0-based line and 0-based byte column of `offset`.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let line = self.starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let line = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
         (line, offset - self.starts[line])
     }
 
@@ -23,7 +26,10 @@ impl LineIndex {
         let offset = offset.min(text.len());
         let (line, _) = self.line_col(offset);
         let start = self.starts[line];
-        let col = text.get(start..offset).map(|s| s.chars().count()).unwrap_or(0);
+        let col = text
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(0);
         (line + 1, col + 1)
     }
 

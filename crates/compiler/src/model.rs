@@ -28,10 +28,18 @@ pub struct Valued<T> {
 
 impl<T> Valued<T> {
     pub fn written(value: T, span: Span) -> Self {
-        Valued { value, origin: Origin::Written { span } }
+        Valued {
+            value,
+            origin: Origin::Written { span },
+        }
     }
     pub fn default(value: T, source: &str) -> Self {
-        Valued { value, origin: Origin::Default { source: source.to_string() } }
+        Valued {
+            value,
+            origin: Origin::Default {
+                source: source.to_string(),
+            },
+        }
     }
     pub fn is_default(&self) -> bool {
         matches!(self.origin, Origin::Default { .. })

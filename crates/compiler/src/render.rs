@@ -57,9 +57,14 @@ impl miette::Diagnostic for Report<'_> {
             Some(self.d.primary.message.clone()).filter(|m| !m.is_empty()),
             (self.d.primary.span.start, self.d.primary.span.len()),
         ));
-        let secondary = self.d.secondary.iter().filter(move |l| l.file == file).map(|l| {
-            LabeledSpan::new_with_span(Some(l.message.clone()), (l.span.start, l.span.len()))
-        });
+        let secondary = self
+            .d
+            .secondary
+            .iter()
+            .filter(move |l| l.file == file)
+            .map(|l| {
+                LabeledSpan::new_with_span(Some(l.message.clone()), (l.span.start, l.span.len()))
+            });
         Some(Box::new(primary.chain(secondary)))
     }
 }
@@ -67,9 +72,18 @@ impl miette::Diagnostic for Report<'_> {
 /// The human report for one diagnostic: source excerpt, labels, help.
 pub fn human(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
     let f = &files[d.primary.file.0 as usize];
-    let report = Report { d, source: NamedSource::new(f.name.clone(), f.text.clone()) };
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let report = Report {
+        d,
+        source: NamedSource::new(f.name.clone(), f.text.clone()),
+    };
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
         out = format!("{}: [{}] {}\n", d.severity.as_str(), d.code, d.message);
@@ -77,7 +91,10 @@ pub fn human(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
     for l in d.secondary.iter().filter(|l| l.file != d.primary.file) {
         let other = &files[l.file.0 as usize];
         let (line, col) = LineIndex::new(&other.text).human(&other.text, l.span.start);
-        out.push_str(&format!("  note: {} ({}:{}:{})\n", l.message, other.name, line, col));
+        out.push_str(&format!(
+            "  note: {} ({}:{}:{})\n",
+            l.message, other.name, line, col
+        ));
     }
     out
 }
@@ -146,7 +163,10 @@ pub fn sarif(results: &[(&[SourceFile], &[Diagnostic])]) -> Value {
             let idx = LineIndex::new(&f.text);
             let (sl, sc) = idx.human(&f.text, d.primary.span.start);
             let (el, ec) = idx.human(&f.text, d.primary.span.end);
-            let rule_index = codes::REGISTRY.iter().position(|c| c.code == d.code).unwrap_or(0);
+            let rule_index = codes::REGISTRY
+                .iter()
+                .position(|c| c.code == d.code)
+                .unwrap_or(0);
             out.push(json!({
                 "ruleId": d.code,
                 "ruleIndex": rule_index,
@@ -209,13 +229,19 @@ pub fn github(d: &Diagnostic, files: &[SourceFile]) -> String {
     format!(
         "::{level} file={},line={sl},col={sc},endLine={el},endColumn={ec},title={}::{}",
         escape_property(&uri(&f.name)),
-        escape_property(&format!("{} {}", d.code, d.info().map(|i| i.name).unwrap_or(""))),
+        escape_property(&format!(
+            "{} {}",
+            d.code,
+            d.info().map(|i| i.name).unwrap_or("")
+        )),
         escape_data(&msg)
     )
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {

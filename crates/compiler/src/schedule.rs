@@ -12,9 +12,17 @@ pub fn check_cron(ctx: &mut Ctx, file: FileId, cron: &str, span: Span) -> bool {
     let fields: Vec<&str> = cron.split_whitespace().collect();
     if fields.len() != 5 {
         ctx.push(
-            Diagnostic::new(code::INVALID_CRON, file, span, format!("a cron expression has five fields; this one has {}", fields.len()))
-                .label("expected MIN HOUR DOM MON DOW")
-                .help("for example \"0 8 * * MON-FRI\" is 08:00 on weekdays (no seconds field)"),
+            Diagnostic::new(
+                code::INVALID_CRON,
+                file,
+                span,
+                format!(
+                    "a cron expression has five fields; this one has {}",
+                    fields.len()
+                ),
+            )
+            .label("expected MIN HOUR DOM MON DOW")
+            .help("for example \"0 8 * * MON-FRI\" is 08:00 on weekdays (no seconds field)"),
         );
         return false;
     }
@@ -31,10 +39,16 @@ pub fn check_cron(ctx: &mut Ctx, file: FileId, cron: &str, span: Span) -> bool {
     let (label, sub) = match bad {
         Some(i) => {
             let start = field_offset(cron, i);
-            let s = Span::new(span.start + 1 + start, span.start + 1 + start + fields[i].len());
+            let s = Span::new(
+                span.start + 1 + start,
+                span.start + 1 + start + fields[i].len(),
+            );
             (format!("invalid {} field `{}`", FIELDS[i], fields[i]), s)
         }
-        None => ("the fields do not combine into a valid schedule".into(), span),
+        None => (
+            "the fields do not combine into a valid schedule".into(),
+            span,
+        ),
     };
     ctx.push(
         Diagnostic::new(code::INVALID_CRON, file, sub, format!("invalid cron expression: {label}"))
@@ -75,8 +89,13 @@ pub fn check_timezone(ctx: &mut Ctx, file: FileId, tz: &str, span: Span) -> Opti
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .filter(|(s, _)| *s > 0.85)
         .map(|(_, n)| n);
-    let mut d = Diagnostic::new(code::UNKNOWN_TIMEZONE, file, span, format!("`{tz}` is not an IANA time zone"))
-        .label("unknown time zone");
+    let mut d = Diagnostic::new(
+        code::UNKNOWN_TIMEZONE,
+        file,
+        span,
+        format!("`{tz}` is not an IANA time zone"),
+    )
+    .label("unknown time zone");
     d = match best {
         Some(b) => d.help(format!("did you mean \"{b}\"?")).fix(format!("replace with \"{b}\""), span, format!("\"{b}\"")),
         None => d.help("use a region name like \"Europe/Berlin\" or \"America/New_York\" (abbreviations are ambiguous)"),

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A duration in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Duration(pub u64);
 
@@ -34,7 +36,12 @@ impl fmt::Display for Duration {
         if ms == 0 {
             return f.write_str("0s");
         }
-        for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
+        for (unit, size) in [
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1000),
+        ] {
             if ms >= size && ms % size == 0 {
                 return write!(f, "{}{}", ms / size, unit);
             }
@@ -44,19 +51,27 @@ impl fmt::Display for Duration {
 }
 
 /// An amount of money in micro-dollars (exact to $0.000001).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Money(pub i64);
 
 /// A price per hour in micro-dollars.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct MoneyRate(pub i64);
 
 impl MoneyRate {
     /// The cost of `hours` hours at this rate, times `count` replicas.
     pub fn times(self, count: u64, hours: u64) -> Money {
-        Money(self.0.saturating_mul(count as i64).saturating_mul(hours as i64))
+        Money(
+            self.0
+                .saturating_mul(count as i64)
+                .saturating_mul(hours as i64),
+        )
     }
 }
 
@@ -99,7 +114,9 @@ fn write_dollars(f: &mut fmt::Formatter<'_>, micros: i64) -> fmt::Result {
 }
 
 /// A number of bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Bytes(pub u64);
 
@@ -126,9 +143,16 @@ pub fn parse_scaled(text: &str, scale: u32) -> Result<i64, DecimalError> {
         return Err(DecimalError::TooManyDecimals);
     }
     let mut value: i64 = 0;
-    for c in int.chars().chain(frac.chars()).chain(std::iter::repeat_n('0', scale as usize - frac.len())) {
+    for c in int
+        .chars()
+        .chain(frac.chars())
+        .chain(std::iter::repeat_n('0', scale as usize - frac.len()))
+    {
         let d = c.to_digit(10).ok_or(DecimalError::Malformed)? as i64;
-        value = value.checked_mul(10).and_then(|v| v.checked_add(d)).ok_or(DecimalError::TooLarge)?;
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(d))
+            .ok_or(DecimalError::TooLarge)?;
     }
     Ok(if neg { -value } else { value })
 }
@@ -162,8 +186,25 @@ pub fn byte_unit(unit: &str) -> Option<u64> {
 
 /// Every unit spelling the language knows, for suggestions.
 pub const ALL_UNITS: &[&str] = &[
-    "ms", "s", "m", "h", "d", "%", "Ki", "Mi", "Gi", "Ti", "K", "M", "G", "T", "cores",
-    "req/s", "tokens/s", "concurrent", "replicas",
+    "ms",
+    "s",
+    "m",
+    "h",
+    "d",
+    "%",
+    "Ki",
+    "Mi",
+    "Gi",
+    "Ti",
+    "K",
+    "M",
+    "G",
+    "T",
+    "cores",
+    "req/s",
+    "tokens/s",
+    "concurrent",
+    "replicas",
 ];
 
 #[cfg(test)]
@@ -174,10 +215,19 @@ mod tests {
     fn decimals_are_exact() {
         assert_eq!(parse_scaled("0.81", 6), Ok(810_000));
         assert_eq!(parse_scaled("8000", 6), Ok(8_000_000_000));
-        assert_eq!(parse_scaled("0.1234567", 6), Err(DecimalError::TooManyDecimals));
-        assert_eq!(parse_scaled("99999999999999", 6), Err(DecimalError::TooLarge));
+        assert_eq!(
+            parse_scaled("0.1234567", 6),
+            Err(DecimalError::TooManyDecimals)
+        );
+        assert_eq!(
+            parse_scaled("99999999999999", 6),
+            Err(DecimalError::TooLarge)
+        );
         // 0.1 + 0.2 is 0.3, unlike f64
-        assert_eq!(parse_scaled("0.1", 6).unwrap() + parse_scaled("0.2", 6).unwrap(), 300_000);
+        assert_eq!(
+            parse_scaled("0.1", 6).unwrap() + parse_scaled("0.2", 6).unwrap(),
+            300_000
+        );
     }
 
     #[test]

@@ -7,7 +7,11 @@ use std::path::Path;
 
 /// Human report and JSON for one case file.
 fn report(path: &Path) -> (String, Vec<&'static str>) {
-    let name = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).to_string_lossy().replace('\\', "/");
+    let name = path
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/");
     let text = std::fs::read_to_string(path).unwrap();
     let checked = check_source(&name, &text, &FsLoader);
     let mut out = String::new();
@@ -15,7 +19,11 @@ fn report(path: &Path) -> (String, Vec<&'static str>) {
         out.push_str(&render::human(d, &checked.files, false));
         out.push('\n');
     }
-    let json: Vec<_> = checked.diagnostics.iter().map(|d| render::json(d, &checked.files)).collect();
+    let json: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .map(|d| render::json(d, &checked.files))
+        .collect();
     out.push_str("---- json ----\n");
     out.push_str(&serde_json::to_string_pretty(&json).unwrap());
     out.push('\n');
@@ -51,24 +59,47 @@ fn every_code_has_a_case() {
         }
     }
     let elsewhere = ["SP0107", "SP0109", "SP0221"];
-    let missing: Vec<&str> = REGISTRY.iter().map(|c| c.code).filter(|c| !seen.contains(c) && !elsewhere.contains(c)).collect();
+    let missing: Vec<&str> = REGISTRY
+        .iter()
+        .map(|c| c.code)
+        .filter(|c| !seen.contains(c) && !elsewhere.contains(c))
+        .collect();
     assert!(missing.is_empty(), "codes without a case: {missing:?}");
     assert!(REGISTRY.len() >= 40);
 }
 
 #[test]
 fn oversized_file_is_refused_before_parsing() {
-    let text = format!("policy x {{\n{}}}\n", "  // filler line of a generated file\n".repeat(500_000));
+    let text = format!(
+        "policy x {{\n{}}}\n",
+        "  // filler line of a generated file\n".repeat(500_000)
+    );
     let checked = check_source("big.scalepol", &text, &FsLoader);
-    assert_eq!(checked.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(), ["SP0107"]);
+    assert_eq!(
+        checked
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect::<Vec<_>>(),
+        ["SP0107"]
+    );
 }
 
 #[test]
 fn deep_cel_nesting_does_not_overflow() {
-    for expr in ["(".repeat(10_000), "1 + ".repeat(10_000) + "1", "a".to_string() + &".b".repeat(10_000), "[".repeat(5000)] {
+    for expr in [
+        "(".repeat(10_000),
+        "1 + ".repeat(10_000) + "1",
+        "a".to_string() + &".b".repeat(10_000),
+        "[".repeat(5000),
+    ] {
         let text = format!("policy x {{\n  workload deployment \"a/b\"\n  pool p: cpu {{ replicas 1..2 }}\n  rule \"r\" when `{expr}` {{ replicas >= 1 }}\n}}\n");
         let checked = check_source("deep.scalepol", &text, &FsLoader);
-        assert!(checked.diagnostics.iter().any(|d| d.code == "SP0405"), "{:?}", checked.diagnostics);
+        assert!(
+            checked.diagnostics.iter().any(|d| d.code == "SP0405"),
+            "{:?}",
+            checked.diagnostics
+        );
     }
 }
 

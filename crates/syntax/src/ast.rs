@@ -60,11 +60,17 @@ pub struct Node {
     pub trailing_comment: Option<Comment>,
     /// A blank line separates this node from the previous one.
     pub blank_before: bool,
+    /// A blank line separates the leading comments from the node itself
+    /// (a file header, a section comment).
+    pub blank_after_comments: bool,
 }
 
 impl Node {
     pub fn block_nodes(&self) -> &[Node] {
-        self.block.as_ref().map(|b| b.nodes.as_slice()).unwrap_or(&[])
+        self.block
+            .as_ref()
+            .map(|b| b.nodes.as_slice())
+            .unwrap_or(&[])
     }
     /// The span of the arguments, or just after the keyword when there are none.
     pub fn args_span(&self) -> Span {
@@ -108,9 +114,15 @@ pub enum ArgKind {
     Code(String),
     /// A number with an optional unit attached: `800ms`, `80%`, `12`.
     /// The number is kept as written, so that decimals stay exact.
-    Number { text: String, unit: Option<String> },
+    Number {
+        text: String,
+        unit: Option<String>,
+    },
     /// `$0.81/h`, `$8000`.
-    Money { text: String, per: Option<String> },
+    Money {
+        text: String,
+        per: Option<String>,
+    },
     /// `1..12`, `2Gi..16Gi`.
     Range(Box<Arg>, Box<Arg>),
     Op(Op),

@@ -38,6 +38,9 @@ fn write_comments(out: &mut String, comments: &[Comment], depth: usize, after_co
 
 fn write_node(out: &mut String, node: &Node, depth: usize) {
     write_comments(out, &node.leading_comments, depth, false);
+    if node.blank_after_comments {
+        out.push('\n');
+    }
     indent(out, depth);
     write_header(out, node);
     if let Some(block) = &node.block {
@@ -89,7 +92,12 @@ fn write_block(out: &mut String, block: &Block, depth: usize) {
     }
     out.push('\n');
     write_nodes(out, &block.nodes, depth + 1);
-    write_comments(out, &block.dangling_comments, depth + 1, !block.nodes.is_empty());
+    write_comments(
+        out,
+        &block.dangling_comments,
+        depth + 1,
+        !block.nodes.is_empty(),
+    );
     indent(out, depth);
     out.push('}');
 }
@@ -104,7 +112,9 @@ fn stays_inline(block: &Block) -> bool {
             n.leading_comments.is_empty()
                 && n.trailing_comment.is_none()
                 && n.block.as_ref().is_none_or(stays_inline)
-                && n.args.iter().all(|a| !matches!(&a.kind, ArgKind::Code(c) if c.contains('\n')))
+                && n.args
+                    .iter()
+                    .all(|a| !matches!(&a.kind, ArgKind::Code(c) if c.contains('\n')))
         })
 }
 

@@ -62,7 +62,10 @@ pub fn parse(src: &str) -> Result<Document, SyntaxError> {
     let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| convert_error(src, e))?;
     let file = pairs.next().expect("the file rule always yields one pair");
     let (nodes, _, trailing) = build_items(file.into_inner(), false)?;
-    Ok(Document { nodes, trailing_comments: trailing })
+    Ok(Document {
+        nodes,
+        trailing_comments: trailing,
+    })
 }
 
 /// A linear pre-scan for what pest would report badly or not survive:
@@ -183,7 +186,11 @@ fn build_items(pairs: Pairs<Rule>, in_block: bool) -> Result<Items, SyntaxError>
                 let span = span_of(&pair);
                 let text = pair.as_str().trim_end().to_string();
                 let blank_before = seen_anything && newlines_since >= 2;
-                let c = Comment { text, span, blank_before };
+                let c = Comment {
+                    text,
+                    span,
+                    blank_before,
+                };
                 if newlines_since == 0 && pending.is_empty() {
                     match nodes.last_mut() {
                         Some(n) if n.trailing_comment.is_none() => n.trailing_comment = Some(c),
@@ -203,6 +210,7 @@ fn build_items(pairs: Pairs<Rule>, in_block: bool) -> Result<Items, SyntaxError>
                     Some(c) => c.blank_before,
                     None => seen_anything && newlines_since >= 2,
                 };
+                node.blank_after_comments = !pending.is_empty() && newlines_since >= 2;
                 node.leading_comments = std::mem::take(&mut pending);
                 nodes.push(node);
                 newlines_since = 0;
@@ -228,6 +236,7 @@ fn build_node(pair: Pair<Rule>) -> Result<Node, SyntaxError> {
         leading_comments: Vec::new(),
         trailing_comment: None,
         blank_before: false,
+        blank_after_comments: false,
     };
     for p in inner {
         if p.as_rule() == Rule::block {
@@ -243,7 +252,13 @@ fn build_block(pair: Pair<Rule>) -> Result<Block, SyntaxError> {
     let span = span_of(&pair);
     let inline = !pair.as_str().contains(['\n', '\r']);
     let (nodes, open_comment, dangling) = build_items(pair.into_inner(), true)?;
-    Ok(Block { nodes, span, inline, open_comment, dangling_comments: dangling })
+    Ok(Block {
+        nodes,
+        span,
+        inline,
+        open_comment,
+        dangling_comments: dangling,
+    })
 }
 
 fn build_arg(pair: Pair<Rule>) -> Result<Arg, SyntaxError> {
@@ -260,13 +275,23 @@ fn build_arg(pair: Pair<Rule>) -> Result<Arg, SyntaxError> {
         }
         Rule::quantity => {
             let mut it = pair.into_inner();
-            let text = it.next().expect("quantity has a number").as_str().to_string();
-            ArgKind::Number { text, unit: it.next().map(|u| u.as_str().to_string()) }
+            let text = it
+                .next()
+                .expect("quantity has a number")
+                .as_str()
+                .to_string();
+            ArgKind::Number {
+                text,
+                unit: it.next().map(|u| u.as_str().to_string()),
+            }
         }
         Rule::money => {
             let mut it = pair.into_inner();
             let text = it.next().expect("money has a number").as_str().to_string();
-            ArgKind::Money { text, per: it.next().map(|u| u.as_str().to_string()) }
+            ArgKind::Money {
+                text,
+                per: it.next().map(|u| u.as_str().to_string()),
+            }
         }
         Rule::range => {
             let mut it = pair.into_inner();
@@ -352,7 +377,8 @@ fn convert_error(src: &str, e: pest::error::Error<Rule>) -> SyntaxError {
         span: Span::new(pos, end),
         label: format!("found {found}"),
         related: None,
-        help: "each line is a keyword, its arguments and an optional `{ block }`, like `warmup 2m`".into(),
+        help: "each line is a keyword, its arguments and an optional `{ block }`, like `warmup 2m`"
+            .into(),
     }
 }
 
@@ -378,8 +404,10 @@ fn describe_found(src: &str, pos: usize) -> String {
         None => "the end of the file".into(),
         Some('\n') | Some('\r') => "the end of the line".into(),
         Some(c) if c.is_alphanumeric() || c == '_' => {
-            let w: String =
-                src[pos..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let w: String = src[pos..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             format!("`{w}`")
         }
         Some(c) => format!("`{c}`"),

@@ -46,26 +46,53 @@ pub fn lower_metrics(ctx: &mut Ctx, items: &[Item]) -> Vec<Metric> {
     let mut out: Vec<Metric> = BUILTIN_METRICS.iter().map(|n| builtin(n)).collect();
     let mut declared: Vec<(Metric, FileId)> = Vec::new();
     for &(file, n) in items {
-        let mut a = ctx.args(n, file, "metrics prometheus|cloudwatch|external \"ENDPOINT\" { NAME = `QUERY` }");
-        let Some((sw, sspan)) = a.word(&mut ctx.sink, "a metric source") else { continue };
+        let mut a = ctx.args(
+            n,
+            file,
+            "metrics prometheus|cloudwatch|external \"ENDPOINT\" { NAME = `QUERY` }",
+        );
+        let Some((sw, sspan)) = a.word(&mut ctx.sink, "a metric source") else {
+            continue;
+        };
         let Some(source) = SOURCES.iter().find(|(k, _)| *k == sw).map(|(_, s)| *s) else {
             let names: Vec<&str> = SOURCES.iter().map(|(k, _)| *k).collect();
-            let mut d = Diagnostic::new(code::UNKNOWN_SOURCE, file, sspan, format!("unknown metric source `{sw}`")).label("unknown source");
+            let mut d = Diagnostic::new(
+                code::UNKNOWN_SOURCE,
+                file,
+                sspan,
+                format!("unknown metric source `{sw}`"),
+            )
+            .label("unknown source");
             d = match suggest::closest(sw, &names) {
-                Some(s) => d.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), sspan, s),
+                Some(s) => d.help(format!("did you mean `{s}`?")).fix(
+                    format!("replace with `{s}`"),
+                    sspan,
+                    s,
+                ),
                 None => d.help(format!("the sources are: {}", names.join(", "))),
             };
             ctx.push(d);
             continue;
         };
-        let endpoint = a.string(&mut ctx.sink, "the source's endpoint in quotes").map(|(s, _)| s.to_string());
+        let endpoint = a
+            .string(&mut ctx.sink, "the source's endpoint in quotes")
+            .map(|(s, _)| s.to_string());
         a.end(&mut ctx.sink);
         for m in n.block_nodes() {
-            let Some(metric) = lower_metric(ctx, file, m, source, endpoint.clone()) else { continue };
+            let Some(metric) = lower_metric(ctx, file, m, source, endpoint.clone()) else {
+                continue;
+            };
             if let Some(i) = declared.iter().position(|(d, _)| d.name == metric.name) {
                 if declared[i].1 == file {
                     let first = declared[i].0.span;
-                    super::sections::duplicate_name(ctx, file, metric.span, "metric", &metric.name, first);
+                    super::sections::duplicate_name(
+                        ctx,
+                        file,
+                        metric.span,
+                        "metric",
+                        &metric.name,
+                        first,
+                    );
                     continue;
                 }
                 declared.remove(i); // the policy overrides its defaults
@@ -77,7 +104,13 @@ pub fn lower_metrics(ctx: &mut Ctx, items: &[Item]) -> Vec<Metric> {
     out
 }
 
-fn lower_metric(ctx: &mut Ctx, file: FileId, m: &scalepol_syntax::Node, source: MetricSourceKind, endpoint: Option<String>) -> Option<Metric> {
+fn lower_metric(
+    ctx: &mut Ctx,
+    file: FileId,
+    m: &scalepol_syntax::Node,
+    source: MetricSourceKind,
+    endpoint: Option<String>,
+) -> Option<Metric> {
     let name = m.keyword.as_str();
     if BUILTIN_METRICS.contains(&name) || CEL_BUILTINS.contains(&name) {
         ctx.push(
@@ -98,9 +131,14 @@ fn lower_metric(ctx: &mut Ctx, file: FileId, m: &scalepol_syntax::Node, source: 
     };
     if query.trim().is_empty() {
         ctx.push(
-            Diagnostic::new(code::CEL_EMPTY, file, qspan, format!("the query of `{name}` is empty"))
-                .label("empty query")
-                .help("write the query that reads this metric, like `sum(vllm:num_requests_waiting)`"),
+            Diagnostic::new(
+                code::CEL_EMPTY,
+                file,
+                qspan,
+                format!("the query of `{name}` is empty"),
+            )
+            .label("empty query")
+            .help("write the query that reads this metric, like `sum(vllm:num_requests_waiting)`"),
         );
         return None;
     }
@@ -121,19 +159,41 @@ fn lower_metric(ctx: &mut Ctx, file: FileId, m: &scalepol_syntax::Node, source: 
         }
     }
     let inherited = file != FileId(0);
-    Some(Metric { name: name.to_string(), span: m.keyword_span, source, endpoint, query: query.to_string(), unit, interval, inherited })
+    Some(Metric {
+        name: name.to_string(),
+        span: m.keyword_span,
+        source,
+        endpoint,
+        query: query.to_string(),
+        unit,
+        interval,
+        inherited,
+    })
 }
 
 fn metric_unit(ctx: &mut Ctx, a: &mut crate::args::Args) -> Option<MetricUnit> {
     let file = a.file;
     let names: Vec<&str> = METRIC_UNITS.iter().map(|(k, _)| *k).collect();
-    let (w, span) = a.word(&mut ctx.sink, "a unit: count, percent, req/s, tokens/s, ms, bytes")?;
+    let (w, span) = a.word(
+        &mut ctx.sink,
+        "a unit: count, percent, req/s, tokens/s, ms, bytes",
+    )?;
     match METRIC_UNITS.iter().find(|(k, _)| *k == w) {
         Some((_, u)) => Some(*u),
         None => {
-            let mut d = Diagnostic::new(code::UNKNOWN_UNIT, file, span, format!("`{w}` is not a metric unit")).label("unknown unit");
+            let mut d = Diagnostic::new(
+                code::UNKNOWN_UNIT,
+                file,
+                span,
+                format!("`{w}` is not a metric unit"),
+            )
+            .label("unknown unit");
             d = match suggest::closest(w, &names) {
-                Some(s) => d.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), span, s),
+                Some(s) => d.help(format!("did you mean `{s}`?")).fix(
+                    format!("replace with `{s}`"),
+                    span,
+                    s,
+                ),
                 None => d.help(format!("metric units are: {}", names.join(", "))),
             };
             ctx.push(d);
@@ -143,7 +203,13 @@ fn metric_unit(ctx: &mut Ctx, a: &mut crate::args::Args) -> Option<MetricUnit> {
 }
 
 /// Looks a metric up by name, reporting an unknown one with a suggestion.
-pub fn resolve<'m>(ctx: &mut Ctx, file: FileId, name: &str, span: Span, metrics: &'m [Metric]) -> Option<&'m Metric> {
+pub fn resolve<'m>(
+    ctx: &mut Ctx,
+    file: FileId,
+    name: &str,
+    span: Span,
+    metrics: &'m [Metric],
+) -> Option<&'m Metric> {
     if let Some(m) = metrics.iter().find(|m| m.name == name) {
         return Some(m);
     }
@@ -152,12 +218,25 @@ pub fn resolve<'m>(ctx: &mut Ctx, file: FileId, name: &str, span: Span, metrics:
 }
 
 pub fn unknown_metric(file: FileId, name: &str, span: Span, metrics: &[Metric]) -> Diagnostic {
-    let mut d = Diagnostic::new(code::UNKNOWN_METRIC, file, span, format!("no metric is named `{name}`")).label("unknown metric");
+    let mut d = Diagnostic::new(
+        code::UNKNOWN_METRIC,
+        file,
+        span,
+        format!("no metric is named `{name}`"),
+    )
+    .label("unknown metric");
     match suggest::closest_owned(name, metrics.iter().map(|m| m.name.as_str())) {
-        Some(s) => d = d.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), span, s),
+        Some(s) => {
+            d = d
+                .help(format!("did you mean `{s}`?"))
+                .fix(format!("replace with `{s}`"), span, s)
+        }
         None => {
             let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
-            d = d.help(format!("declare it in a `metrics` block; the metrics in scope are: {}", names.join(", ")));
+            d = d.help(format!(
+                "declare it in a `metrics` block; the metrics in scope are: {}",
+                names.join(", ")
+            ));
         }
     }
     d
@@ -175,7 +254,12 @@ pub fn value_in_unit(ctx: &mut Ctx, file: FileId, q: &Quantity, m: &Metric) -> O
     };
     if q.class() != want {
         let mut d = args::unit_mismatch(file, q, &m.name, want, example);
-        d.message = format!("`{}` is measured in {}, but this value is {}", m.name, m.unit.name(), q.class().describe());
+        d.message = format!(
+            "`{}` is measured in {}, but this value is {}",
+            m.name,
+            m.unit.name(),
+            q.class().describe()
+        );
         ctx.push(d);
         return None;
     }
@@ -184,13 +268,20 @@ pub fn value_in_unit(ctx: &mut Ctx, file: FileId, q: &Quantity, m: &Metric) -> O
         return None;
     }
     match want {
-        UnitClass::Duration => args::to_duration(&mut ctx.sink, file, q, &m.name).map(|d| d.0 as f64),
+        UnitClass::Duration => {
+            args::to_duration(&mut ctx.sink, file, q, &m.name).map(|d| d.0 as f64)
+        }
         UnitClass::Bytes => args::to_bytes(&mut ctx.sink, file, q, &m.name).map(|b| b.0 as f64),
         UnitClass::Percent if q.value > 100.0 => {
             ctx.push(
-                Diagnostic::new(code::PERCENT_RANGE, file, q.span, format!("{}% is above 100%", q.text))
-                    .label("out of range")
-                    .help("a utilisation lies between 0% and 100%"),
+                Diagnostic::new(
+                    code::PERCENT_RANGE,
+                    file,
+                    q.span,
+                    format!("{}% is above 100%", q.text),
+                )
+                .label("out of range")
+                .help("a utilisation lies between 0% and 100%"),
             );
             None
         }
@@ -200,17 +291,32 @@ pub fn value_in_unit(ctx: &mut Ctx, file: FileId, q: &Quantity, m: &Metric) -> O
 
 /// Warns about declared metrics that nothing reads.
 pub fn report_unused(ctx: &mut Ctx, p: &Policy) {
-    for m in p.metrics.iter().filter(|m| m.source != MetricSourceKind::Builtin) {
-        let used = p.pools.iter().filter_map(|x| x.scale.as_ref()).any(|s| s.targets.iter().any(|t| t.metric == m.name))
+    for m in p
+        .metrics
+        .iter()
+        .filter(|m| m.source != MetricSourceKind::Builtin)
+    {
+        let used = p
+            .pools
+            .iter()
+            .filter_map(|x| x.scale.as_ref())
+            .any(|s| s.targets.iter().any(|t| t.metric == m.name))
             || p.rules.iter().any(|r| r.reads.contains(&m.name))
-            || p.tests.iter().any(|t| t.given.iter().any(|(n, _)| *n == m.name));
+            || p.tests
+                .iter()
+                .any(|t| t.given.iter().any(|(n, _)| *n == m.name));
         if !used && m.span != Span::default() {
             // Only the policy's own declarations: inherited ones may serve other policies.
             if !m.inherited {
                 ctx.push(
-                    Diagnostic::new(code::UNUSED_METRIC, FileId(0), m.span, format!("metric `{}` is never used", m.name))
-                        .label("declared here")
-                        .help("scale on it with `on`, read it in a rule, or remove it"),
+                    Diagnostic::new(
+                        code::UNUSED_METRIC,
+                        FileId(0),
+                        m.span,
+                        format!("metric `{}` is never used", m.name),
+                    )
+                    .label("declared here")
+                    .help("scale on it with `on`, read it in a rule, or remove it"),
                 );
             }
         }

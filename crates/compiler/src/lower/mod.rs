@@ -17,19 +17,39 @@ use scalepol_syntax::{Document, Node, Span};
 /// The keywords each block accepts, with a one-line meaning (hover and
 /// completion read this table too).
 pub const POLICY_ITEMS: &[(&str, &str)] = &[
-    ("workload", "what is scaled: `workload deployment \"namespace/name\"`"),
-    ("pool", "a set of identical replicas: `pool NAME: gpu|cpu { ... }`"),
-    ("slo", "latency and availability objectives, declared peak demand"),
-    ("budget", "spending limit: `budget monthly <= $8000 enforce|warn`"),
-    ("metrics", "metrics from a source: `metrics prometheus \"URL\" { name = `query` }`"),
+    (
+        "workload",
+        "what is scaled: `workload deployment \"namespace/name\"`",
+    ),
+    (
+        "pool",
+        "a set of identical replicas: `pool NAME: gpu|cpu { ... }`",
+    ),
+    (
+        "slo",
+        "latency and availability objectives, declared peak demand",
+    ),
+    (
+        "budget",
+        "spending limit: `budget monthly <= $8000 enforce|warn`",
+    ),
+    (
+        "metrics",
+        "metrics from a source: `metrics prometheus \"URL\" { name = `query` }`",
+    ),
     ("scale", "how a pool scales: targets, rates, stabilisation"),
     ("rule", "a replica constraint under a CEL condition"),
     ("schedule", "a replica range for a cron-scheduled period"),
     ("test", "an expectation run through the decision engine"),
-    ("target", "options for one compile target: `target kserve { mode serverless }`"),
+    (
+        "target",
+        "options for one compile target: `target kserve { mode serverless }`",
+    ),
 ];
 /// What a `defaults` file may declare for the policies that extend it.
-pub const DEFAULTS_ITEMS: &[&str] = &["slo", "budget", "metrics", "scale", "rule", "schedule", "target"];
+pub const DEFAULTS_ITEMS: &[&str] = &[
+    "slo", "budget", "metrics", "scale", "rule", "schedule", "target",
+];
 
 /// Lowering state: the files of the session and the diagnostics so far.
 pub struct Ctx<'a> {
@@ -46,11 +66,17 @@ impl Ctx<'_> {
         if file == FileId(0) {
             Origin::Written { span }
         } else {
-            Origin::Inherited { file: self.names[file.0 as usize].clone(), span }
+            Origin::Inherited {
+                file: self.names[file.0 as usize].clone(),
+                span,
+            }
         }
     }
     pub fn valued<T>(&self, value: T, file: FileId, span: Span) -> Valued<T> {
-        Valued { value, origin: self.origin(file, span) }
+        Valued {
+            value,
+            origin: self.origin(file, span),
+        }
     }
     pub fn args<'n>(&self, node: &'n Node, file: FileId, shape: &'static str) -> Args<'n> {
         Args::new(node, file, shape)
@@ -67,7 +93,11 @@ impl Ctx<'_> {
         .label("unknown here");
         match suggest::closest(kw, allowed) {
             Some(s) => {
-                d = d.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), node.keyword_span, s)
+                d = d.help(format!("did you mean `{s}`?")).fix(
+                    format!("replace with `{s}`"),
+                    node.keyword_span,
+                    s,
+                )
             }
             None => d = d.help(format!("{context} takes: {}", allowed.join(", "))),
         }
@@ -76,10 +106,15 @@ impl Ctx<'_> {
     /// Reports a second occurrence of a one-value setting.
     pub fn duplicate(&mut self, file: FileId, node: &Node, first: (FileId, Span)) {
         self.push(
-            Diagnostic::new(code::DUPLICATE_ITEM, file, node.keyword_span, format!("`{}` is set twice", node.keyword))
-                .label("set again here")
-                .with_secondary(first.0, first.1, "first set here")
-                .help("keep one of the two"),
+            Diagnostic::new(
+                code::DUPLICATE_ITEM,
+                file,
+                node.keyword_span,
+                format!("`{}` is set twice", node.keyword),
+            )
+            .label("set again here")
+            .with_secondary(first.0, first.1, "first set here")
+            .help("keep one of the two"),
         );
     }
 }
@@ -104,7 +139,12 @@ impl Seen {
 }
 
 /// Finds the one top-level `policy` (or `defaults`) node of a file.
-pub fn top_node<'a>(ctx: &mut Ctx, file: FileId, doc: &'a Document, want: &str) -> Option<&'a Node> {
+pub fn top_node<'a>(
+    ctx: &mut Ctx,
+    file: FileId,
+    doc: &'a Document,
+    want: &str,
+) -> Option<&'a Node> {
     let mut found: Option<&Node> = None;
     for node in &doc.nodes {
         match node.keyword.as_str() {
@@ -112,10 +152,15 @@ pub fn top_node<'a>(ctx: &mut Ctx, file: FileId, doc: &'a Document, want: &str) 
             "policy" | "defaults" => {
                 let first = found.map(|n| n.keyword_span).unwrap_or_default();
                 ctx.push(
-                    Diagnostic::new(code::DUPLICATE_POLICY, file, node.keyword_span, "a second policy in this file")
-                        .label("second policy")
-                        .with_secondary(file, first, "first policy")
-                        .help("put each policy in its own file"),
+                    Diagnostic::new(
+                        code::DUPLICATE_POLICY,
+                        file,
+                        node.keyword_span,
+                        "a second policy in this file",
+                    )
+                    .label("second policy")
+                    .with_secondary(file, first, "first policy")
+                    .help("put each policy in its own file"),
                 );
             }
             _ => {
@@ -127,7 +172,11 @@ pub fn top_node<'a>(ctx: &mut Ctx, file: FileId, doc: &'a Document, want: &str) 
                 )
                 .label("at the top level");
                 d = match suggest::closest(&node.keyword, &["policy", "defaults"]) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), node.keyword_span, s),
+                    Some(s) => d.help(format!("did you mean `{s}`?")).fix(
+                        format!("replace with `{s}`"),
+                        node.keyword_span,
+                        s,
+                    ),
                     None => d.help(format!("wrap the settings in `{want} NAME {{ ... }}`")),
                 };
                 ctx.push(d);
@@ -136,9 +185,14 @@ pub fn top_node<'a>(ctx: &mut Ctx, file: FileId, doc: &'a Document, want: &str) 
     }
     if found.is_none() && doc.nodes.is_empty() {
         ctx.push(
-            Diagnostic::new(code::EXPECTED_POLICY, file, Span::new(0, 0), format!("this file holds no `{want}` block"))
-                .label("empty")
-                .help(format!("write `{want} NAME {{ ... }}`")),
+            Diagnostic::new(
+                code::EXPECTED_POLICY,
+                file,
+                Span::new(0, 0),
+                format!("this file holds no `{want}` block"),
+            )
+            .label("empty")
+            .help(format!("write `{want} NAME {{ ... }}`")),
         );
     }
     found
@@ -148,7 +202,9 @@ pub fn top_node<'a>(ctx: &mut Ctx, file: FileId, doc: &'a Document, want: &str) 
 pub fn check_policy_name(ctx: &mut Ctx, file: FileId, name: &str, span: Span) {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if !ok {
@@ -161,9 +217,16 @@ pub fn check_policy_name(ctx: &mut Ctx, file: FileId, name: &str, span: Span) {
             .chars()
             .take(63)
             .collect();
-        let mut d = Diagnostic::new(code::INVALID_NAME, file, span, format!("`{name}` is not a valid policy name"))
-            .label("invalid name")
-            .help("policy names are lower-case letters, digits and `-` (RFC 1123), at most 63 characters");
+        let mut d = Diagnostic::new(
+            code::INVALID_NAME,
+            file,
+            span,
+            format!("`{name}` is not a valid policy name"),
+        )
+        .label("invalid name")
+        .help(
+            "policy names are lower-case letters, digits and `-` (RFC 1123), at most 63 characters",
+        );
         if !fixed.is_empty() {
             d = d.fix(format!("rename to `{fixed}`"), span, fixed);
         }
@@ -176,7 +239,10 @@ pub fn check_local_name(ctx: &mut Ctx, file: FileId, name: &str, span: Span, wha
     let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !ok {
-        let fixed: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let fixed: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
         ctx.push(
             Diagnostic::new(code::INVALID_NAME, file, span, format!("`{name}` is not a valid {what} name"))
                 .label("invalid name")
@@ -188,12 +254,18 @@ pub fn check_local_name(ctx: &mut Ctx, file: FileId, name: &str, span: Span, wha
 }
 
 /// Lowers a policy node, given the items inherited from its defaults chain.
-pub fn lower_policy(ctx: &mut Ctx, file: FileId, node: &Node, inherited: &[Item]) -> Option<Policy> {
+pub fn lower_policy(
+    ctx: &mut Ctx,
+    file: FileId,
+    node: &Node,
+    inherited: &[Item],
+) -> Option<Policy> {
     let mut a = ctx.args(node, file, "policy NAME [extends \"FILE\"] { ... }");
     let (name, name_span) = a.word(&mut ctx.sink, "the policy's name")?;
     check_policy_name(ctx, file, name, name_span);
     let extends = if a.eat_word("extends") {
-        a.string(&mut ctx.sink, "the defaults file").map(|(s, _)| s.to_string())
+        a.string(&mut ctx.sink, "the defaults file")
+            .map(|(s, _)| s.to_string())
     } else {
         None
     };
@@ -272,7 +344,11 @@ pub fn extends_of(node: &Node) -> Option<(&str, Span)> {
 /// Checks the items of a `defaults` file on their own: everything a policy
 /// would inherit must be valid wherever it lands.
 pub fn check_defaults(ctx: &mut Ctx, items: &[Item]) {
-    let metric_items: Vec<Item> = items.iter().filter(|(_, n)| n.keyword == "metrics").copied().collect();
+    let metric_items: Vec<Item> = items
+        .iter()
+        .filter(|(_, n)| n.keyword == "metrics")
+        .copied()
+        .collect();
     let metrics = metrics::lower_metrics(ctx, &metric_items);
     let mut seen = Seen::default();
     let mut rules = Vec::new();

@@ -9,21 +9,46 @@ use crate::units::Duration;
 use scalepol_syntax::{Node, Op, Span};
 
 pub const POOL_ITEMS: &[(&str, &str)] = &[
-    ("accelerator", "accelerator type and count per replica: `accelerator \"nvidia-l4\" count 1`"),
+    (
+        "accelerator",
+        "accelerator type and count per replica: `accelerator \"nvidia-l4\" count 1`",
+    ),
     ("replicas", "the replica range: `replicas MIN..MAX`"),
-    ("warmup", "time from scale-up to serving, model load included: `warmup 2m`"),
-    ("drain", "connection draining before a replica is removed: `drain 30s`"),
-    ("capacity", "what one replica serves: `capacity 16 concurrent`, `capacity 2400 tokens/s`"),
+    (
+        "warmup",
+        "time from scale-up to serving, model load included: `warmup 2m`",
+    ),
+    (
+        "drain",
+        "connection draining before a replica is removed: `drain 30s`",
+    ),
+    (
+        "capacity",
+        "what one replica serves: `capacity 16 concurrent`, `capacity 2400 tokens/s`",
+    ),
     ("cost", "price of one replica: `cost $0.81/h`"),
     ("spot", "share of replicas on spot capacity: `spot 50%`"),
-    ("vertical", "per-replica resource bounds: `vertical { cpu 2..8 cores, memory 8Gi..32Gi }`"),
+    (
+        "vertical",
+        "per-replica resource bounds: `vertical { cpu 2..8 cores, memory 8Gi..32Gi }`",
+    ),
 ];
 
-pub fn inverted(file: FileId, span: Span, lo: impl std::fmt::Display, hi: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::new(code::INVERTED_RANGE, file, span, format!("the range starts at {lo} but ends at {hi}"))
-        .label("minimum above maximum")
-        .help("write the smaller bound first")
-        .fix("swap the bounds", span, format!("{hi}..{lo}"))
+pub fn inverted(
+    file: FileId,
+    span: Span,
+    lo: impl std::fmt::Display,
+    hi: impl std::fmt::Display,
+) -> Diagnostic {
+    Diagnostic::new(
+        code::INVERTED_RANGE,
+        file,
+        span,
+        format!("the range starts at {lo} but ends at {hi}"),
+    )
+    .label("minimum above maximum")
+    .help("write the smaller bound first")
+    .fix("swap the bounds", span, format!("{hi}..{lo}"))
 }
 
 pub fn lower_pool(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<Pool> {
@@ -36,9 +61,14 @@ pub fn lower_pool(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<Pool> {
         "gpu" => PoolKind::Gpu,
         "cpu" => PoolKind::Cpu,
         _ => {
-            let mut d = Diagnostic::new(code::UNKNOWN_POOL_KIND, file, kspan, format!("`{kw}` is not a pool kind"))
-                .label("expected `gpu` or `cpu`")
-                .help("a pool is `gpu` (accelerated) or `cpu`");
+            let mut d = Diagnostic::new(
+                code::UNKNOWN_POOL_KIND,
+                file,
+                kspan,
+                format!("`{kw}` is not a pool kind"),
+            )
+            .label("expected `gpu` or `cpu`")
+            .help("a pool is `gpu` (accelerated) or `cpu`");
             if let Some(s) = crate::suggest::closest(kw, &["gpu", "cpu"]) {
                 d = d.fix(format!("replace with `{s}`"), kspan, s);
             }
@@ -52,9 +82,19 @@ pub fn lower_pool(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<Pool> {
         name_span,
         kind,
         accelerator: None,
-        replicas: ReplicaRange { min: 1, max: 1, span: n.header_span() },
-        warmup: Valued::default(Duration(0), "not declared: replicas are assumed to serve at once"),
-        drain: Valued::default(Duration::from_secs(30), "the Kubernetes terminationGracePeriodSeconds default"),
+        replicas: ReplicaRange {
+            min: 1,
+            max: 1,
+            span: n.header_span(),
+        },
+        warmup: Valued::default(
+            Duration(0),
+            "not declared: replicas are assumed to serve at once",
+        ),
+        drain: Valued::default(
+            Duration::from_secs(30),
+            "the Kubernetes terminationGracePeriodSeconds default",
+        ),
         capacity: Vec::new(),
         cost: None,
         spot: Valued::default(0.0, "not declared: all replicas on-demand"),
@@ -78,7 +118,11 @@ pub fn lower_pool(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<Pool> {
             "warmup" | "drain" => {
                 if let Some((d, span)) = duration_setting(ctx, file, b) {
                     let v = ctx.valued(d, file, span);
-                    if b.keyword == "warmup" { pool.warmup = v } else { pool.drain = v }
+                    if b.keyword == "warmup" {
+                        pool.warmup = v
+                    } else {
+                        pool.drain = v
+                    }
                 }
             }
             "accelerator" => pool.accelerator = lower_accelerator(ctx, file, b),
@@ -104,9 +148,14 @@ pub fn lower_pool(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<Pool> {
     }
     if !has_replicas && !n.block_nodes().iter().any(|b| b.keyword == "replicas") {
         ctx.push(
-            Diagnostic::new(code::MISSING_ITEM, file, n.header_span(), format!("pool `{name}` has no replica range"))
-                .label("`replicas` is required")
-                .help("add `replicas MIN..MAX` to the pool"),
+            Diagnostic::new(
+                code::MISSING_ITEM,
+                file,
+                n.header_span(),
+                format!("pool `{name}` has no replica range"),
+            )
+            .label("`replicas` is required")
+            .help("add `replicas MIN..MAX` to the pool"),
         );
     }
     Some(pool)
@@ -131,16 +180,25 @@ pub fn duration_setting(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<(Durati
 
 fn lower_replicas(ctx: &mut Ctx, file: FileId, b: &Node, pool: &mut Pool) -> bool {
     let mut a = ctx.args(b, file, "replicas MIN..MAX");
-    let Some((lo, hi, span)) = a.range(&mut ctx.sink, "a range `MIN..MAX`") else { return false };
+    let Some((lo, hi, span)) = a.range(&mut ctx.sink, "a range `MIN..MAX`") else {
+        return false;
+    };
     a.end(&mut ctx.sink);
     let lo = args::to_replicas(&mut ctx.sink, file, &lo, "replicas");
     let hi_v = args::to_replicas(&mut ctx.sink, file, &hi, "replicas");
-    let (Some(lo), Some(hi_v)) = (lo, hi_v) else { return false };
+    let (Some(lo), Some(hi_v)) = (lo, hi_v) else {
+        return false;
+    };
     if hi_v == 0 {
         ctx.push(
-            Diagnostic::new(code::ZERO_MAX_REPLICAS, file, hi.span, "a pool of at most 0 replicas can never serve")
-                .label("maximum is zero")
-                .help("the maximum must be at least 1; use `replicas 0..N` to allow scaling to zero"),
+            Diagnostic::new(
+                code::ZERO_MAX_REPLICAS,
+                file,
+                hi.span,
+                "a pool of at most 0 replicas can never serve",
+            )
+            .label("maximum is zero")
+            .help("the maximum must be at least 1; use `replicas 0..N` to allow scaling to zero"),
         );
         return false;
     }
@@ -148,7 +206,11 @@ fn lower_replicas(ctx: &mut Ctx, file: FileId, b: &Node, pool: &mut Pool) -> boo
         ctx.push(inverted(file, span, lo, hi_v));
         return false;
     }
-    pool.replicas = ReplicaRange { min: lo, max: hi_v, span };
+    pool.replicas = ReplicaRange {
+        min: lo,
+        max: hi_v,
+        span,
+    };
     true
 }
 
@@ -161,27 +223,39 @@ fn lower_accelerator(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<Accelerato
         count = args::to_replicas(&mut ctx.sink, file, &q, "count")?;
         if count == 0 {
             ctx.push(
-                Diagnostic::new(code::BAD_ARGUMENTS, file, q.span, "a replica with zero accelerators")
-                    .label("zero")
-                    .help("remove `accelerator` for a CPU pool, or count at least 1"),
+                Diagnostic::new(
+                    code::BAD_ARGUMENTS,
+                    file,
+                    q.span,
+                    "a replica with zero accelerators",
+                )
+                .label("zero")
+                .help("remove `accelerator` for a CPU pool, or count at least 1"),
             );
             return None;
         }
     }
     a.end(&mut ctx.sink);
-    Some(Accelerator { name: name.to_string(), count, span: b.span })
+    Some(Accelerator {
+        name: name.to_string(),
+        count,
+        span: b.span,
+    })
 }
 
 fn lower_capacity(ctx: &mut Ctx, file: FileId, b: &Node, out: &mut Vec<Capacity>) {
     let mut a = ctx.args(b, file, "capacity N concurrent|req/s|tokens/s");
-    let Some(q) = a.quantity(&mut ctx.sink, "what one replica serves") else { return };
+    let Some(q) = a.quantity(&mut ctx.sink, "what one replica serves") else {
+        return;
+    };
     a.end(&mut ctx.sink);
     let unit = match q.class() {
         UnitClass::Concurrent => CapacityUnit::Concurrent,
         UnitClass::Requests => CapacityUnit::RequestsPerSecond,
         UnitClass::Tokens => CapacityUnit::TokensPerSecond,
         _ => {
-            let mut d = args::unit_mismatch(file, &q, "capacity", UnitClass::Concurrent, "16 concurrent");
+            let mut d =
+                args::unit_mismatch(file, &q, "capacity", UnitClass::Concurrent, "16 concurrent");
             d.help = Some("capacity is `N concurrent`, `N req/s` or `N tokens/s`".into());
             ctx.push(d);
             return;
@@ -195,11 +269,19 @@ fn lower_capacity(ctx: &mut Ctx, file: FileId, b: &Node, out: &mut Vec<Capacity>
         ctx.duplicate(file, b, (file, prev.span));
         return;
     }
-    out.push(Capacity { value: q.value, unit, span: q.span });
+    out.push(Capacity {
+        value: q.value,
+        unit,
+        span: q.span,
+    });
 }
 
 fn lower_vertical(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<Vertical> {
-    let mut v = Vertical { cpu: None, memory: None, span: b.span };
+    let mut v = Vertical {
+        cpu: None,
+        memory: None,
+        span: b.span,
+    };
     let mut seen = Seen::default();
     for n in b.block_nodes() {
         if !matches!(n.keyword.as_str(), "cpu" | "memory") {
@@ -209,13 +291,33 @@ fn lower_vertical(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<Vertical> {
         if !seen.first(ctx, file, n) {
             continue;
         }
-        let mut a = ctx.args(n, file, if n.keyword == "cpu" { "cpu MIN..MAX cores" } else { "memory MIN..MAX (like 8Gi..32Gi)" });
-        let Some((lo, hi, span)) = a.range(&mut ctx.sink, "a range `MIN..MAX`") else { continue };
+        let mut a = ctx.args(
+            n,
+            file,
+            if n.keyword == "cpu" {
+                "cpu MIN..MAX cores"
+            } else {
+                "memory MIN..MAX (like 8Gi..32Gi)"
+            },
+        );
+        let Some((lo, hi, span)) = a.range(&mut ctx.sink, "a range `MIN..MAX`") else {
+            continue;
+        };
         a.end(&mut ctx.sink);
         if n.keyword == "cpu" {
             if lo.class() != UnitClass::Cores || hi.class() != UnitClass::Cores {
-                let bad = if lo.class() != UnitClass::Cores { &lo } else { &hi };
-                ctx.push(args::unit_mismatch(file, bad, "cpu", UnitClass::Cores, "2..8 cores"));
+                let bad = if lo.class() != UnitClass::Cores {
+                    &lo
+                } else {
+                    &hi
+                };
+                ctx.push(args::unit_mismatch(
+                    file,
+                    bad,
+                    "cpu",
+                    UnitClass::Cores,
+                    "2..8 cores",
+                ));
                 continue;
             }
             if lo.value < 0.0 {
@@ -226,9 +328,19 @@ fn lower_vertical(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<Vertical> {
                 v.cpu = Some((lo.value, hi.value));
             }
         } else {
-            let (Some(l), Some(h)) = (args::to_bytes(&mut ctx.sink, file, &lo, "memory"), args::to_bytes(&mut ctx.sink, file, &hi, "memory")) else { continue };
+            let (Some(l), Some(h)) = (
+                args::to_bytes(&mut ctx.sink, file, &lo, "memory"),
+                args::to_bytes(&mut ctx.sink, file, &hi, "memory"),
+            ) else {
+                continue;
+            };
             if l > h {
-                ctx.push(inverted(file, span, format!("{}{}", lo.text, lo.unit.as_deref().unwrap_or("")), format!("{}{}", hi.text, hi.unit.as_deref().unwrap_or(""))));
+                ctx.push(inverted(
+                    file,
+                    span,
+                    format!("{}{}", lo.text, lo.unit.as_deref().unwrap_or("")),
+                    format!("{}{}", hi.text, hi.unit.as_deref().unwrap_or("")),
+                ));
             } else {
                 v.memory = Some((l, h));
             }

@@ -24,21 +24,35 @@ pub const SCALE_ITEMS: &[(&str, &str)] = &[
 ];
 pub const BEHAVIOR_ITEMS: &[&str] = &["by", "select", "stabilize"];
 
-const HPA_TOLERANCE: &str = "the Kubernetes HPA default tolerance (--horizontal-pod-autoscaler-tolerance)";
+const HPA_TOLERANCE: &str =
+    "the Kubernetes HPA default tolerance (--horizontal-pod-autoscaler-tolerance)";
 const HPA_UP: &str = "the Kubernetes HPA scaleUp default";
 const HPA_DOWN: &str = "the Kubernetes HPA scaleDown default";
 
 fn default_up() -> Behavior {
-    let p = |kind, value| RatePolicy { kind, value, period: Duration::from_secs(15), span: Span::default() };
+    let p = |kind, value| RatePolicy {
+        kind,
+        value,
+        period: Duration::from_secs(15),
+        span: Span::default(),
+    };
     Behavior {
-        policies: Valued::default(vec![p(RateKind::Percent, 100), p(RateKind::Replicas, 4)], HPA_UP),
+        policies: Valued::default(
+            vec![p(RateKind::Percent, 100), p(RateKind::Replicas, 4)],
+            HPA_UP,
+        ),
         select: Valued::default(SelectPolicy::Max, HPA_UP),
         stabilization: Valued::default(Duration(0), HPA_UP),
     }
 }
 
 fn default_down() -> Behavior {
-    let p = RatePolicy { kind: RateKind::Percent, value: 100, period: Duration::from_secs(15), span: Span::default() };
+    let p = RatePolicy {
+        kind: RateKind::Percent,
+        value: 100,
+        period: Duration::from_secs(15),
+        span: Span::default(),
+    };
     Behavior {
         policies: Valued::default(vec![p], HPA_DOWN),
         select: Valued::default(SelectPolicy::Max, HPA_DOWN),
@@ -53,9 +67,14 @@ pub fn attach_scaling(ctx: &mut Ctx, pools: &mut [Pool], metrics: &[Metric], ite
         for b in n.block_nodes() {
             if b.keyword == "on" {
                 ctx.push(
-                    Diagnostic::new(code::UNKNOWN_ITEM, file, b.keyword_span, "defaults cannot declare scale targets")
-                        .label("`on` in a defaults file")
-                        .help("targets belong to each policy: move this `on` into the policies"),
+                    Diagnostic::new(
+                        code::UNKNOWN_ITEM,
+                        file,
+                        b.keyword_span,
+                        "defaults cannot declare scale targets",
+                    )
+                    .label("`on` in a defaults file")
+                    .help("targets belong to each policy: move this `on` into the policies"),
                 );
             } else {
                 base.push((file, b));
@@ -64,14 +83,21 @@ pub fn attach_scaling(ctx: &mut Ctx, pools: &mut [Pool], metrics: &[Metric], ite
     }
     let mut assigned: Vec<(String, Span)> = Vec::new();
     for &(file, n) in items.iter().filter(|(f, _)| *f == FileId(0)) {
-        let Some(idx) = scale_pool(ctx, file, n, pools) else { continue };
+        let Some(idx) = scale_pool(ctx, file, n, pools) else {
+            continue;
+        };
         let name = pools[idx].name.clone();
         if let Some((_, first)) = assigned.iter().find(|(p, _)| *p == name) {
             ctx.push(
-                Diagnostic::new(code::DUPLICATE_ITEM, file, n.keyword_span, format!("pool `{name}` has two scale blocks"))
-                    .label("second scale block")
-                    .with_secondary(file, *first, "first scale block")
-                    .help("merge them into one"),
+                Diagnostic::new(
+                    code::DUPLICATE_ITEM,
+                    file,
+                    n.keyword_span,
+                    format!("pool `{name}` has two scale blocks"),
+                )
+                .label("second scale block")
+                .with_secondary(file, *first, "first scale block")
+                .help("merge them into one"),
             );
             continue;
         }
@@ -90,7 +116,11 @@ pub fn attach_scaling(ctx: &mut Ctx, pools: &mut [Pool], metrics: &[Metric], ite
 /// The index of the pool a scale block applies to.
 fn scale_pool(ctx: &mut Ctx, file: FileId, n: &Node, pools: &[Pool]) -> Option<usize> {
     let mut a = ctx.args(n, file, "scale [POOL] { ... }");
-    let named = if a.is_done() { None } else { a.word(&mut ctx.sink, "a pool name") };
+    let named = if a.is_done() {
+        None
+    } else {
+        a.word(&mut ctx.sink, "a pool name")
+    };
     a.end(&mut ctx.sink);
     match named {
         Some((name, span)) => {
@@ -102,17 +132,40 @@ fn scale_pool(ctx: &mut Ctx, file: FileId, n: &Node, pools: &[Pool]) -> Option<u
         None => {
             let names: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
             ctx.push(
-                Diagnostic::new(code::AMBIGUOUS_SCALE, file, n.keyword_span, format!("this policy has {} pools; which one does this block scale?", pools.len()))
-                    .label("no pool named")
-                    .help(format!("name the pool: `scale {} {{ ... }}` (pools: {})", names[0], names.join(", ")))
-                    .fix(format!("scale pool `{}`", names[0]), Span::new(n.keyword_span.end, n.keyword_span.end), format!(" {}", names[0])),
+                Diagnostic::new(
+                    code::AMBIGUOUS_SCALE,
+                    file,
+                    n.keyword_span,
+                    format!(
+                        "this policy has {} pools; which one does this block scale?",
+                        pools.len()
+                    ),
+                )
+                .label("no pool named")
+                .help(format!(
+                    "name the pool: `scale {} {{ ... }}` (pools: {})",
+                    names[0],
+                    names.join(", ")
+                ))
+                .fix(
+                    format!("scale pool `{}`", names[0]),
+                    Span::new(n.keyword_span.end, n.keyword_span.end),
+                    format!(" {}", names[0]),
+                ),
             );
             None
         }
     }
 }
 
-pub fn lower_scaling(ctx: &mut Ctx, file: FileId, n: &Node, items: &[Item], metrics: &[Metric], require_targets: bool) -> Option<Scaling> {
+pub fn lower_scaling(
+    ctx: &mut Ctx,
+    file: FileId,
+    n: &Node,
+    items: &[Item],
+    metrics: &[Metric],
+    require_targets: bool,
+) -> Option<Scaling> {
     let mut s = Scaling {
         span: n.span,
         targets: Vec::new(),
@@ -121,7 +174,10 @@ pub fn lower_scaling(ctx: &mut Ctx, file: FileId, n: &Node, items: &[Item], metr
         up: default_up(),
         down: default_down(),
         cooldown: Valued::default(Duration::from_secs(300), "the KEDA cooldownPeriod default"),
-        interval: Valued::default(Duration::from_secs(15), "the Kubernetes HPA sync period default (--horizontal-pod-autoscaler-sync-period)"),
+        interval: Valued::default(
+            Duration::from_secs(15),
+            "the Kubernetes HPA sync period default (--horizontal-pod-autoscaler-sync-period)",
+        ),
         fallback: None,
         scale_to_zero: None,
     };
@@ -164,9 +220,16 @@ pub fn lower_scaling(ctx: &mut Ctx, file: FileId, n: &Node, items: &[Item], metr
     }
     if require_targets && s.targets.is_empty() && !items.iter().any(|(_, b)| b.keyword == "on") {
         ctx.push(
-            Diagnostic::new(code::SCALE_NEEDS_TARGET, file, n.header_span(), "this scale block has no target")
-                .label("no `on` target")
-                .help("add a target, like `on cpu target 70%` or `on queue_depth per replica target 8`"),
+            Diagnostic::new(
+                code::SCALE_NEEDS_TARGET,
+                file,
+                n.header_span(),
+                "this scale block has no target",
+            )
+            .label("no `on` target")
+            .help(
+                "add a target, like `on cpu target 70%` or `on queue_depth per replica target 8`",
+            ),
         );
         return None;
     }
@@ -174,17 +237,30 @@ pub fn lower_scaling(ctx: &mut Ctx, file: FileId, n: &Node, items: &[Item], metr
 }
 
 fn zero_duration(file: FileId, span: Span, kw: &str) -> Diagnostic {
-    Diagnostic::new(code::NONPOSITIVE_DURATION, file, span, format!("`{kw}` must be longer than zero"))
-        .label("zero")
-        .help("write a positive duration, like `15s`")
+    Diagnostic::new(
+        code::NONPOSITIVE_DURATION,
+        file,
+        span,
+        format!("`{kw}` must be longer than zero"),
+    )
+    .label("zero")
+    .help("write a positive duration, like `15s`")
 }
 
 fn lower_target(ctx: &mut Ctx, file: FileId, b: &Node, all: &[Metric]) -> Option<ScaleTarget> {
-    let mut a = ctx.args(b, file, "on METRIC [per replica|total] target VALUE [activate VALUE]");
+    let mut a = ctx.args(
+        b,
+        file,
+        "on METRIC [per replica|total] target VALUE [activate VALUE]",
+    );
     let (name, nspan) = a.word(&mut ctx.sink, "a metric name")?;
     let metric = metrics::resolve(ctx, file, name, nspan, all)?;
     let builtin = metric.source == MetricSourceKind::Builtin;
-    let mut mode = if builtin { TargetMode::Utilization } else { TargetMode::Total };
+    let mut mode = if builtin {
+        TargetMode::Utilization
+    } else {
+        TargetMode::Total
+    };
     if a.eat_word("per") {
         a.keyword(&mut ctx.sink, "replica")?;
         mode = TargetMode::PerReplica;
@@ -208,29 +284,54 @@ fn lower_target(ctx: &mut Ctx, file: FileId, b: &Node, all: &[Metric]) -> Option
         );
         return None;
     }
-    Some(ScaleTarget { metric: metric.name.clone(), mode, target, activation, span: b.span })
+    Some(ScaleTarget {
+        metric: metric.name.clone(),
+        mode,
+        target,
+        activation,
+        span: b.span,
+    })
 }
 
 /// A target value in the metric's base unit. Built-in CPU and memory take a
 /// utilisation percentage, or with `per replica` an absolute amount.
-fn target_value(ctx: &mut Ctx, file: FileId, q: &args::Quantity, m: &Metric, mode: TargetMode) -> Option<f64> {
+fn target_value(
+    ctx: &mut Ctx,
+    file: FileId,
+    q: &args::Quantity,
+    m: &Metric,
+    mode: TargetMode,
+) -> Option<f64> {
     if m.source != MetricSourceKind::Builtin {
         return metrics::value_in_unit(ctx, file, q, m);
     }
     match (m.name.as_str(), mode) {
         ("cpu", TargetMode::PerReplica) => {
             if q.class() != UnitClass::Cores {
-                ctx.push(args::unit_mismatch(file, q, "cpu per replica", UnitClass::Cores, "1.5 cores"));
+                ctx.push(args::unit_mismatch(
+                    file,
+                    q,
+                    "cpu per replica",
+                    UnitClass::Cores,
+                    "1.5 cores",
+                ));
                 return None;
             }
             Some(q.value)
         }
-        ("memory", TargetMode::PerReplica) => args::to_bytes(&mut ctx.sink, file, q, "memory per replica").map(|b| b.0 as f64),
+        ("memory", TargetMode::PerReplica) => {
+            args::to_bytes(&mut ctx.sink, file, q, "memory per replica").map(|b| b.0 as f64)
+        }
         (_, TargetMode::Total) => {
             ctx.push(
-                Diagnostic::new(code::BAD_ARGUMENTS, file, q.span, format!("`{}` is a per-replica utilisation; it has no total", m.name))
-                    .label("`total` does not apply")
-                    .help(format!("write `on {} target 70%`", m.name)),
+                Diagnostic::new(
+                    code::BAD_ARGUMENTS,
+                    file,
+                    q.span,
+                    format!("`{}` is a per-replica utilisation; it has no total", m.name),
+                )
+                .label("`total` does not apply")
+                .help(format!("write `on {} target 70%`", m.name)),
             );
             None
         }
@@ -241,14 +342,25 @@ fn target_value(ctx: &mut Ctx, file: FileId, q: &args::Quantity, m: &Metric, mod
 fn tolerance_value(ctx: &mut Ctx, file: FileId, a: &mut args::Args) -> Option<(f64, Span)> {
     let q = a.quantity(&mut ctx.sink, "a percentage")?;
     if q.class() != UnitClass::Percent {
-        ctx.push(args::unit_mismatch(file, &q, "tolerance", UnitClass::Percent, "10%"));
+        ctx.push(args::unit_mismatch(
+            file,
+            &q,
+            "tolerance",
+            UnitClass::Percent,
+            "10%",
+        ));
         return None;
     }
     if q.value < 0.0 || q.value >= 100.0 {
         ctx.push(
-            Diagnostic::new(code::TOLERANCE_RANGE, file, q.span, format!("a tolerance of {}% is outside 0-100%", q.text))
-                .label("out of range")
-                .help("tolerances are at least 0% and below 100%; Kubernetes uses 10%"),
+            Diagnostic::new(
+                code::TOLERANCE_RANGE,
+                file,
+                q.span,
+                format!("a tolerance of {}% is outside 0-100%", q.text),
+            )
+            .label("out of range")
+            .help("tolerances are at least 0% and below 100%; Kubernetes uses 10%"),
         );
         return None;
     }
@@ -256,8 +368,15 @@ fn tolerance_value(ctx: &mut Ctx, file: FileId, a: &mut args::Args) -> Option<(f
 }
 
 fn lower_tolerance(ctx: &mut Ctx, file: FileId, b: &Node, s: &mut Scaling) {
-    let mut a = ctx.args(b, file, "tolerance PERCENT | tolerance up PERCENT down PERCENT");
-    if matches!(a.peek().map(|x| &x.kind), Some(scalepol_syntax::ArgKind::Number { .. })) {
+    let mut a = ctx.args(
+        b,
+        file,
+        "tolerance PERCENT | tolerance up PERCENT down PERCENT",
+    );
+    if matches!(
+        a.peek().map(|x| &x.kind),
+        Some(scalepol_syntax::ArgKind::Number { .. })
+    ) {
         if let Some((v, span)) = tolerance_value(ctx, file, &mut a) {
             s.tolerance_up = ctx.valued(v, file, span);
             s.tolerance_down = ctx.valued(v, file, span);
@@ -276,9 +395,15 @@ fn lower_tolerance(ctx: &mut Ctx, file: FileId, b: &Node, s: &mut Scaling) {
             return;
         };
         any = true;
-        let Some((v, span)) = tolerance_value(ctx, file, &mut a) else { return };
+        let Some((v, span)) = tolerance_value(ctx, file, &mut a) else {
+            return;
+        };
         let v = ctx.valued(v, file, span);
-        if up { s.tolerance_up = v } else { s.tolerance_down = v }
+        if up {
+            s.tolerance_up = v
+        } else {
+            s.tolerance_down = v
+        }
     }
     if !any {
         a.expected(&mut ctx.sink, "a percentage");
@@ -286,7 +411,11 @@ fn lower_tolerance(ctx: &mut Ctx, file: FileId, b: &Node, s: &mut Scaling) {
 }
 
 fn lower_behavior(ctx: &mut Ctx, file: FileId, b: &Node, out: &mut Behavior) {
-    let mut a = ctx.args(b, file, "up|down { by N% every DURATION, select max|min, stabilize DURATION } | up|down disabled");
+    let mut a = ctx.args(
+        b,
+        file,
+        "up|down { by N% every DURATION, select max|min, stabilize DURATION } | up|down disabled",
+    );
     if a.eat_word("disabled") {
         out.select = ctx.valued(SelectPolicy::Disabled, file, b.span);
         a.end(&mut ctx.sink);
@@ -307,7 +436,9 @@ fn lower_behavior(ctx: &mut Ctx, file: FileId, b: &Node, out: &mut Behavior) {
             "by" => policies.extend(lower_rate(ctx, file, n)),
             "select" => {
                 let mut a = ctx.args(n, file, "select max|min|disabled");
-                let Some((w, span)) = a.word(&mut ctx.sink, "`max`, `min` or `disabled`") else { continue };
+                let Some((w, span)) = a.word(&mut ctx.sink, "`max`, `min` or `disabled`") else {
+                    continue;
+                };
                 a.end(&mut ctx.sink);
                 let sel = match w {
                     "max" => SelectPolicy::Max,
@@ -325,12 +456,19 @@ fn lower_behavior(ctx: &mut Ctx, file: FileId, b: &Node, out: &mut Behavior) {
                 out.select = ctx.valued(sel, file, span);
             }
             _ => {
-                let Some((d, span)) = duration_setting(ctx, file, n) else { continue };
+                let Some((d, span)) = duration_setting(ctx, file, n) else {
+                    continue;
+                };
                 if d.0 > 3_600_000 {
                     ctx.push(
-                        Diagnostic::new(code::WINDOW_RANGE, file, span, format!("a stabilisation window of {d} is longer than one hour"))
-                            .label("above 3600s")
-                            .help("Kubernetes accepts stabilizationWindowSeconds from 0 to 3600"),
+                        Diagnostic::new(
+                            code::WINDOW_RANGE,
+                            file,
+                            span,
+                            format!("a stabilisation window of {d} is longer than one hour"),
+                        )
+                        .label("above 3600s")
+                        .help("Kubernetes accepts stabilizationWindowSeconds from 0 to 3600"),
                     );
                     continue;
                 }
@@ -346,13 +484,26 @@ fn lower_behavior(ctx: &mut Ctx, file: FileId, b: &Node, out: &mut Behavior) {
 
 /// `by 100% every 15s` or `by 4 replicas every 1m`.
 fn lower_rate(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<RatePolicy> {
-    let mut a = ctx.args(n, file, "by N% every DURATION | by N replicas every DURATION");
-    let q = a.quantity(&mut ctx.sink, "a step: a percentage or a number of replicas")?;
+    let mut a = ctx.args(
+        n,
+        file,
+        "by N% every DURATION | by N replicas every DURATION",
+    );
+    let q = a.quantity(
+        &mut ctx.sink,
+        "a step: a percentage or a number of replicas",
+    )?;
     let (kind, value) = match q.class() {
         UnitClass::Percent => (RateKind::Percent, q.value),
         UnitClass::Plain | UnitClass::Replicas => (RateKind::Replicas, q.value),
         _ => {
-            ctx.push(args::unit_mismatch(file, &q, "by", UnitClass::Replicas, "4 replicas"));
+            ctx.push(args::unit_mismatch(
+                file,
+                &q,
+                "by",
+                UnitClass::Replicas,
+                "4 replicas",
+            ));
             return None;
         }
     };
@@ -370,13 +521,23 @@ fn lower_rate(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<RatePolicy> {
     a.end(&mut ctx.sink);
     if period.0 < 1000 || period.0 > 1_800_000 || period.0 % 1000 != 0 {
         ctx.push(
-            Diagnostic::new(code::PERIOD_RANGE, file, pq.span, format!("a rate period of {period} is outside 1s-30m"))
-                .label("out of range")
-                .help("Kubernetes accepts periodSeconds from 1 to 1800, in whole seconds"),
+            Diagnostic::new(
+                code::PERIOD_RANGE,
+                file,
+                pq.span,
+                format!("a rate period of {period} is outside 1s-30m"),
+            )
+            .label("out of range")
+            .help("Kubernetes accepts periodSeconds from 1 to 1800, in whole seconds"),
         );
         return None;
     }
-    Some(RatePolicy { kind, value: value as u32, period, span: n.span })
+    Some(RatePolicy {
+        kind,
+        value: value as u32,
+        period,
+        span: n.span,
+    })
 }
 
 fn lower_fallback(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<Fallback> {
@@ -389,9 +550,14 @@ fn lower_fallback(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<Fallback> {
         after = args::to_replicas(&mut ctx.sink, file, &q, "after")?;
         if after == 0 {
             ctx.push(
-                Diagnostic::new(code::BAD_ARGUMENTS, file, q.span, "the fallback needs at least one failure to trigger")
-                    .label("zero")
-                    .help("KEDA's failureThreshold is at least 1; 3 is typical"),
+                Diagnostic::new(
+                    code::BAD_ARGUMENTS,
+                    file,
+                    q.span,
+                    "the fallback needs at least one failure to trigger",
+                )
+                .label("zero")
+                .help("KEDA's failureThreshold is at least 1; 3 is typical"),
             );
             return None;
         }
@@ -401,7 +567,11 @@ fn lower_fallback(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<Fallback> {
         }
     }
     a.end(&mut ctx.sink);
-    Some(Fallback { replicas, after_failures: after, span: b.span })
+    Some(Fallback {
+        replicas,
+        after_failures: after,
+        span: b.span,
+    })
 }
 
 fn lower_to_zero(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<ScaleToZero> {

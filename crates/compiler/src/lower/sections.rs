@@ -54,7 +54,14 @@ pub fn lower_items(
             "target" => {
                 if let Some(t) = lower_target(ctx, f, n) {
                     if let Some(prev) = targets.iter().find(|x| x.target == t.target) {
-                        duplicate_name(ctx, f, t.span, "target", n.args[0].as_word().unwrap_or(""), prev.span);
+                        duplicate_name(
+                            ctx,
+                            f,
+                            t.span,
+                            "target",
+                            n.args[0].as_word().unwrap_or(""),
+                            prev.span,
+                        );
                     } else {
                         targets.push(t);
                     }
@@ -72,13 +79,25 @@ pub fn lower_items(
         Some(w) => w,
         None => {
             if !items.iter().any(|(_, n)| n.keyword == "workload") {
-                missing(ctx, file, policy_node, "`workload`", "workload deployment \"namespace/name\"");
+                missing(
+                    ctx,
+                    file,
+                    policy_node,
+                    "`workload`",
+                    "workload deployment \"namespace/name\"",
+                );
             }
             return None;
         }
     };
     if pools.is_empty() && !items.iter().any(|(_, n)| n.keyword == "pool") {
-        missing(ctx, file, policy_node, "`pool`", "pool main: gpu { replicas 1..4 }");
+        missing(
+            ctx,
+            file,
+            policy_node,
+            "`pool`",
+            "pool main: gpu { replicas 1..4 }",
+        );
     }
     let policy = Policy {
         name: name.to_string(),
@@ -103,18 +122,35 @@ pub fn lower_items(
 
 fn missing(ctx: &mut Ctx, file: FileId, node: &Node, what: &str, example: &str) {
     ctx.push(
-        Diagnostic::new(code::MISSING_ITEM, file, node.header_span(), format!("this policy has no {what}"))
-            .label(format!("a {what} is required"))
-            .help(format!("add, for example, `{example}`")),
+        Diagnostic::new(
+            code::MISSING_ITEM,
+            file,
+            node.header_span(),
+            format!("this policy has no {what}"),
+        )
+        .label(format!("a {what} is required"))
+        .help(format!("add, for example, `{example}`")),
     );
 }
 
-pub fn duplicate_name(ctx: &mut Ctx, file: FileId, span: Span, kind: &str, name: &str, first: Span) {
+pub fn duplicate_name(
+    ctx: &mut Ctx,
+    file: FileId,
+    span: Span,
+    kind: &str,
+    name: &str,
+    first: Span,
+) {
     ctx.push(
-        Diagnostic::new(code::DUPLICATE_NAME, file, span, format!("the {kind} `{name}` is declared twice"))
-            .label("declared again here")
-            .with_secondary(file, first, "first declared here")
-            .help(format!("give each {kind} its own name")),
+        Diagnostic::new(
+            code::DUPLICATE_NAME,
+            file,
+            span,
+            format!("the {kind} `{name}` is declared twice"),
+        )
+        .label("declared again here")
+        .with_secondary(file, first, "first declared here")
+        .help(format!("give each {kind} its own name")),
     );
 }
 
@@ -122,11 +158,24 @@ fn lower_workload(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Workload> 
     let mut a = ctx.args(node, file, "workload KIND \"NAME\"");
     let (kind_word, kind_span) = a.word(&mut ctx.sink, "the workload kind")?;
     let kinds: Vec<&str> = WorkloadKind::ALL.iter().map(|(k, _)| *k).collect();
-    let Some(kind) = WorkloadKind::ALL.iter().find(|(k, _)| *k == kind_word).map(|(_, k)| *k) else {
-        let mut d = Diagnostic::new(code::UNKNOWN_WORKLOAD_KIND, file, kind_span, format!("unknown workload kind `{kind_word}`"))
-            .label("unknown kind");
+    let Some(kind) = WorkloadKind::ALL
+        .iter()
+        .find(|(k, _)| *k == kind_word)
+        .map(|(_, k)| *k)
+    else {
+        let mut d = Diagnostic::new(
+            code::UNKNOWN_WORKLOAD_KIND,
+            file,
+            kind_span,
+            format!("unknown workload kind `{kind_word}`"),
+        )
+        .label("unknown kind");
         d = match suggest::closest(kind_word, &kinds) {
-            Some(s) => d.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), kind_span, s),
+            Some(s) => d.help(format!("did you mean `{s}`?")).fix(
+                format!("replace with `{s}`"),
+                kind_span,
+                s,
+            ),
             None => d.help(format!("the kinds are: {}", kinds.join(", "))),
         };
         ctx.push(d);
@@ -136,19 +185,34 @@ fn lower_workload(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Workload> 
     a.end(&mut ctx.sink);
     if name.trim().is_empty() {
         ctx.push(
-            Diagnostic::new(code::BAD_ARGUMENTS, file, name_span, "the workload name is empty")
-                .label("empty")
-                .help("name the workload: `\"namespace/name\"`"),
+            Diagnostic::new(
+                code::BAD_ARGUMENTS,
+                file,
+                name_span,
+                "the workload name is empty",
+            )
+            .label("empty")
+            .help("name the workload: `\"namespace/name\"`"),
         );
         return None;
     }
-    Some(Workload { kind, name: name.to_string(), span: node.span })
+    Some(Workload {
+        kind,
+        name: name.to_string(),
+        span: node.span,
+    })
 }
 
 const SLO_ITEMS: &[&str] = &["latency", "availability", "peak", "timeout"];
 
 pub(super) fn lower_slo(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Slo> {
-    let mut slo = Slo { latency: None, availability: None, peak_rps: None, timeout: None, span: node.span };
+    let mut slo = Slo {
+        latency: None,
+        availability: None,
+        peak_rps: None,
+        timeout: None,
+        span: node.span,
+    };
     let mut seen = Seen::default();
     for n in node.block_nodes() {
         if SLO_ITEMS.contains(&n.keyword.as_str()) && !seen.first(ctx, file, n) {
@@ -162,15 +226,28 @@ pub(super) fn lower_slo(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Slo>
                     a.op(&mut ctx.sink, Op::Ge);
                     continue;
                 }
-                let Some(q) = a.quantity(&mut ctx.sink, "a percentage") else { continue };
+                let Some(q) = a.quantity(&mut ctx.sink, "a percentage") else {
+                    continue;
+                };
                 a.end(&mut ctx.sink);
                 if q.class() != args::UnitClass::Percent {
-                    ctx.push(args::unit_mismatch(file, &q, "availability", args::UnitClass::Percent, "99.9%"));
+                    ctx.push(args::unit_mismatch(
+                        file,
+                        &q,
+                        "availability",
+                        args::UnitClass::Percent,
+                        "99.9%",
+                    ));
                 } else if q.value <= 0.0 || q.value > 100.0 {
                     ctx.push(
-                        Diagnostic::new(code::AVAILABILITY_RANGE, file, q.span, format!("an availability of {}% is not meaningful", q.text))
-                            .label("outside (0%, 100%]")
-                            .help("availability objectives are like 99%, 99.9% or 99.95%"),
+                        Diagnostic::new(
+                            code::AVAILABILITY_RANGE,
+                            file,
+                            q.span,
+                            format!("an availability of {}% is not meaningful", q.text),
+                        )
+                        .label("outside (0%, 100%]")
+                        .help("availability objectives are like 99%, 99.9% or 99.95%"),
                     );
                 } else {
                     slo.availability = Some(ctx.valued(q.value / 100.0, file, q.span));
@@ -178,10 +255,18 @@ pub(super) fn lower_slo(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Slo>
             }
             "peak" => {
                 let mut a = ctx.args(n, file, "peak 40 req/s");
-                let Some(q) = a.quantity(&mut ctx.sink, "a request rate") else { continue };
+                let Some(q) = a.quantity(&mut ctx.sink, "a request rate") else {
+                    continue;
+                };
                 a.end(&mut ctx.sink);
                 if q.class() != args::UnitClass::Requests {
-                    ctx.push(args::unit_mismatch(file, &q, "peak", args::UnitClass::Requests, "40 req/s"));
+                    ctx.push(args::unit_mismatch(
+                        file,
+                        &q,
+                        "peak",
+                        args::UnitClass::Requests,
+                        "40 req/s",
+                    ));
                 } else if q.value < 0.0 {
                     ctx.push(args::negative(file, q.span, "a request rate"));
                 } else {
@@ -190,7 +275,9 @@ pub(super) fn lower_slo(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Slo>
             }
             "timeout" => {
                 let mut a = ctx.args(n, file, "timeout DURATION");
-                let Some(q) = a.quantity(&mut ctx.sink, "a duration") else { continue };
+                let Some(q) = a.quantity(&mut ctx.sink, "a duration") else {
+                    continue;
+                };
                 a.end(&mut ctx.sink);
                 if let Some(d) = args::to_duration(&mut ctx.sink, file, &q, "timeout") {
                     if positive(ctx, file, &q, d, "timeout") {
@@ -205,12 +292,23 @@ pub(super) fn lower_slo(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Slo>
 }
 
 /// Reports a zero duration where only a positive one makes sense.
-pub fn positive(ctx: &mut Ctx, file: FileId, q: &args::Quantity, d: crate::units::Duration, kw: &str) -> bool {
+pub fn positive(
+    ctx: &mut Ctx,
+    file: FileId,
+    q: &args::Quantity,
+    d: crate::units::Duration,
+    kw: &str,
+) -> bool {
     if d.0 == 0 {
         ctx.push(
-            Diagnostic::new(code::NONPOSITIVE_DURATION, file, q.span, format!("`{kw}` must be longer than zero"))
-                .label("zero")
-                .help("write a positive duration, like `15s`"),
+            Diagnostic::new(
+                code::NONPOSITIVE_DURATION,
+                file,
+                q.span,
+                format!("`{kw}` must be longer than zero"),
+            )
+            .label("zero")
+            .help("write a positive duration, like `15s`"),
         );
         return false;
     }
@@ -220,12 +318,20 @@ pub fn positive(ctx: &mut Ctx, file: FileId, q: &args::Quantity, d: crate::units
 fn lower_latency(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<LatencyObjective> {
     let mut a = ctx.args(n, file, "latency pNN < DURATION");
     let (pw, pspan) = a.word(&mut ctx.sink, "a percentile like `p95`")?;
-    let pct = pw.strip_prefix('p').and_then(|d| d.parse::<f64>().ok()).filter(|v| *v > 0.0 && *v < 100.0);
+    let pct = pw
+        .strip_prefix('p')
+        .and_then(|d| d.parse::<f64>().ok())
+        .filter(|v| *v > 0.0 && *v < 100.0);
     let Some(pct) = pct else {
         ctx.push(
-            Diagnostic::new(code::INVALID_PERCENTILE, file, pspan, format!("`{pw}` is not a percentile"))
-                .label("expected p50, p90, p95, p99, p99.9 ...")
-                .help("write a percentile strictly between p0 and p100, like `p95`"),
+            Diagnostic::new(
+                code::INVALID_PERCENTILE,
+                file,
+                pspan,
+                format!("`{pw}` is not a percentile"),
+            )
+            .label("expected p50, p90, p95, p99, p99.9 ...")
+            .help("write a percentile strictly between p0 and p100, like `p95`"),
         );
         return None;
     };
@@ -239,7 +345,11 @@ fn lower_latency(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<LatencyObjecti
     if !positive(ctx, file, &q, d, "latency") {
         return None;
     }
-    Some(LatencyObjective { percentile: pct / 100.0, threshold: d, span: n.span })
+    Some(LatencyObjective {
+        percentile: pct / 100.0,
+        threshold: d,
+        span: n.span,
+    })
 }
 
 pub(super) fn lower_budget(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Budget> {
@@ -249,9 +359,14 @@ pub(super) fn lower_budget(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<B
         "monthly" => BudgetPeriod::Monthly,
         "daily" => BudgetPeriod::Daily,
         _ => {
-            let mut d = Diagnostic::new(code::BAD_ARGUMENTS, file, pspan, format!("`{pw}` is not a budget period"))
-                .label("expected `monthly` or `daily`")
-                .help("write it as `budget monthly <= $8000`");
+            let mut d = Diagnostic::new(
+                code::BAD_ARGUMENTS,
+                file,
+                pspan,
+                format!("`{pw}` is not a budget period"),
+            )
+            .label("expected `monthly` or `daily`")
+            .help("write it as `budget monthly <= $8000`");
             if let Some(s) = suggest::closest(pw, &["monthly", "daily"]) {
                 d = d.fix(format!("replace with `{s}`"), pspan, s);
             }
@@ -273,10 +388,18 @@ pub(super) fn lower_budget(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<B
             let span = a.next().map(|x| x.span).unwrap_or_default();
             ctx.valued(e, file, span)
         }
-        None => Valued::default(Enforcement::Enforce, "scalepol: budgets are enforced unless `warn` is written"),
+        None => Valued::default(
+            Enforcement::Enforce,
+            "scalepol: budgets are enforced unless `warn` is written",
+        ),
     };
     a.end(&mut ctx.sink);
-    Some(Budget { period, limit, enforcement, span: node.span })
+    Some(Budget {
+        period,
+        limit,
+        enforcement,
+        span: node.span,
+    })
 }
 
 /// `replicas >= N`, `replicas <= N`, `replicas = N`, `replicas MIN..MAX`.
@@ -285,15 +408,28 @@ pub fn replica_constraint(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<Repli
     let c = if a.eat_op(Op::Ge) {
         let q = a.quantity(&mut ctx.sink, "a replica count")?;
         let v = args::to_replicas(&mut ctx.sink, file, &q, "replicas")?;
-        ReplicaConstraint { min: Some(v), max: None, span: n.span }
+        ReplicaConstraint {
+            min: Some(v),
+            max: None,
+            span: n.span,
+        }
     } else if a.eat_op(Op::Le) {
         let q = a.quantity(&mut ctx.sink, "a replica count")?;
         let v = args::to_replicas(&mut ctx.sink, file, &q, "replicas")?;
-        ReplicaConstraint { min: None, max: Some(v), span: n.span }
-    } else if a.eat_op(Op::Eq) || matches!(a.peek().map(|x| &x.kind), Some(ArgKind::Number { .. })) {
+        ReplicaConstraint {
+            min: None,
+            max: Some(v),
+            span: n.span,
+        }
+    } else if a.eat_op(Op::Eq) || matches!(a.peek().map(|x| &x.kind), Some(ArgKind::Number { .. }))
+    {
         let q = a.quantity(&mut ctx.sink, "a replica count")?;
         let v = args::to_replicas(&mut ctx.sink, file, &q, "replicas")?;
-        ReplicaConstraint { min: Some(v), max: Some(v), span: n.span }
+        ReplicaConstraint {
+            min: Some(v),
+            max: Some(v),
+            span: n.span,
+        }
     } else {
         let (lo, hi, span) = a.range(&mut ctx.sink, "`>= N`, `<= N` or a range `MIN..MAX`")?;
         let lo = args::to_replicas(&mut ctx.sink, file, &lo, "replicas")?;
@@ -302,7 +438,11 @@ pub fn replica_constraint(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<Repli
             ctx.push(pool::inverted(file, span, lo, hi));
             return None;
         }
-        ReplicaConstraint { min: Some(lo), max: Some(hi), span: n.span }
+        ReplicaConstraint {
+            min: Some(lo),
+            max: Some(hi),
+            span: n.span,
+        }
     };
     a.end(&mut ctx.sink);
     Some(c)
@@ -316,15 +456,32 @@ fn pool_ref(ctx: &mut Ctx, file: FileId, n: &Node, pools: &[Pool]) -> Option<Str
     resolve_pool(ctx, file, name, span, pools)
 }
 
-pub fn resolve_pool(ctx: &mut Ctx, file: FileId, name: &str, span: Span, pools: &[Pool]) -> Option<String> {
+pub fn resolve_pool(
+    ctx: &mut Ctx,
+    file: FileId,
+    name: &str,
+    span: Span,
+    pools: &[Pool],
+) -> Option<String> {
     if pools.iter().any(|p| p.name == name) {
         return Some(name.to_string());
     }
-    let mut d = Diagnostic::new(code::UNKNOWN_POOL, file, span, format!("no pool is named `{name}`"))
-        .label("unknown pool");
+    let mut d = Diagnostic::new(
+        code::UNKNOWN_POOL,
+        file,
+        span,
+        format!("no pool is named `{name}`"),
+    )
+    .label("unknown pool");
     match suggest::closest_owned(name, pools.iter().map(|p| p.name.as_str())) {
-        Some(s) => d = d.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), span, s),
-        None if pools.is_empty() => d = d.help("declare the pool with `pool NAME: gpu|cpu { ... }`"),
+        Some(s) => {
+            d = d
+                .help(format!("did you mean `{s}`?"))
+                .fix(format!("replace with `{s}`"), span, s)
+        }
+        None if pools.is_empty() => {
+            d = d.help("declare the pool with `pool NAME: gpu|cpu { ... }`")
+        }
         None => {
             let names: Vec<&str> = pools.iter().map(|p| p.name.as_str()).collect();
             d = d.help(format!("the pools are: {}", names.join(", ")));
@@ -334,7 +491,12 @@ pub fn resolve_pool(ctx: &mut Ctx, file: FileId, name: &str, span: Span, pools: 
     None
 }
 
-fn named_header<'n>(ctx: &mut Ctx, a: &mut Args<'n>, kind: &str, names: &mut Vec<(String, Span)>) -> Option<(String, Span)> {
+fn named_header<'n>(
+    ctx: &mut Ctx,
+    a: &mut Args<'n>,
+    kind: &str,
+    names: &mut Vec<(String, Span)>,
+) -> Option<(String, Span)> {
     let file = a.file;
     let (name, span) = a.string(&mut ctx.sink, &format!("the {kind}'s name in quotes"))?;
     if let Some((_, first)) = names.iter().find(|(n, _)| n == name) {
@@ -344,16 +506,26 @@ fn named_header<'n>(ctx: &mut Ctx, a: &mut Args<'n>, kind: &str, names: &mut Vec
     Some((name.to_string(), span))
 }
 
-pub(super) fn lower_rules(ctx: &mut Ctx, items: &[Item], pools: &[Pool], metrics: &[Metric]) -> Vec<Rule> {
+pub(super) fn lower_rules(
+    ctx: &mut Ctx,
+    items: &[Item],
+    pools: &[Pool],
+    metrics: &[Metric],
+) -> Vec<Rule> {
     let mut names = Vec::new();
     let mut out = Vec::new();
     for &(file, n) in items {
         let mut a = ctx.args(n, file, "rule \"NAME\" when `CONDITION` { replicas >= N }");
-        let Some((name, _)) = named_header(ctx, &mut a, "rule", &mut names) else { continue };
+        let Some((name, _)) = named_header(ctx, &mut a, "rule", &mut names) else {
+            continue;
+        };
         if a.keyword(&mut ctx.sink, "when").is_none() {
             continue;
         }
-        let Some((expr, expr_span)) = a.code(&mut ctx.sink, "a CEL condition in back-quotes") else { continue };
+        let Some((expr, expr_span)) = a.code(&mut ctx.sink, "a CEL condition in back-quotes")
+        else {
+            continue;
+        };
         a.end(&mut ctx.sink);
         let reads = cel::check_condition(ctx, file, expr, expr_span, metrics);
         let mut pool = None;
@@ -371,13 +543,26 @@ pub(super) fn lower_rules(ctx: &mut Ctx, items: &[Item], pools: &[Pool], metrics
         }
         if constraint.is_none() && !n.block_nodes().iter().any(|b| b.keyword == "replicas") {
             ctx.push(
-                Diagnostic::new(code::MISSING_ITEM, file, n.header_span(), format!("rule `{name}` constrains nothing"))
-                    .label("no `replicas` constraint")
-                    .help("add a body: `{ replicas >= 4 }`"),
+                Diagnostic::new(
+                    code::MISSING_ITEM,
+                    file,
+                    n.header_span(),
+                    format!("rule `{name}` constrains nothing"),
+                )
+                .label("no `replicas` constraint")
+                .help("add a body: `{ replicas >= 4 }`"),
             );
         }
         if let (Some(reads), Some(constraint)) = (reads, constraint) {
-            out.push(Rule { name, span: n.span, pool, when: expr.to_string(), when_span: expr_span, reads, constraint });
+            out.push(Rule {
+                name,
+                span: n.span,
+                pool,
+                when: expr.to_string(),
+                when_span: expr_span,
+                reads,
+                constraint,
+            });
         }
     }
     out
@@ -394,7 +579,13 @@ pub(super) fn lower_schedules(ctx: &mut Ctx, items: &[Item], pools: &[Pool]) -> 
     out
 }
 
-fn lower_schedule(ctx: &mut Ctx, file: FileId, n: &Node, pools: &[Pool], names: &mut Vec<(String, Span)>) -> Option<Schedule> {
+fn lower_schedule(
+    ctx: &mut Ctx,
+    file: FileId,
+    n: &Node,
+    pools: &[Pool],
+    names: &mut Vec<(String, Span)>,
+) -> Option<Schedule> {
     let mut a = ctx.args(n, file, "schedule \"NAME\" cron \"MIN HOUR DOM MON DOW\" for DURATION tz \"ZONE\" { replicas MIN..MAX }");
     let (name, _) = named_header(ctx, &mut a, "schedule", names)?;
     a.keyword(&mut ctx.sink, "cron")?;
@@ -429,23 +620,43 @@ fn lower_schedule(ctx: &mut Ctx, file: FileId, n: &Node, pools: &[Pool], names: 
     }
     if replicas.is_none() && !n.block_nodes().iter().any(|b| b.keyword == "replicas") {
         ctx.push(
-            Diagnostic::new(code::EMPTY_RANGE_SCHEDULE, file, n.header_span(), format!("schedule `{name}` sets no replica range"))
-                .label("no `replicas` in the body")
-                .help("add a body: `{ replicas 3..12 }`"),
+            Diagnostic::new(
+                code::EMPTY_RANGE_SCHEDULE,
+                file,
+                n.header_span(),
+                format!("schedule `{name}` sets no replica range"),
+            )
+            .label("no `replicas` in the body")
+            .help("add a body: `{ replicas 3..12 }`"),
         );
     }
     if !cron_ok {
         return None;
     }
-    Some(Schedule { name, span: n.span, pool, cron: cron.to_string(), cron_span, duration, timezone, replicas: replicas? })
+    Some(Schedule {
+        name,
+        span: n.span,
+        pool,
+        cron: cron.to_string(),
+        cron_span,
+        duration,
+        timezone,
+        replicas: replicas?,
+    })
 }
 
 fn lower_tests(ctx: &mut Ctx, items: &[Item], pools: &[Pool], metrics: &[Metric]) -> Vec<TestCase> {
     let mut names = Vec::new();
     let mut out = Vec::new();
     for &(file, n) in items {
-        let mut a = ctx.args(n, file, "test \"NAME\" { given { ... }, expect replicas N }");
-        let Some((name, _)) = named_header(ctx, &mut a, "test", &mut names) else { continue };
+        let mut a = ctx.args(
+            n,
+            file,
+            "test \"NAME\" { given { ... }, expect replicas N }",
+        );
+        let Some((name, _)) = named_header(ctx, &mut a, "test", &mut names) else {
+            continue;
+        };
         a.end(&mut ctx.sink);
         if let Some(t) = lower_test_body(ctx, file, n, name, pools, metrics) {
             out.push(t);
@@ -454,8 +665,27 @@ fn lower_tests(ctx: &mut Ctx, items: &[Item], pools: &[Pool], metrics: &[Metric]
     out
 }
 
-fn lower_test_body(ctx: &mut Ctx, file: FileId, n: &Node, name: String, pools: &[Pool], metrics: &[Metric]) -> Option<TestCase> {
-    let mut t = TestCase { name, span: n.span, pool: None, at: None, replicas: 0, given: Vec::new(), expect: ReplicaConstraint { min: None, max: None, span: n.span } };
+fn lower_test_body(
+    ctx: &mut Ctx,
+    file: FileId,
+    n: &Node,
+    name: String,
+    pools: &[Pool],
+    metrics: &[Metric],
+) -> Option<TestCase> {
+    let mut t = TestCase {
+        name,
+        span: n.span,
+        pool: None,
+        at: None,
+        replicas: 0,
+        given: Vec::new(),
+        expect: ReplicaConstraint {
+            min: None,
+            max: None,
+            span: n.span,
+        },
+    };
     let mut replicas = None;
     let mut expect = None;
     let mut seen = Seen::default();
@@ -479,19 +709,38 @@ fn lower_test_body(ctx: &mut Ctx, file: FileId, n: &Node, name: String, pools: &
     }
     if !n.block_nodes().iter().any(|b| b.keyword == "expect") {
         ctx.push(
-            Diagnostic::new(code::MISSING_ITEM, file, n.header_span(), format!("test `{}` expects nothing", t.name))
-                .label("no `expect`")
-                .help("add `expect replicas N` to the test"),
+            Diagnostic::new(
+                code::MISSING_ITEM,
+                file,
+                n.header_span(),
+                format!("test `{}` expects nothing", t.name),
+            )
+            .label("no `expect`")
+            .help("add `expect replicas N` to the test"),
         );
     }
-    let default_replicas = t.pool.as_deref().and_then(|p| pools.iter().find(|x| x.name == p)).or(pools.first()).map(|p| p.replicas.min.max(1)).unwrap_or(1);
+    let default_replicas = t
+        .pool
+        .as_deref()
+        .and_then(|p| pools.iter().find(|x| x.name == p))
+        .or(pools.first())
+        .map(|p| p.replicas.min.max(1))
+        .unwrap_or(1);
     t.replicas = replicas.unwrap_or(default_replicas);
     t.expect = expect?;
     ok.then_some(t)
 }
 
-fn expect_constraint(ctx: &mut Ctx, file: FileId, b: &Node, a: &mut Args) -> Option<ReplicaConstraint> {
-    let rest = Node { args: a.node.args[1..].to_vec(), ..b.clone() };
+fn expect_constraint(
+    ctx: &mut Ctx,
+    file: FileId,
+    b: &Node,
+    a: &mut Args,
+) -> Option<ReplicaConstraint> {
+    let rest = Node {
+        args: a.node.args[1..].to_vec(),
+        ..b.clone()
+    };
     let c = replica_constraint(ctx, file, &rest);
     while a.next().is_some() {}
     c
@@ -503,16 +752,28 @@ fn lower_test_time(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<String> {
     a.end(&mut ctx.sink);
     if chrono::DateTime::parse_from_rfc3339(s).is_err() {
         ctx.push(
-            Diagnostic::new(code::INVALID_TIME, file, span, format!("`{s}` is not an RFC 3339 time"))
-                .label("invalid time")
-                .help("write the date, time and offset: \"2026-03-02T09:30:00+01:00\""),
+            Diagnostic::new(
+                code::INVALID_TIME,
+                file,
+                span,
+                format!("`{s}` is not an RFC 3339 time"),
+            )
+            .label("invalid time")
+            .help("write the date, time and offset: \"2026-03-02T09:30:00+01:00\""),
         );
         return None;
     }
     Some(s.to_string())
 }
 
-fn lower_given(ctx: &mut Ctx, file: FileId, b: &Node, metrics: &[Metric], replicas: &mut Option<u32>, given: &mut Vec<(String, f64)>) -> bool {
+fn lower_given(
+    ctx: &mut Ctx,
+    file: FileId,
+    b: &Node,
+    metrics: &[Metric],
+    replicas: &mut Option<u32>,
+    given: &mut Vec<(String, f64)>,
+) -> bool {
     let mut ok = true;
     if b.block.is_none() || !b.args.is_empty() {
         let a = ctx.args(b, file, "given { replicas N, METRIC VALUE, ... }");
@@ -522,7 +783,9 @@ fn lower_given(ctx: &mut Ctx, file: FileId, b: &Node, metrics: &[Metric], replic
     for g in b.block_nodes() {
         if g.keyword == "replicas" {
             let mut a = ctx.args(g, file, "replicas N");
-            let r = a.quantity(&mut ctx.sink, "a replica count").and_then(|q| args::to_replicas(&mut ctx.sink, file, &q, "replicas"));
+            let r = a
+                .quantity(&mut ctx.sink, "a replica count")
+                .and_then(|q| args::to_replicas(&mut ctx.sink, file, &q, "replicas"));
             a.end(&mut ctx.sink);
             ok &= r.is_some();
             *replicas = r;
@@ -533,7 +796,9 @@ fn lower_given(ctx: &mut Ctx, file: FileId, b: &Node, metrics: &[Metric], replic
             continue;
         };
         let mut a = ctx.args(g, file, "METRIC VALUE");
-        let v = a.quantity(&mut ctx.sink, "the metric's value").and_then(|q| metrics::value_in_unit(ctx, file, &q, m));
+        let v = a
+            .quantity(&mut ctx.sink, "the metric's value")
+            .and_then(|q| metrics::value_in_unit(ctx, file, &q, m));
         a.end(&mut ctx.sink);
         match v {
             Some(v) => given.push((m.name.clone(), v)),
@@ -553,28 +818,58 @@ const TARGET_OPTIONS: &[(TargetKind, &[&str])] = &[
 ];
 
 pub(super) fn lower_target(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<TargetOptions> {
-    let mut a = ctx.args(n, file, "target hpa|keda|kserve|vpa|aws|engine { OPTION VALUE }");
+    let mut a = ctx.args(
+        n,
+        file,
+        "target hpa|keda|kserve|vpa|aws|engine { OPTION VALUE }",
+    );
     let (tw, tspan) = a.word(&mut ctx.sink, "a target name")?;
     a.end(&mut ctx.sink);
     let names: Vec<&str> = TargetKind::ALL.iter().map(|(k, _)| *k).collect();
-    let Some(kind) = TargetKind::ALL.iter().find(|(k, _)| *k == tw).map(|(_, k)| *k) else {
-        let mut d = Diagnostic::new(code::UNKNOWN_TARGET, file, tspan, format!("unknown target `{tw}`")).label("unknown target");
+    let Some(kind) = TargetKind::ALL
+        .iter()
+        .find(|(k, _)| *k == tw)
+        .map(|(_, k)| *k)
+    else {
+        let mut d = Diagnostic::new(
+            code::UNKNOWN_TARGET,
+            file,
+            tspan,
+            format!("unknown target `{tw}`"),
+        )
+        .label("unknown target");
         d = match suggest::closest(tw, &names) {
-            Some(s) => d.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), tspan, s),
+            Some(s) => {
+                d.help(format!("did you mean `{s}`?"))
+                    .fix(format!("replace with `{s}`"), tspan, s)
+            }
             None => d.help(format!("the targets are: {}", names.join(", "))),
         };
         ctx.push(d);
         return None;
     };
-    let allowed = TARGET_OPTIONS.iter().find(|(k, _)| *k == kind).map(|(_, o)| *o).unwrap_or(&[]);
+    let allowed = TARGET_OPTIONS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, o)| *o)
+        .unwrap_or(&[]);
     let mut options = Vec::new();
     let mut seen = Seen::default();
     for o in n.block_nodes() {
         if !allowed.contains(&o.keyword.as_str()) {
-            let mut d = Diagnostic::new(code::UNKNOWN_TARGET_OPTION, file, o.keyword_span, format!("target `{tw}` has no option `{}`", o.keyword))
-                .label("unknown option");
+            let mut d = Diagnostic::new(
+                code::UNKNOWN_TARGET_OPTION,
+                file,
+                o.keyword_span,
+                format!("target `{tw}` has no option `{}`", o.keyword),
+            )
+            .label("unknown option");
             d = match suggest::closest(&o.keyword, allowed) {
-                Some(s) => d.help(format!("did you mean `{s}`?")).fix(format!("replace with `{s}`"), o.keyword_span, s),
+                Some(s) => d.help(format!("did you mean `{s}`?")).fix(
+                    format!("replace with `{s}`"),
+                    o.keyword_span,
+                    s,
+                ),
                 None if allowed.is_empty() => d.help(format!("target `{tw}` takes no options")),
                 None => d.help(format!("target `{tw}` takes: {}", allowed.join(", "))),
             };
@@ -588,7 +883,11 @@ pub(super) fn lower_target(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<Targ
             options.push((o.keyword.clone(), v));
         }
     }
-    Some(TargetOptions { target: kind, options, span: n.span })
+    Some(TargetOptions {
+        target: kind,
+        options,
+        span: n.span,
+    })
 }
 
 /// Reads one target option's value and checks it against its allowed values.
@@ -615,9 +914,14 @@ fn target_value(ctx: &mut Ctx, file: FileId, o: &Node, kind: TargetKind) -> Opti
     } else {
         let (w, span) = a.word(&mut ctx.sink, &format!("one of {}", choices.join(", ")))?;
         if !choices.contains(&w) {
-            let mut d = Diagnostic::new(code::BAD_ARGUMENTS, file, span, format!("`{w}` is not a value of `{}`", o.keyword))
-                .label(format!("expected one of {}", choices.join(", ")))
-                .help(format!("write one of: {}", choices.join(", ")));
+            let mut d = Diagnostic::new(
+                code::BAD_ARGUMENTS,
+                file,
+                span,
+                format!("`{w}` is not a value of `{}`", o.keyword),
+            )
+            .label(format!("expected one of {}", choices.join(", ")))
+            .help(format!("write one of: {}", choices.join(", ")));
             if let Some(s) = suggest::closest(w, choices) {
                 d = d.fix(format!("replace with `{s}`"), span, s);
             }

@@ -1,0 +1,251 @@
+//! End-to-end tests of the `scalepol` binary.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scalepol"));
+    c.env("NO_COLOR", "1");
+    c
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(args: &[&str], dir: &Path) -> Output {
+    bin().args(args).current_dir(dir).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const GOOD: &str = "policy svc {\n  workload deployment \"ml/svc\"\n\n  pool main: cpu {\n    replicas 1..4\n  }\n\n  scale {\n    on cpu target 70%\n  }\n}\n";
+const UNUSED: &str = "policy svc {\n  workload deployment \"ml/svc\"\n  pool main: cpu {\n    replicas 1..4\n  }\n  metrics prometheus \"http://p\" {\n    spare = `x`\n  }\n  scale {\n    on cpu target 70%\n  }\n}\n";
+const BAD: &str = "policy svc {\n  workload deployment \"ml/svc\"\n  pool main: cpu {\n    replicas 4..1\n  }\n}\n";
+
+fn temp_with(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn the_example_policies_check_clean() {
+    let o = run(&["check", "policies/"], &root());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("no problems"));
+}
+
+#[test]
+fn errors_exit_1_and_show_code_span_and_help() {
+    let d = temp_with(&[("bad.scalepol", BAD.as_bytes())]);
+    let o = run(&["check", "bad.scalepol"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("SP0304")
+            && out.contains("bad.scalepol:4:14")
+            && out.contains("swap the bounds"),
+        "{out}"
+    );
+}
+
+#[test]
+fn warnings_fail_only_under_deny_warnings() {
+    let d = temp_with(&[("w.scalepol", UNUSED.as_bytes())]);
+    assert_eq!(
+        run(&["check", "w.scalepol"], d.path()).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["check", "--deny", "warnings", "w.scalepol"], d.path())
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let d = temp_with(&[]);
+    assert_eq!(
+        run(&["check", "missing.scalepol"], d.path()).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["check", "--format", "xml"], d.path()).status.code(),
+        Some(2)
+    );
+    assert_eq!(run(&["explain", "SP9999"], d.path()).status.code(), Some(2));
+}
+
+#[test]
+fn json_output_is_documented_shape() {
+    let d = temp_with(&[
+        ("bad.scalepol", BAD.as_bytes()),
+        ("good.scalepol", GOOD.as_bytes()),
+    ]);
+    let o = run(&["check", "--format", "json", "."], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["summary"]["files"], 2);
+    assert_eq!(v["summary"]["errors"], 1);
+    let d0 = &v["files"][0]["diagnostics"][0];
+    assert_eq!(d0["code"], "SP0304");
+    assert_eq!(d0["severity"], "error");
+    assert_eq!(d0["primary"]["start"]["line"], 4);
+    assert_eq!(d0["primary"]["start"]["column"], 14);
+    assert_eq!(d0["fix"]["replacement"], "1..4");
+    assert_eq!(v["files"][1]["diagnostics"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn sarif_output_is_valid_for_code_scanning() {
+    let d = temp_with(&[("bad.scalepol", BAD.as_bytes())]);
+    let o = run(&["check", "--format", "sarif", "bad.scalepol"], d.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run0 = &v["runs"][0];
+    assert_eq!(run0["tool"]["driver"]["name"], "scalepol");
+    assert!(run0["tool"]["driver"]["rules"].as_array().unwrap().len() >= 40);
+    let r = &run0["results"][0];
+    assert_eq!(r["ruleId"], "SP0304");
+    assert_eq!(r["level"], "error");
+    let region = &r["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 4);
+    assert_eq!(region["startColumn"], 14);
+    assert_eq!(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "bad.scalepol"
+    );
+    let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+    assert_eq!(run0["tool"]["driver"]["rules"][idx]["id"], "SP0304");
+}
+
+#[test]
+fn github_annotations() {
+    let d = temp_with(&[("bad.scalepol", BAD.as_bytes())]);
+    let o = run(&["check", "--format", "github", "bad.scalepol"], d.path());
+    let out = stdout(&o);
+    assert!(out.starts_with("::error file=bad.scalepol,line=4,col=14,endLine=4,endColumn=18,title=SP0304 inverted-range::"), "{out}");
+    assert!(!out.lines().next().unwrap().contains('\n'));
+}
+
+#[test]
+fn stdin_is_checked() {
+    let mut child = bin()
+        .args(["check", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(BAD.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("<stdin>:4:14"));
+}
+
+#[test]
+fn non_utf8_file_gets_a_diagnostic() {
+    let d = temp_with(&[("bin.scalepol", b"policy x {\xff\xfe}\n")]);
+    let o = run(&["check", "--format", "json", "bin.scalepol"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"][0]["diagnostics"][0]["code"], "SP0109");
+}
+
+#[test]
+fn one_broken_file_does_not_hide_errors_in_others() {
+    let d = temp_with(&[
+        ("a.scalepol", b"policy x {\n"),
+        ("b.scalepol", BAD.as_bytes()),
+    ]);
+    let o = run(&["check", "--format", "json", "."], d.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"][0]["diagnostics"][0]["code"], "SP0104");
+    assert_eq!(v["files"][1]["diagnostics"][0]["code"], "SP0304");
+}
+
+#[test]
+fn duplicate_policy_names_across_files() {
+    let d = temp_with(&[
+        ("a.scalepol", GOOD.as_bytes()),
+        ("b.scalepol", GOOD.as_bytes()),
+    ]);
+    let o = run(&["check", "."], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("SP0221"));
+}
+
+#[test]
+fn fmt_check_rewrite_and_idempotence() {
+    let messy = "policy   svc{\n  workload deployment \"ml/svc\" // the service\n\n\n  pool main: cpu { replicas 1..4 }\n  scale {\n      on cpu target 70%\n  }\n}";
+    let d = temp_with(&[("m.scalepol", messy.as_bytes())]);
+    assert_eq!(
+        run(&["fmt", "--check", "m.scalepol"], d.path())
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("m.scalepol")).unwrap(),
+        messy,
+        "--check must not write"
+    );
+    assert_eq!(run(&["fmt", "m.scalepol"], d.path()).status.code(), Some(0));
+    let once = std::fs::read_to_string(d.path().join("m.scalepol")).unwrap();
+    assert!(once.contains("// the service"));
+    assert_eq!(
+        run(&["fmt", "--check", "m.scalepol"], d.path())
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["check", "m.scalepol"], d.path()).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn fmt_refuses_a_file_with_syntax_errors() {
+    let broken = "policy svc {\n  workload \"unterminated\n}\n";
+    let d = temp_with(&[("b.scalepol", broken.as_bytes())]);
+    let o = run(&["fmt", "b.scalepol"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SP0102"));
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("b.scalepol")).unwrap(),
+        broken
+    );
+}
+
+#[test]
+fn explain_prints_the_long_form() {
+    let o = run(&["explain", "sp0203"], &root());
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("SP0203 (duplicate-item, error)") && out.contains("warmup 90s"),
+        "{out}"
+    );
+    let all = stdout(&run(&["explain"], &root()));
+    assert!(all.lines().count() >= 40);
+}
+
+#[test]
+fn help_teaches() {
+    let out = stdout(&run(&["check", "--help"], &root()));
+    assert!(out.contains("scalepol check --format sarif"));
+}
