@@ -9,6 +9,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// mimalloc: the parser allocates many small strings; this cuts check time by ~10%.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Policy-as-code for the autoscaling of ML inference services.
 ///
 /// A `.scalepol` file declares how one service scales: its workload, GPU and

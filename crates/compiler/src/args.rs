@@ -5,7 +5,7 @@
 use crate::codes::code;
 use crate::diagnostics::{Diagnostic, FileId, Sink};
 use crate::units::{self, Bytes, DecimalError, Duration, Money, MoneyRate};
-use scalepol_syntax::{Arg, ArgKind, Node, Op, Span};
+use scalepol_syntax::{Arg, ArgKind, Node, Op, SmolStr, Span};
 
 /// A cursor over one node's arguments.
 pub struct Args<'a> {
@@ -19,9 +19,9 @@ pub struct Args<'a> {
 /// A number with its unit, before the unit is checked.
 #[derive(Debug, Clone)]
 pub struct Quantity {
-    pub text: String,
+    pub text: SmolStr,
     pub value: f64,
-    pub unit: Option<String>,
+    pub unit: Option<SmolStr>,
     pub span: Span,
 }
 
@@ -319,7 +319,7 @@ impl<'a> Args<'a> {
         }
     }
 
-    fn money_parts(&mut self, sink: &mut Sink, what: &str) -> Option<(i64, Option<String>, Span)> {
+    fn money_parts(&mut self, sink: &mut Sink, what: &str) -> Option<(i64, Option<SmolStr>, Span)> {
         match self.peek() {
             Some(Arg {
                 kind: ArgKind::Money { text, per },

@@ -326,3 +326,62 @@ CEL_UNSUPPORTED = "SP0407" Error "cel-unsupported" "a CEL feature the rules do n
 the functions `double`, `int`, `min` and `max`. Other functions, maps,
 lists and macros would not be portable to every target.";
 }
+
+/// The diagnostics index, `docs/diagnostics.md`, generated from the registry.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Diagnostics\n\n\
+         Generated from the code registry (`crates/compiler/src/codes.rs`) by the test\n\
+         `docs_are_generated`; do not edit by hand. `scalepol explain CODE` prints the\n\
+         same text.\n\n\
+         Codes are stable. `SP01xx`: syntax. `SP02xx`: names and structure. `SP03xx`:\n\
+         units and ranges. `SP04xx`: CEL expressions.\n\n\
+         | code | name | severity | summary |\n|---|---|---|---|\n",
+    );
+    for c in REGISTRY {
+        out.push_str(&format!(
+            "| [{0}](#{1}) | `{2}` | {3} | {4} |\n",
+            c.code,
+            c.code.to_lowercase(),
+            c.name,
+            c.severity.as_str(),
+            c.summary.replace('|', "\\|")
+        ));
+    }
+    for c in REGISTRY {
+        out.push_str(&format!(
+            "\n## {}\n\n`{}` ({}): {}\n\n",
+            c.code,
+            c.name,
+            c.severity.as_str(),
+            c.summary
+        ));
+        // Indented lines of the explanation are examples: fence them.
+        let mut in_code = false;
+        for line in c.explanation.lines() {
+            let code_line = line.starts_with("    ");
+            if code_line && !in_code {
+                out.push_str("```scalepol\n");
+                in_code = true;
+            } else if !code_line && in_code && !line.is_empty() {
+                out.push_str("```\n");
+                in_code = false;
+            }
+            if in_code {
+                if !line.is_empty() {
+                    out.push_str(&line[4..]);
+                }
+            } else {
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+        if in_code {
+            while out.ends_with("\n\n") {
+                out.pop();
+            }
+            out.push_str("```\n");
+        }
+    }
+    out
+}

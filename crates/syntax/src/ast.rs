@@ -1,6 +1,8 @@
 //! The syntax tree. Nodes keep byte spans and the comments around them.
 
 use serde::{Deserialize, Serialize};
+/// Short tokens (keywords, names, numbers, units) are stored inline.
+pub use smol_str::SmolStr;
 
 /// A byte range `start..end` in the source text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -48,7 +50,7 @@ pub struct Document {
 /// `keyword arg* { block }?`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Node {
-    pub keyword: String,
+    pub keyword: SmolStr,
     pub keyword_span: Span,
     pub args: Vec<Arg>,
     pub block: Option<Block>,
@@ -107,7 +109,7 @@ pub struct Arg {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ArgKind {
     /// A bare word: a name, a keyword, a unit written apart (`16 concurrent`).
-    Word(String),
+    Word(SmolStr),
     /// `"..."`, unescaped.
     Str(String),
     /// `` `...` ``: a CEL expression or a metric query, verbatim.
@@ -115,13 +117,13 @@ pub enum ArgKind {
     /// A number with an optional unit attached: `800ms`, `80%`, `12`.
     /// The number is kept as written, so that decimals stay exact.
     Number {
-        text: String,
-        unit: Option<String>,
+        text: SmolStr,
+        unit: Option<SmolStr>,
     },
     /// `$0.81/h`, `$8000`.
     Money {
-        text: String,
-        per: Option<String>,
+        text: SmolStr,
+        per: Option<SmolStr>,
     },
     /// `1..12`, `2Gi..16Gi`.
     Range(Box<Arg>, Box<Arg>),

@@ -61,7 +61,7 @@ pub fn parse(src: &str) -> Result<Document, SyntaxError> {
     scan_structure(src)?;
     let mut pairs = Grammar::parse(Rule::file, src).map_err(|e| convert_error(src, e))?;
     let file = pairs.next().expect("the file rule always yields one pair");
-    let (nodes, _, trailing) = build_items(file.into_inner(), false)?;
+    let (nodes, _, trailing) = build_items(src, file.into_inner(), 0, false)?;
     Ok(Document {
         nodes,
         trailing_comments: trailing,
@@ -77,9 +77,11 @@ fn scan_structure(src: &str) -> Result<(), SyntaxError> {
     while i < bytes.len() {
         match bytes[i] {
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
-                    i += 1;
-                }
+                // A comment runs to the end of the line (a lone `\r` ends it too).
+                // (Two single-byte searches: these use memchr, a char set does not.)
+                let rest = &src[i..];
+                let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+                i += line.find('\r').unwrap_or(line.len());
                 continue;
             }
             b'"' => i = skip_string(src, i)?,
@@ -173,15 +175,22 @@ type Items = (Vec<Node>, Option<Comment>, Vec<Comment>);
 /// Builds the nodes of one `items` sequence, attaching each comment to the
 /// node it belongs to: a comment on the same line as a node's end trails it;
 /// comments on their own lines lead the next node, or dangle at the block end.
-fn build_items(pairs: Pairs<Rule>, in_block: bool) -> Result<Items, SyntaxError> {
+fn build_items(
+    src: &str,
+    pairs: Pairs<Rule>,
+    mut gap_from: usize,
+    in_block: bool,
+) -> Result<Items, SyntaxError> {
     let mut nodes: Vec<Node> = Vec::new();
     let mut pending: Vec<Comment> = Vec::new();
     let mut open_comment = None;
     let mut newlines_since = 0usize; // newlines since the last node or comment
     let mut seen_anything = false;
     for pair in pairs {
+        let start = pair.as_span().start();
+        newlines_since += count_newlines(&src[gap_from.min(start)..start]);
+        gap_from = pair.as_span().end();
         match pair.as_rule() {
-            Rule::nl => newlines_since += 1,
             Rule::comment => {
                 let span = span_of(&pair);
                 let text = pair.as_str().trim_end().to_string();
@@ -205,7 +214,7 @@ fn build_items(pairs: Pairs<Rule>, in_block: bool) -> Result<Items, SyntaxError>
                 seen_anything = true;
             }
             Rule::node => {
-                let mut node = build_node(pair)?;
+                let mut node = build_node(src, pair)?;
                 node.blank_before = match pending.first() {
                     Some(c) => c.blank_before,
                     None => seen_anything && newlines_since >= 2,
@@ -217,18 +226,27 @@ fn build_items(pairs: Pairs<Rule>, in_block: bool) -> Result<Items, SyntaxError>
                 seen_anything = true;
             }
             Rule::EOI => {}
-            r => unreachable!("items contain only nl, comment and node, not {r:?}"),
+            r => unreachable!("items contain only comments and nodes, not {r:?}"),
         }
     }
     Ok((nodes, open_comment, pending))
 }
 
-fn build_node(pair: Pair<Rule>) -> Result<Node, SyntaxError> {
+/// Line breaks in a gap between tokens (`\r\n` counts once).
+fn count_newlines(gap: &str) -> usize {
+    let b = gap.as_bytes();
+    b.iter()
+        .enumerate()
+        .filter(|&(i, &c)| c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')))
+        .count()
+}
+
+fn build_node(src: &str, pair: Pair<Rule>) -> Result<Node, SyntaxError> {
     let span = span_of(&pair);
     let mut inner = pair.into_inner();
     let kw = inner.next().expect("a node starts with its keyword");
     let mut node = Node {
-        keyword: kw.as_str().to_string(),
+        keyword: SmolStr::new(kw.as_str()),
         keyword_span: span_of(&kw),
         args: Vec::new(),
         block: None,
@@ -240,7 +258,7 @@ fn build_node(pair: Pair<Rule>) -> Result<Node, SyntaxError> {
     };
     for p in inner {
         if p.as_rule() == Rule::block {
-            node.block = Some(build_block(p)?);
+            node.block = Some(build_block(src, p)?);
         } else {
             node.args.push(build_arg(p)?);
         }
@@ -248,10 +266,11 @@ fn build_node(pair: Pair<Rule>) -> Result<Node, SyntaxError> {
     Ok(node)
 }
 
-fn build_block(pair: Pair<Rule>) -> Result<Block, SyntaxError> {
+fn build_block(src: &str, pair: Pair<Rule>) -> Result<Block, SyntaxError> {
     let span = span_of(&pair);
     let inline = !pair.as_str().contains(['\n', '\r']);
-    let (nodes, open_comment, dangling) = build_items(pair.into_inner(), true)?;
+    let (nodes, open_comment, dangling) =
+        build_items(src, pair.into_inner(), span.start + 1, true)?;
     Ok(Block {
         nodes,
         span,
@@ -263,43 +282,13 @@ fn build_block(pair: Pair<Rule>) -> Result<Block, SyntaxError> {
 
 fn build_arg(pair: Pair<Rule>) -> Result<Arg, SyntaxError> {
     let span = span_of(&pair);
+    let text = pair.as_str();
     let kind = match pair.as_rule() {
-        Rule::word => ArgKind::Word(pair.as_str().to_string()),
-        Rule::string => {
-            let inner = pair.into_inner().next().expect("string has its inner text");
-            ArgKind::Str(unescape(inner.as_str(), span_of(&inner).start)?)
-        }
-        Rule::code => {
-            let inner = pair.into_inner().next().expect("code has its inner text");
-            ArgKind::Code(inner.as_str().to_string())
-        }
-        Rule::quantity => {
-            let mut it = pair.into_inner();
-            let text = it
-                .next()
-                .expect("quantity has a number")
-                .as_str()
-                .to_string();
-            ArgKind::Number {
-                text,
-                unit: it.next().map(|u| u.as_str().to_string()),
-            }
-        }
-        Rule::money => {
-            let mut it = pair.into_inner();
-            let text = it.next().expect("money has a number").as_str().to_string();
-            ArgKind::Money {
-                text,
-                per: it.next().map(|u| u.as_str().to_string()),
-            }
-        }
-        Rule::range => {
-            let mut it = pair.into_inner();
-            let lo = build_arg(it.next().expect("range has a start"))?;
-            let hi = build_arg(it.next().expect("range has an end"))?;
-            ArgKind::Range(Box::new(lo), Box::new(hi))
-        }
-        Rule::op => ArgKind::Op(match pair.as_str() {
+        Rule::word => ArgKind::Word(SmolStr::new(text)),
+        Rule::string => ArgKind::Str(unescape(&text[1..text.len() - 1], span.start + 1)?),
+        Rule::code => ArgKind::Code(text[1..text.len() - 1].to_string()),
+        Rule::value => return Ok(build_value(text, span.start)),
+        Rule::op => ArgKind::Op(match text {
             "<" => Op::Lt,
             "<=" => Op::Le,
             ">" => Op::Gt,
@@ -312,6 +301,69 @@ fn build_arg(pair: Pair<Rule>) -> Result<Arg, SyntaxError> {
         r => unreachable!("not an argument rule: {r:?}"),
     };
     Ok(Arg { kind, span })
+}
+
+/// Splits a `value` token (already validated by the grammar) into a number,
+/// an amount of money, or a range of either.
+fn build_value(text: &str, offset: usize) -> Arg {
+    if let Some(mid) = text.as_bytes().windows(2).position(|w| w == b"..") {
+        let lo = build_scalar(&text[..mid], offset);
+        let hi = build_scalar(&text[mid + 2..], offset + mid + 2);
+        let span = Span::new(offset, offset + text.len());
+        return Arg {
+            kind: ArgKind::Range(Box::new(lo), Box::new(hi)),
+            span,
+        };
+    }
+    build_scalar(text, offset)
+}
+
+fn build_scalar(text: &str, offset: usize) -> Arg {
+    let span = Span::new(offset, offset + text.len());
+    let (money, body) = match text.strip_prefix('$') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let end = number_len(body);
+    let (number, rest) = body.split_at(end);
+    let kind = if money {
+        ArgKind::Money {
+            text: SmolStr::new(number),
+            per: rest.strip_prefix('/').map(SmolStr::new),
+        }
+    } else {
+        ArgKind::Number {
+            text: SmolStr::new(number),
+            unit: (!rest.is_empty()).then(|| SmolStr::new(rest)),
+        }
+    };
+    Arg { kind, span }
+}
+
+/// The length of the number at the start of `s`: `-`? digits (`.` digits)?
+/// (`e` sign? digits)?, as the grammar's `number` rule reads it.
+fn number_len(s: &str) -> usize {
+    let b = s.as_bytes();
+    let digits = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = digits(usize::from(b.first() == Some(&b'-')));
+    if b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        i = digits(i + 1);
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        let mut j = i + 1;
+        if matches!(b.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        if b.get(j).is_some_and(u8::is_ascii_digit) {
+            i = digits(j);
+        }
+    }
+    i
 }
 
 fn unescape(raw: &str, offset: usize) -> Result<String, SyntaxError> {
@@ -371,11 +423,35 @@ fn convert_error(src: &str, e: pest::error::Error<Rule>) -> SyntaxError {
         n => format!("{} or {}", words[..n - 1].join(", "), words[n - 1]),
     };
     let end = (pos + found_len(src, pos)).min(src.len());
+    if src[pos..].starts_with("..") {
+        return SyntaxError {
+            kind: SyntaxErrorKind::Unexpected,
+            message: "this range has no end".into(),
+            span: Span::new(pos, pos + 2),
+            label: "a value must follow `..`".into(),
+            related: None,
+            help: "write both bounds of a range: `1..12`, `2Gi..16Gi`".into(),
+        };
+    }
+    // Where anything could follow (a long list), say what was found and put
+    // the alternatives in the label.
+    let (message, label) = if words.len() > 3 {
+        (
+            format!("unexpected {found}"),
+            "expected a name, a number, a string, an operator, `{`, or the end of the line"
+                .to_string(),
+        )
+    } else {
+        (
+            format!("expected {expected_text}, found {found}"),
+            format!("found {found}"),
+        )
+    };
     SyntaxError {
         kind: SyntaxErrorKind::Unexpected,
-        message: format!("expected {expected_text}, found {found}"),
+        message,
         span: Span::new(pos, end),
-        label: format!("found {found}"),
+        label,
         related: None,
         help: "each line is a keyword, its arguments and an optional `{ block }`, like `warmup 2m`"
             .into(),
@@ -386,15 +462,13 @@ fn rule_words(r: Rule) -> Option<&'static str> {
     Some(match r {
         Rule::keyword | Rule::node => "a keyword",
         Rule::word => "a name",
-        Rule::nl | Rule::EOI => "the end of the line",
+        Rule::EOI => "the end of the line",
         Rule::block => "`{`",
         Rule::comment => "a comment",
-        Rule::number | Rule::quantity | Rule::range => "a number",
-        Rule::money => "an amount like `$0.81/h`",
+        Rule::value => "a number",
         Rule::string => "a string",
         Rule::code => "an expression in back-quotes",
         Rule::op => "an operator",
-        Rule::unit => "a unit",
         _ => return None,
     })
 }

@@ -36,7 +36,7 @@ fn texts(c: &[Comment]) -> Vec<String> {
 
 fn shape(n: &Node) -> Shape {
     Shape::Node {
-        keyword: n.keyword.clone(),
+        keyword: n.keyword.to_string(),
         args: n.args.iter().map(arg_shape).collect(),
         leading: texts(&n.leading_comments),
         trailing: n.trailing_comment.as_ref().map(|c| c.text.clone()),

@@ -133,7 +133,8 @@ impl Seen {
             ctx.duplicate(file, node, (*f, *s));
             return false;
         }
-        self.0.push((node.keyword.clone(), file, node.keyword_span));
+        self.0
+            .push((node.keyword.to_string(), file, node.keyword_span));
         true
     }
 }

@@ -880,7 +880,7 @@ pub(super) fn lower_target(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<Targ
             continue;
         }
         if let Some(v) = target_value(ctx, file, o, kind) {
-            options.push((o.keyword.clone(), v));
+            options.push((o.keyword.to_string(), v));
         }
     }
     Some(TargetOptions {
