@@ -8,34 +8,6 @@ use scalepol_compiler::{check_source, code, render, Checked, FsLoader, Severity,
 use serde_json::json;
 use std::io::{IsTerminal, Write};
 
-/// One input's outcome: its check, or the reason it could not be read.
-enum Outcome {
-    Checked(Checked),
-    Unreadable {
-        name: String,
-        text: String,
-        diagnostic: Diagnostic,
-    },
-}
-
-impl Outcome {
-    fn files(&self) -> Vec<SourceFile> {
-        match self {
-            Outcome::Checked(c) => c.files.clone(),
-            Outcome::Unreadable { name, text, .. } => vec![SourceFile {
-                name: name.clone(),
-                text: text.clone(),
-            }],
-        }
-    }
-    fn diagnostics(&self) -> &[Diagnostic] {
-        match self {
-            Outcome::Checked(c) => &c.diagnostics,
-            Outcome::Unreadable { diagnostic, .. } => std::slice::from_ref(diagnostic),
-        }
-    }
-}
-
 pub fn run(paths: &[std::path::PathBuf], format: Format, deny_warnings: bool, color: Color) -> u8 {
     let inputs = match files::collect(paths) {
         Ok(i) => i,
@@ -45,9 +17,9 @@ pub fn run(paths: &[std::path::PathBuf], format: Format, deny_warnings: bool, co
         }
     };
     let mut io_error = false;
-    let mut outcomes: Vec<Outcome> = inputs
+    let mut outcomes: Vec<Checked> = inputs
         .par_iter()
-        .map(|input| check_input(input))
+        .map(check_input)
         .collect::<Vec<_>>()
         .into_iter()
         .filter_map(|r| {
@@ -83,10 +55,11 @@ pub fn run(paths: &[std::path::PathBuf], format: Format, deny_warnings: bool, co
     }
 }
 
-fn check_input(input: &Input) -> Result<Outcome, String> {
+fn check_input(input: &Input) -> Result<Checked, String> {
     let name = input.name();
     match input.read() {
-        Ok(text) => Ok(Outcome::Checked(check_source(&name, &text, &FsLoader))),
+        Ok(text) => Ok(check_source(&name, &text, &FsLoader)),
+        // Not UTF-8 is a fault of the policy file, not of the invocation.
         Err(e) if e.ends_with("[SP0109]") => {
             let d = Diagnostic::new(
                 code::NOT_UTF8,
@@ -96,10 +69,15 @@ fn check_input(input: &Input) -> Result<Outcome, String> {
             )
             .label("not UTF-8")
             .help("re-save the file as UTF-8");
-            Ok(Outcome::Unreadable {
-                name,
-                text: String::new(),
-                diagnostic: d,
+            Ok(Checked {
+                files: vec![SourceFile {
+                    name,
+                    text: String::new(),
+                }],
+                diagnostics: vec![d],
+                document: None,
+                policy: None,
+                is_defaults: false,
             })
         }
         Err(e) => Err(e),
@@ -108,10 +86,9 @@ fn check_input(input: &Input) -> Result<Outcome, String> {
 
 /// Checks across files: two policies of one name would compile to the same
 /// output files.
-fn cross_file_checks(outcomes: &mut [Outcome]) {
+fn cross_file_checks(outcomes: &mut [Checked]) {
     let mut seen: Vec<(String, String)> = Vec::new();
-    for o in outcomes.iter_mut() {
-        let Outcome::Checked(c) = o else { continue };
+    for c in outcomes.iter_mut() {
         let Some(p) = &c.policy else { continue };
         let here = c.files[0].name.clone();
         if let Some((_, first)) = seen.iter().find(|(n, _)| *n == p.name) {
@@ -130,8 +107,8 @@ fn cross_file_checks(outcomes: &mut [Outcome]) {
     }
 }
 
-fn count(outcomes: &[Outcome]) -> (usize, usize) {
-    let all = outcomes.iter().flat_map(|o| o.diagnostics());
+fn count(outcomes: &[Checked]) -> (usize, usize) {
+    let all = outcomes.iter().flat_map(|o| &o.diagnostics);
     let (mut e, mut w) = (0, 0);
     for d in all {
         match d.severity {
@@ -144,7 +121,7 @@ fn count(outcomes: &[Outcome]) -> (usize, usize) {
 }
 
 fn render_all(
-    outcomes: &[Outcome],
+    outcomes: &[Checked],
     format: Format,
     color: bool,
     errors: usize,
@@ -154,9 +131,9 @@ fn render_all(
     match format {
         Format::Human => {
             for o in outcomes {
-                let files = o.files();
-                for d in o.diagnostics() {
-                    out.push_str(&render::human(d, &files, color));
+                let files = &o.files;
+                for d in &o.diagnostics {
+                    out.push_str(&render::human(d, files, color));
                     out.push('\n');
                 }
             }
@@ -166,11 +143,11 @@ fn render_all(
             let files: Vec<_> = outcomes
                 .iter()
                 .map(|o| {
-                    let files = o.files();
+                    let files = &o.files;
                     let ds: Vec<_> = o
-                        .diagnostics()
+                        .diagnostics
                         .iter()
-                        .map(|d| render::json(d, &files))
+                        .map(|d| render::json(d, files))
                         .collect();
                     json!({"path": files[0].name, "diagnostics": ds})
                 })
@@ -184,20 +161,18 @@ fn render_all(
             out.push('\n');
         }
         Format::Sarif => {
-            let owned: Vec<(Vec<SourceFile>, &[Diagnostic])> = outcomes
+            let refs: Vec<(&[SourceFile], &[Diagnostic])> = outcomes
                 .iter()
-                .map(|o| (o.files(), o.diagnostics()))
+                .map(|o| (o.files.as_slice(), o.diagnostics.as_slice()))
                 .collect();
-            let refs: Vec<(&[SourceFile], &[Diagnostic])> =
-                owned.iter().map(|(f, d)| (f.as_slice(), *d)).collect();
             out = serde_json::to_string_pretty(&render::sarif(&refs)).unwrap_or_default();
             out.push('\n');
         }
         Format::Github => {
             for o in outcomes {
-                let files = o.files();
-                for d in o.diagnostics() {
-                    out.push_str(&render::github(d, &files));
+                let files = &o.files;
+                for d in &o.diagnostics {
+                    out.push_str(&render::github(d, files));
                     out.push('\n');
                 }
             }

@@ -109,16 +109,15 @@ fn scan_structure(src: &str) -> Result<(), SyntaxError> {
                     ));
                 }
             }
-            b'}' => {
-                if open.pop().is_none() {
-                    return Err(err(
-                        SyntaxErrorKind::UnexpectedCloseBrace,
-                        "this `}` closes no block",
-                        Span::new(i, i + 1),
-                        "no matching `{`",
-                        "remove it, or add the `{` it should close".into(),
-                    ));
-                }
+            // The guard pops the block this brace closes; an empty stack is an error.
+            b'}' if open.pop().is_none() => {
+                return Err(err(
+                    SyntaxErrorKind::UnexpectedCloseBrace,
+                    "this `}` closes no block",
+                    Span::new(i, i + 1),
+                    "no matching `{`",
+                    "remove it, or add the `{` it should close".into(),
+                ));
             }
             _ => {}
         }
