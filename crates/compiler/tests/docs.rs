@@ -18,3 +18,36 @@ fn check_generated(path: &str, expected: &str) {
 fn docs_are_generated() {
     check_generated("docs/diagnostics.md", &scalepol_compiler::codes::markdown());
 }
+
+/// Every complete `scalepol` example in the docs and README parses (blocks
+/// with `...` are excerpts and are skipped).
+#[test]
+fn documented_examples_parse() {
+    for path in ["docs/language.md", "README.md", "docs/diagnostics.md"] {
+        let full = format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&full).unwrap();
+        let mut blocks = text.split("```scalepol\n").skip(1);
+        let mut count = 0;
+        for block in blocks.by_ref() {
+            let code = block.split("```").next().unwrap();
+            if code.contains("...") || code.contains("// wrong") || code.contains("// SP0") {
+                continue;
+            }
+            if let Err(e) = scalepol_syntax::parse(code) {
+                panic!("{path}: example does not parse: {e:?}\n{code}");
+            }
+            count += 1;
+        }
+        assert!(count > 0 || path.ends_with("diagnostics.md"), "{path}: no examples checked");
+    }
+}
+
+/// The README's headline example is a complete, clean policy.
+#[test]
+fn readme_example_checks_clean() {
+    let full = format!("{}/../../README.md", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full).unwrap();
+    let code = text.split("```scalepol\n").nth(1).unwrap().split("```").next().unwrap();
+    let checked = scalepol_compiler::check_source("README.md", code, &scalepol_compiler::FsLoader);
+    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+}
