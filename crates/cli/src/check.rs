@@ -36,8 +36,8 @@ pub fn run(paths: &[std::path::PathBuf], format: Format, deny_warnings: bool, co
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let (errors, warnings) = count(&outcomes);
-    let out = render_all(&outcomes, format, color, errors, warnings);
+    let (errors, warnings, notes) = count(&outcomes);
+    let out = render_all(&outcomes, format, color, (errors, warnings, notes));
     let mut stdout = std::io::stdout().lock();
     if stdout
         .write_all(out.as_bytes())
@@ -107,26 +107,24 @@ fn cross_file_checks(outcomes: &mut [Checked]) {
     }
 }
 
-fn count(outcomes: &[Checked]) -> (usize, usize) {
+fn count(outcomes: &[Checked]) -> (usize, usize, usize) {
     let all = outcomes.iter().flat_map(|o| &o.diagnostics);
-    let (mut e, mut w) = (0, 0);
+    let (mut e, mut w, mut n) = (0, 0, 0);
     for d in all {
         match d.severity {
             Severity::Error => e += 1,
             Severity::Warning => w += 1,
-            Severity::Note => {}
+            Severity::Note => n += 1,
         }
     }
-    (e, w)
+    (e, w, n)
 }
 
-fn render_all(
-    outcomes: &[Checked],
-    format: Format,
-    color: bool,
-    errors: usize,
-    warnings: usize,
-) -> String {
+/// Counts of errors, warnings and notes.
+type Counts = (usize, usize, usize);
+
+fn render_all(outcomes: &[Checked], format: Format, color: bool, counts: Counts) -> String {
+    let (errors, warnings, notes) = counts;
     let mut out = String::new();
     match format {
         Format::Human => {
@@ -137,7 +135,7 @@ fn render_all(
                     out.push('\n');
                 }
             }
-            out.push_str(&summary_line(outcomes.len(), errors, warnings));
+            out.push_str(&summary_line(outcomes.len(), counts));
         }
         Format::Json => {
             let files: Vec<_> = outcomes
@@ -155,7 +153,7 @@ fn render_all(
             let doc = json!({
                 "version": 1,
                 "files": files,
-                "summary": {"files": outcomes.len(), "errors": errors, "warnings": warnings},
+                "summary": {"files": outcomes.len(), "errors": errors, "warnings": warnings, "notes": notes},
             });
             out = serde_json::to_string_pretty(&doc).unwrap_or_default();
             out.push('\n');
@@ -176,19 +174,24 @@ fn render_all(
                     out.push('\n');
                 }
             }
-            out.push_str(&summary_line(outcomes.len(), errors, warnings));
+            out.push_str(&summary_line(outcomes.len(), counts));
         }
     }
     out
 }
 
-fn summary_line(files: usize, errors: usize, warnings: usize) -> String {
+fn summary_line(files: usize, (errors, warnings, notes): Counts) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let notes = if notes > 0 {
+        format!(" ({})", plural(notes, "note"))
+    } else {
+        String::new()
+    };
     if errors == 0 && warnings == 0 {
-        format!("checked {}: no problems\n", plural(files, "file"))
+        format!("checked {}: no problems{notes}\n", plural(files, "file"))
     } else {
         format!(
-            "checked {}: {}, {}\n",
+            "checked {}: {}, {}{notes}\n",
             plural(files, "file"),
             plural(errors, "error"),
             plural(warnings, "warning")

@@ -325,6 +325,138 @@ CEL_UNSUPPORTED = "SP0407" Error "cel-unsupported" "a CEL feature the rules do n
 "Rule conditions use arithmetic, comparison, logic, the conditional operator and
 the functions `double`, `int`, `min` and `max`. Other functions, maps,
 lists and macros would not be portable to every target.";
+BUDGET_EXCEEDED = "SP0501" Error "budget-exceeded" "the worst-case spend exceeds the budget"
+"Worst-case spend is every pool at its maximum replicas for the whole period, at
+its price: max replicas x price per hour x hours (730 in a month, 24 in a day),
+narrowed where a schedule caps a pool's maximum. Above the budget it is an error
+under `enforce` (the default) and a warning under `warn`.
+
+    pool gpu: gpu { replicas 1..12, cost $0.81/h }
+    budget monthly <= $5000     // 12 x $0.81/h x 730 h = $7,095.60
+
+Lower the maximum, add a schedule that caps it off-hours, or raise the budget.";
+
+FLOOR_OVER_BUDGET = "SP0502" Error "floor-over-budget" "the minimum replicas alone cost more than the budget"
+"The floor (minimum replicas, always on, raised by schedules where they raise it)
+is spent whatever the traffic. When it alone exceeds the budget, no scaling
+behaviour can keep the policy within it, whatever the enforcement.";
+
+BUDGET_UNPRICED = "SP0503" Warning "budget-unpriced-pool" "a budget is declared but a pool has no price"
+"Budget checks need every pool's `cost $N/h`. A pool without a price is left out
+of the arithmetic, so the budget check cannot be trusted.";
+
+PEAK_UNSERVABLE = "SP0510" Error "peak-unservable" "the declared peak needs more replicas than the maximum"
+"With `slo { peak N req/s }` and a per-replica capacity, the replicas needed at
+peak are ceil(peak / (capacity x target utilisation)). The target utilisation is
+the scaling target divided by the capacity where a target is on the same unit,
+else 80%. Needed replicas above the pool's maximum cannot serve the declared peak.
+Capacity in `concurrent` converts to a rate by Little's law with the latency
+objective as the time in service: rate = concurrency / latency.";
+
+SLO_BUDGET_CONFLICT = "SP0511" Error "slo-budget-conflict" "serving the declared peak costs more than the budget"
+"The replicas needed at peak (see SP0510), kept for the whole period, cost more
+than the budget: the SLO and the budget cannot both hold if the peak lasts. The
+message gives the shortfall. An error under `enforce`, a warning under `warn`.";
+
+COLD_START = "SP0520" Warning "cold-start-exceeds-slo" "scale to zero with a warmup longer than the latency objective"
+"After scaling to zero, the first request waits for a replica to warm up. With a
+warmup longer than the latency objective, that request misses it (and so does
+every request queued behind it). Keep a floor of one replica, or accept it for a
+dev service by lowering the objective's scope.";
+
+WARMUP_VS_RATE = "SP0521" Note "warmup-longer-than-scale-up-period" "new replicas take longer to serve than one scale-up period"
+"While a new replica warms up, the scale-up policy may add replicas again every
+period, on metrics that do not yet reflect the capacity on its way. Consider a
+scale-up stabilisation window near the warmup, or a larger first step.";
+
+DOWN_WINDOW_SHORT = "SP0530" Warning "short-scale-down-window" "the scale-down window is shorter than warmup or two metric intervals"
+"A replica removed now costs a full warmup to get back. A scale-down
+stabilisation window shorter than the warmup, or shorter than two metric
+intervals (one noisy sample), removes replicas that the next minute needs:
+classic flapping.";
+
+DOWN_FASTER_THAN_UP = "SP0531" Warning "scale-down-faster-than-up" "the policy removes replicas faster than it adds them"
+"Operators scale up aggressively and down conservatively: a missing replica costs
+latency, a spare one only money. Compared at the pool's maximum, in replicas per
+minute, this policy's scale-down rate exceeds its scale-up rate.";
+
+ZERO_TOLERANCE = "SP0532" Warning "zero-tolerance-small-pool" "zero tolerance on a small pool"
+"With a 0% tolerance every tiny fluctuation changes the replica count; on a pool
+of ten replicas or fewer each change is a large step. Kubernetes defaults to 10%.";
+
+ACTIVATION_ABOVE_TARGET = "SP0533" Error "activation-at-or-above-target" "the activation threshold is at or above the scaling target"
+"KEDA activates a scaled-to-zero workload when a metric exceeds its activation
+threshold. At or above the target, the workload would stay at zero while the
+metric already calls for replicas.";
+
+COOLDOWN_SHORT = "SP0534" Warning "cooldown-shorter-than-warmup" "the cooldown before scaling to zero is shorter than warmup"
+"A pool that goes to zero sooner after the last request than it takes to come
+back pays a full cold start on every gap in traffic longer than the cooldown.";
+
+TOTAL_RATE_TARGET = "SP0535" Warning "total-rate-target" "a total rate used as a proportional target"
+"A `total` target scales proportionally: desired = current x value / target.
+A total request or token rate does not fall as replicas are added, so the
+proposal keeps growing until the maximum. Scale on it `per replica`.";
+
+GPU_ON_CPU = "SP0540" Warning "gpu-scaled-on-cpu" "a GPU pool scaled only on CPU or memory"
+"GPU inference is rarely CPU-bound: the CPU stays low while requests queue on the
+GPU. Scale GPU pools on queue depth, KV-cache use, tokens/s or concurrency.";
+
+GPU_UTIL_ONLY = "SP0541" Warning "gpu-utilization-only" "a GPU pool scaled only on GPU utilisation"
+"GPU utilisation (the share of time a kernel runs) reaches 100% long before an
+LLM server is saturated, and stays there: it cannot tell 'busy' from
+'overloaded'. Add a queue-depth, KV-cache or concurrency target.";
+
+UNKNOWN_ACCELERATOR = "SP0542" Warning "unknown-accelerator" "an accelerator that is not in the catalogue"
+"scalepol knows common accelerators (memory, typical price) by their usual names:
+nvidia-t4, nvidia-l4, nvidia-a10g, nvidia-l40s, nvidia-a100-40gb,
+nvidia-a100-80gb, nvidia-h100-80gb, nvidia-h200, amd-mi300x, aws-inferentia2,
+google-tpu-v5e. A misspelt name would not match the node labels of the cluster.";
+
+GPU_WITHOUT_ACCELERATOR = "SP0543" Warning "gpu-pool-without-accelerator" "a GPU pool names no accelerator"
+"A `gpu` pool should say which accelerator it runs on (`accelerator \"nvidia-l4\"`):
+the checks of GPU pools, and the targets' node selection, need it.";
+
+TARGET_ABOVE_CAPACITY = "SP0550" Error "target-above-capacity" "the per-replica target is above what a replica can serve"
+"A per-replica target above the replica's declared capacity means the pool only
+scales after replicas are already saturated: latency degrades first.";
+
+TARGET_AT_CAPACITY = "SP0551" Warning "target-at-capacity" "the per-replica target equals the replica's capacity"
+"A target at 100% of capacity leaves no headroom for the time it takes to scale:
+requests queue during every scale-up. Targets of 60-85% of capacity are usual.";
+
+ALL_SPOT_LATENCY = "SP0560" Warning "latency-critical-all-spot" "a latency-critical pool entirely on spot"
+"Spot capacity can be reclaimed at once (two minutes' notice on AWS, thirty
+seconds on GCP). A pool serving a latency objective entirely on spot, with no
+on-demand floor, can lose every replica together.";
+
+BATCH_ON_DEMAND = "SP0561" Note "batch-on-demand" "a pool without a latency objective runs fully on-demand"
+"A pool with no latency objective tolerates interruptions; spot capacity is
+typically 60-70% cheaper. The note estimates the saving at 60% of the
+worst-case spend.";
+
+DRAIN_SHORT = "SP0570" Warning "drain-shorter-than-timeout" "draining is shorter than the request timeout"
+"A replica being removed finishes in-flight requests for `drain`; requests that
+run longer are cut. With a declared timeout longer than the drain, slow requests
+fail at every scale-down.";
+
+SCHEDULE_CONFLICT = "SP0571" Warning "overlapping-schedules" "two schedules overlap with different replica ranges"
+"When two schedules of one pool are active at once with different ranges, one
+of them silently does not apply. Make them disjoint or give them one range.";
+
+SCHEDULE_OUTSIDE_POOL = "SP0572" Error "schedule-outside-pool-range" "a schedule's range leaves the pool's range"
+"A schedule narrows or raises the pool's range within `replicas MIN..MAX`; a
+schedule range outside it would be clamped by every target.";
+
+SCHEDULE_DST = "SP0573" Note "schedule-dst-ambiguity" "a schedule starts in a daylight-saving transition"
+"In zones with daylight-saving time, local times between 01:00 and 03:00 are
+skipped or repeated on transition days: the schedule starts late, twice, or not
+at all on those days.";
+
+IMPOSSIBLE_TEST = "SP0580" Error "impossible-expectation" "a test expects a replica count outside the pool's range"
+"A test whose expectation lies outside `replicas MIN..MAX` can never pass: the
+decision is always clamped to the range.";
+
 }
 
 /// The diagnostics index, `docs/diagnostics.md`, generated from the registry.

@@ -75,6 +75,11 @@ impl Diagnostic {
             fix: None,
         }
     }
+    /// Overrides the registry's default severity (a budget under `warn`).
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
     pub fn label(mut self, text: impl Into<String>) -> Self {
         self.primary.message = text.into();
         self

@@ -7,6 +7,7 @@
 
 mod args;
 pub mod cel;
+pub mod checks;
 pub mod codes;
 pub mod diagnostics;
 pub mod lines;
@@ -156,7 +157,13 @@ pub fn check_source(name: &str, text: &str, loader: &dyn Loader) -> Checked {
             policy = lower::lower_policy(&mut ctx, FileId(0), top, &inherited);
         }
     }
-    let diagnostics = ctx.sink.diagnostics;
+    let mut diagnostics = ctx.sink.diagnostics;
+    // Domain checks need a sound model: they run only when lowering succeeded.
+    if let Some(p) = &policy {
+        if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            diagnostics.extend(checks::run(p));
+        }
+    }
     let has_errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
     Checked {
         files,

@@ -37,10 +37,18 @@ fn bad_policies() {
         let rel = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap();
         let (out, codes) = report(rel);
         let stem = rel.file_stem().unwrap().to_string_lossy();
-        if stem.contains("_ok_") {
+        // `*_ok` cases are the does-not-fire half of a pair: fully clean.
+        if stem.contains("_ok_") || stem.ends_with("_ok") {
             assert!(codes.is_empty(), "{stem} should be clean, got {codes:?}");
         } else {
             assert!(!codes.is_empty(), "{stem} should produce a diagnostic");
+        }
+        // A `*_fires` case is the other half: it fires a domain check.
+        if stem.ends_with("_fires") {
+            assert!(
+                codes.iter().any(|c| c.starts_with("SP05")),
+                "{stem} fires no domain check: {codes:?}"
+            );
         }
         insta::assert_snapshot!(out);
     });

@@ -38,7 +38,10 @@ fn documented_examples_parse() {
             }
             count += 1;
         }
-        assert!(count > 0 || path.ends_with("diagnostics.md"), "{path}: no examples checked");
+        assert!(
+            count > 0 || path.ends_with("diagnostics.md"),
+            "{path}: no examples checked"
+        );
     }
 }
 
@@ -47,7 +50,13 @@ fn documented_examples_parse() {
 fn readme_example_checks_clean() {
     let full = format!("{}/../../README.md", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&full).unwrap();
-    let code = text.split("```scalepol\n").nth(1).unwrap().split("```").next().unwrap();
+    let code = text
+        .split("```scalepol\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
     let checked = scalepol_compiler::check_source("README.md", code, &scalepol_compiler::FsLoader);
     assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
 }
