@@ -60,3 +60,13 @@ fn readme_example_checks_clean() {
     let checked = scalepol_compiler::check_source("README.md", code, &scalepol_compiler::FsLoader);
     assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
 }
+
+/// Every domain check (`SP05xx`) has its section in docs/checks.md.
+#[test]
+fn every_domain_check_is_documented() {
+    let full = format!("{}/../../docs/checks.md", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(full).unwrap();
+    for c in scalepol_compiler::REGISTRY.iter().filter(|c| c.code.starts_with("SP05")) {
+        assert!(text.contains(&format!("**{} {}**", c.code, c.name)), "docs/checks.md lacks {} {}", c.code, c.name);
+    }
+}
