@@ -8,7 +8,20 @@ use scalepol_compiler::{check_source, code, render, Checked, FsLoader, Severity,
 use serde_json::json;
 use std::io::{IsTerminal, Write};
 
-pub fn run(paths: &[std::path::PathBuf], format: Format, deny_warnings: bool, color: Color) -> u8 {
+pub fn run(
+    paths: &[std::path::PathBuf],
+    format: Format,
+    deny_warnings: bool,
+    color: Color,
+    rules: Option<&std::path::Path>,
+) -> u8 {
+    let mut rules = match rules.map(load_rules).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     let inputs = match files::collect(paths) {
         Ok(i) => i,
         Err(e) => {
@@ -30,7 +43,17 @@ pub fn run(paths: &[std::path::PathBuf], format: Format, deny_warnings: bool, co
             .ok()
         })
         .collect();
-    cross_file_checks(&mut outcomes);
+    scalepol_compiler::org::check_set(&mut outcomes, rules.as_mut());
+    // The rules file's own problems are reported like a checked file's.
+    if let Some(r) = rules.filter(|r| !r.diagnostics.is_empty()) {
+        outcomes.push(Checked {
+            files: vec![r.file],
+            diagnostics: r.diagnostics,
+            document: None,
+            policy: None,
+            is_defaults: false,
+        });
+    }
     let color = match color {
         Color::Always => true,
         Color::Never => false,
@@ -84,27 +107,12 @@ fn check_input(input: &Input) -> Result<Checked, String> {
     }
 }
 
-/// Checks across files: two policies of one name would compile to the same
-/// output files.
-fn cross_file_checks(outcomes: &mut [Checked]) {
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for c in outcomes.iter_mut() {
-        let Some(p) = &c.policy else { continue };
-        let here = c.files[0].name.clone();
-        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == p.name) {
-            let d = Diagnostic::new(
-                code::DUPLICATE_POLICY_NAME,
-                FileId(0),
-                p.name_span,
-                format!("policy `{}` is also declared in {first}", p.name),
-            )
-            .label("same name")
-            .help("policy names become output file and object names: make them unique");
-            c.diagnostics.push(d);
-        } else {
-            seen.push((p.name.clone(), here));
-        }
-    }
+fn load_rules(path: &std::path::Path) -> Result<scalepol_compiler::org::OrgRules, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(scalepol_compiler::org::load_rules(
+        &path.to_string_lossy(),
+        &text,
+    ))
 }
 
 fn count(outcomes: &[Checked]) -> (usize, usize, usize) {

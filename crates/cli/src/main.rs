@@ -46,6 +46,7 @@ enum Command {
     ///   scalepol check policies/
     ///   scalepol check --format sarif policies/ > scalepol.sarif
     ///   scalepol check --deny warnings chat.scalepol
+    ///   scalepol check --rules org.rules policies/
     Check {
         paths: Vec<PathBuf>,
         /// Output format.
@@ -57,6 +58,10 @@ enum Command {
         /// Colour in human output: auto, always or never.
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
+        /// The organisation's rules: levels per code, quotas across the
+        /// policies checked together, and CEL guardrails (docs/guardrails.md).
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
     },
     /// Format policies in the canonical layout.
     ///
@@ -108,7 +113,8 @@ fn main() -> ExitCode {
             format,
             deny,
             color,
-        } => check::run(&paths, format, deny.is_some(), color),
+            rules,
+        } => check::run(&paths, format, deny.is_some(), color, rules.as_deref()),
         Command::Fmt { paths, check } => fmt::run(&paths, check),
         Command::Explain { code } => explain::run(code.as_deref()),
     };

@@ -249,3 +249,84 @@ fn help_teaches() {
     let out = stdout(&run(&["check", "--help"], &root()));
     assert!(out.contains("scalepol check --format sarif"));
 }
+
+#[test]
+fn rules_file_guardrails_and_levels() {
+    let rules = "rules acme {\n  level SP0532 error\n  guardrail \"cpu pools stay small\" {\n    code ACME001\n    severity warning\n    message \"CPU pools stay under 3 replicas\"\n    require `policy.pools.all(p, p.replicas.max < 3)`\n  }\n}\n";
+    let d = temp_with(&[
+        ("good.scalepol", GOOD.as_bytes()),
+        ("acme.rules", rules.as_bytes()),
+    ]);
+    let o = run(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--rules",
+            "acme.rules",
+            "good.scalepol",
+        ],
+        d.path(),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let diag = &v["files"][0]["diagnostics"][0];
+    assert_eq!(diag["code"], "ACME001", "{}", stdout(&o));
+    assert_eq!(diag["severity"], "warning");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        run(
+            &[
+                "check",
+                "--deny",
+                "warnings",
+                "--rules",
+                "acme.rules",
+                "good.scalepol"
+            ],
+            d.path()
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+    // SARIF names the organisation's code as a rule too.
+    let o = run(
+        &[
+            "check",
+            "--format",
+            "sarif",
+            "--rules",
+            "acme.rules",
+            "good.scalepol",
+        ],
+        d.path(),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = &v["runs"][0]["results"][0];
+    let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+    assert_eq!(
+        v["runs"][0]["tool"]["driver"]["rules"][idx]["id"],
+        "ACME001"
+    );
+    // A broken rules file is reported with its own spans.
+    std::fs::write(
+        d.path().join("bad.rules"),
+        "rules acme {\n  levle SP0532 allow\n}\n",
+    )
+    .unwrap();
+    let o = run(
+        &["check", "--rules", "bad.rules", "good.scalepol"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("bad.rules:2:3"), "{}", stdout(&o));
+    assert_eq!(
+        run(
+            &["check", "--rules", "missing.rules", "good.scalepol"],
+            d.path()
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+}

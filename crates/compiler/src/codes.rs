@@ -1,6 +1,7 @@
 //! The registry of diagnostic codes. Codes are stable: a code is never reused
 //! for another meaning. `SP01xx` syntax, `SP02xx` names and structure,
-//! `SP03xx` units and ranges, `SP04xx` CEL expressions.
+//! `SP03xx` units and ranges, `SP04xx` CEL expressions, `SP05xx` domain checks,
+//! `SP06xx` suppression, guardrails and cross-policy quotas.
 //! `docs/diagnostics.md` is generated from this table.
 
 use crate::diagnostics::Severity;
@@ -457,6 +458,56 @@ IMPOSSIBLE_TEST = "SP0580" Error "impossible-expectation" "a test expects a repl
 "A test whose expectation lies outside `replicas MIN..MAX` can never pass: the
 decision is always clamped to the range.";
 
+ALLOW_WITHOUT_REASON = "SP0601" Error "allow-without-reason" "an allow comment gives no reason"
+"A finding is silenced where it stands with a comment on the construct, and the
+comment must say why, so that the next reader can judge it:
+
+    // scalepol-allow(SP0532): a two-replica canary, fluctuation is the point
+    tolerance 0%
+
+Without a reason the allow is ignored and this error is reported.";
+
+ALLOW_UNKNOWN_CODE = "SP0602" Warning "allow-unknown-code" "an allow comment names no known code"
+"`scalepol-allow(...)` takes diagnostic codes (`SP0532`) or names
+(`zero-tolerance-small-pool`), separated by commas.";
+
+UNUSED_ALLOW = "SP0603" Warning "unused-allow" "an allow comment silences nothing"
+"The finding it silenced is gone (or never applied to this construct): remove
+the comment so that it does not hide a future one.";
+
+GUARDRAIL_INVALID = "SP0610" Error "guardrail-invalid" "a guardrail is incomplete or malformed"
+"A guardrail has a name, a code of capital letters and digits that does not
+start with `SP` (`ORG0001`), a severity (`error`, `warning` or `note`), a
+message, and a CEL condition that every policy must meet:
+
+    guardrail \"GPU pools are capped\" {
+      code ORG0001
+      severity error
+      message \"GPU pools may not exceed 64 replicas\"
+      require `policy.pools.all(p, p.kind != \"gpu\" || p.replicas.max <= 64)`
+    }";
+
+GUARDRAIL_EVAL = "SP0611" Error "guardrail-evaluation-failed" "a guardrail could not be evaluated on a policy"
+"The condition raised an error on this policy (a missing field, a type
+mismatch) or did not return a bool. The fields of the policy view are listed in
+docs/guardrails.md; `has(x.field)` guards optional ones.";
+
+QUOTA_ACCELERATORS = "SP0620" Error "accelerator-quota-exceeded" "the policies together may use more accelerators than the quota"
+"Across every policy checked together: the sum of max replicas x accelerators
+per replica, for one accelerator type, above `quota accelerator \"TYPE\" <= N`.";
+
+QUOTA_BUDGET = "SP0621" Error "org-budget-exceeded" "the policies' budgets add up to more than the organisation's"
+"The sum of the policies' budgets (daily budgets count 730/24 times in a
+month) above `quota budget monthly <= $N`.";
+
+WORKLOAD_TWICE = "SP0622" Error "workload-scaled-twice" "two policies scale the same workload"
+"Two autoscalers on one Deployment fight: each undoes the other's decisions
+every sync period, a classic incident. Keep one policy per workload.";
+
+UNKNOWN_LEVEL_CODE = "SP0623" Warning "level-unknown-code" "a level names no known code"
+"`level CODE allow|note|warning|error` in a rules file takes a diagnostic code
+or name from `scalepol explain`.";
+
 }
 
 /// The diagnostics index, `docs/diagnostics.md`, generated from the registry.
@@ -467,7 +518,8 @@ pub fn markdown() -> String {
          `docs_are_generated`; do not edit by hand. `scalepol explain CODE` prints the\n\
          same text.\n\n\
          Codes are stable. `SP01xx`: syntax. `SP02xx`: names and structure. `SP03xx`:\n\
-         units and ranges. `SP04xx`: CEL expressions.\n\n\
+         units and ranges. `SP04xx`: CEL expressions. `SP05xx`: domain checks (see\n\
+         [checks.md](checks.md)). `SP06xx`: suppression, guardrails, quotas.\n\n\
          | code | name | severity | summary |\n|---|---|---|---|\n",
     );
     for c in REGISTRY {

@@ -13,10 +13,13 @@ pub mod diagnostics;
 pub mod lines;
 pub mod lower;
 pub mod model;
+pub mod org;
 pub mod render;
 mod schedule;
 mod suggest;
+pub mod suppress;
 pub mod units;
+mod view;
 
 use diagnostics::{Diagnostic, FileId, Sink};
 use lower::{Ctx, Item};
@@ -158,20 +161,28 @@ pub fn check_source(name: &str, text: &str, loader: &dyn Loader) -> Checked {
         }
     }
     let mut diagnostics = ctx.sink.diagnostics;
-    // Domain checks need a sound model: they run only when lowering succeeded.
-    if let Some(p) = &policy {
-        if !diagnostics.iter().any(|d| d.severity == Severity::Error) {
-            diagnostics.extend(checks::run(p));
-        }
+    let mut allows = suppress::Allows::collect(&doc);
+    allows.filter(&mut diagnostics);
+    // Domain checks need a sound model: they run only when lowering succeeded
+    // (allowed findings do not count).
+    let sound = !diagnostics.iter().any(|d| d.severity == Severity::Error);
+    if let (Some(p), true) = (&policy, sound) {
+        let mut domain = checks::run(p);
+        allows.filter(&mut domain);
+        diagnostics.extend(domain);
     }
-    let has_errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
-    Checked {
+    diagnostics.extend(allows.finish());
+    let mut checked = Checked {
         files,
         diagnostics,
         document: Some(doc),
-        policy: if has_errors { None } else { policy },
+        policy: None,
         is_defaults,
+    };
+    if !checked.has_errors() {
+        checked.policy = policy;
     }
+    checked
 }
 
 /// Follows `extends` from the top node of file `from`, appending each

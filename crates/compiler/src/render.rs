@@ -144,7 +144,7 @@ pub fn json(d: &Diagnostic, files: &[SourceFile]) -> Value {
 /// A SARIF 2.1.0 log of all results; `files` lists each checked file with
 /// its session files and diagnostics.
 pub fn sarif(results: &[(&[SourceFile], &[Diagnostic])]) -> Value {
-    let rules: Vec<Value> = codes::REGISTRY
+    let mut rules: Vec<Value> = codes::REGISTRY
         .iter()
         .map(|c| {
             json!({
@@ -156,6 +156,18 @@ pub fn sarif(results: &[(&[SourceFile], &[Diagnostic])]) -> Value {
             })
         })
         .collect();
+    // Organisation codes (guardrails) are rules too, after the registry's.
+    let mut ids: Vec<&str> = codes::REGISTRY.iter().map(|c| c.code).collect();
+    for d in results.iter().flat_map(|(_, ds)| ds.iter()) {
+        if !ids.contains(&d.code) {
+            ids.push(d.code);
+            rules.push(json!({
+                "id": d.code,
+                "shortDescription": {"text": d.message},
+                "defaultConfiguration": {"level": sarif_level(d.severity)},
+            }));
+        }
+    }
     let mut out = Vec::new();
     for (files, diags) in results {
         for d in diags.iter() {
@@ -163,10 +175,8 @@ pub fn sarif(results: &[(&[SourceFile], &[Diagnostic])]) -> Value {
             let idx = LineIndex::new(&f.text);
             let (sl, sc) = idx.human(&f.text, d.primary.span.start);
             let (el, ec) = idx.human(&f.text, d.primary.span.end);
-            let rule_index = codes::REGISTRY
-                .iter()
-                .position(|c| c.code == d.code)
-                .unwrap_or(0);
+            // Every code is in `ids`: the registry's, then the ones added above.
+            let rule_index = ids.iter().position(|c| *c == d.code).unwrap_or(0);
             out.push(json!({
                 "ruleId": d.code,
                 "ruleIndex": rule_index,

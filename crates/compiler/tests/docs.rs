@@ -66,7 +66,15 @@ fn readme_example_checks_clean() {
 fn every_domain_check_is_documented() {
     let full = format!("{}/../../docs/checks.md", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(full).unwrap();
-    for c in scalepol_compiler::REGISTRY.iter().filter(|c| c.code.starts_with("SP05")) {
-        assert!(text.contains(&format!("**{} {}**", c.code, c.name)), "docs/checks.md lacks {} {}", c.code, c.name);
+    for c in scalepol_compiler::REGISTRY
+        .iter()
+        .filter(|c| c.code.starts_with("SP05"))
+    {
+        assert!(
+            text.contains(&format!("**{} {}**", c.code, c.name)),
+            "docs/checks.md lacks {} {}",
+            c.code,
+            c.name
+        );
     }
 }
