@@ -370,6 +370,13 @@ WARMUP_VS_RATE = "SP0521" Note "warmup-longer-than-scale-up-period" "new replica
 period, on metrics that do not yet reflect the capacity on its way. Consider a
 scale-up stabilisation window near the warmup, or a larger first step.";
 
+FLOOR_TOO_LOW = "SP0522" Warning "floor-too-low-for-lag" "the floor cannot absorb demand growth while new replicas start"
+"A scale-up takes effect after one decision interval plus the warmup. During
+that lag the replicas already running must absorb the growth in demand. With a
+declared peak, scalepol assumes demand may climb from zero to the peak in 15
+minutes (a steep morning ramp) and asks the floor to serve the growth of one lag:
+floor x rate per replica x target utilisation >= peak x lag / 15 min.";
+
 DOWN_WINDOW_SHORT = "SP0530" Warning "short-scale-down-window" "the scale-down window is shorter than warmup or two metric intervals"
 "A replica removed now costs a full warmup to get back. A scale-down
 stabilisation window shorter than the warmup, or shorter than two metric

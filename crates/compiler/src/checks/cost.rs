@@ -8,6 +8,8 @@ use crate::units::{Money, MoneyRate};
 
 /// Target utilisation assumed where no target relates to the capacity.
 const DEFAULT_UTILIZATION: f64 = 0.8;
+/// The steepest ramp assumed for SP0522: zero to the declared peak in 15 minutes.
+const RAMP_SECONDS: f64 = 15.0 * 60.0;
 
 pub fn check(p: &Policy, weeks: &[week::ScheduleWeek], out: &mut Vec<Diagnostic>) {
     let before = out.len();
@@ -294,6 +296,9 @@ fn peak_capacity(p: &Policy, peak: f64, out: &mut Vec<Diagnostic>) {
     if options.is_empty() {
         return;
     }
+    for (pool, r, how) in &options {
+        floor_for_lag(pool, *r, how, peak, out);
+    }
     let total: f64 = options
         .iter()
         .map(|(pl, r, _)| r * pl.replicas.max as f64)
@@ -322,6 +327,26 @@ fn peak_capacity(p: &Policy, peak: f64, out: &mut Vec<Diagnostic>) {
     }
     if let Some(b) = &p.budget {
         slo_budget(b, peak, &options, span, out);
+    }
+}
+
+/// SP0522: the floor must serve the demand growth of one scaling lag.
+fn floor_for_lag(pool: &Pool, rate: f64, how: &str, peak: f64, out: &mut Vec<Diagnostic>) {
+    let Some(s) = &pool.scale else { return };
+    let lag = pool.warmup.value.secs_f64() + s.interval.value.secs_f64();
+    let growth = peak * lag / RAMP_SECONDS;
+    let floor = pool.replicas.min as f64 * rate;
+    if floor + 1e-9 < growth {
+        let needed = (growth / rate).ceil() as u32;
+        out.push(
+            Diagnostic::new(code::FLOOR_TOO_LOW, FileId(0), pool.replicas.span, format!(
+                "while a new replica of `{}` starts ({lag:.0} s: warmup + one {} interval), demand may grow by {growth:.1} req/s; the floor of {} serves {floor:.1} req/s",
+                pool.name, s.interval.value, pool.replicas.min
+            ))
+            .label("floor")
+            .help(format!("{how}; assuming zero to the declared peak in 15 minutes, a floor of {needed} absorbs one lag"))
+            .fix(format!("raise the floor to {needed}"), pool.replicas.span, format!("{needed}..{}", pool.replicas.max.max(needed))),
+        );
     }
 }
 
