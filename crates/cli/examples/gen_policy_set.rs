@@ -33,7 +33,14 @@ fn main() {
         let (stem, text) = &examples[i % examples.len()];
         let name = policy_name(text);
         // Distinct names and workloads: copies must not collide (SP0221, SP0622).
-        let renamed = rename_workload(&text.replacen(&format!("policy {name} "), &format!("policy {name}-{i} "), 1), i);
+        let renamed = rename_workload(
+            &text.replacen(
+                &format!("policy {name} "),
+                &format!("policy {name}-{i} "),
+                1,
+            ),
+            i,
+        );
         std::fs::write(
             Path::new(&dir).join(format!("{stem}-{i}.scalepol")),
             &renamed,
@@ -56,8 +63,15 @@ fn policy_name(text: &str) -> String {
 
 /// Appends `-{i}` to the workload name: `workload KIND "a/b"` -> `"a/b-{i}"`.
 fn rename_workload(text: &str, i: usize) -> String {
-    let Some(at) = text.find("\n  workload ") else { return text.to_string() };
-    let line_end = text[at + 1..].find('\n').map(|e| at + 1 + e).unwrap_or(text.len());
-    let Some(close) = text[at..line_end].rfind('"').map(|c| at + c) else { return text.to_string() };
+    let Some(at) = text.find("\n  workload ") else {
+        return text.to_string();
+    };
+    let line_end = text[at + 1..]
+        .find('\n')
+        .map(|e| at + 1 + e)
+        .unwrap_or(text.len());
+    let Some(close) = text[at..line_end].rfind('"').map(|c| at + c) else {
+        return text.to_string();
+    };
     format!("{}-{i}{}", &text[..close], &text[close..])
 }

@@ -1,11 +1,13 @@
 //! The `scalepol` command.
 
 mod check;
+mod compile;
 mod explain;
 mod files;
 mod fmt;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use scalepol_compiler::model::TargetKind;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -75,6 +77,36 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Compile policies to the configs platforms run.
+    ///
+    /// One file per policy and target, validated against the platform's JSON
+    /// Schema before anything is written; a failed compile writes nothing.
+    /// With `--target all` (the default), each policy goes to every target
+    /// its workload fits, skipping targets that cannot express it.
+    ///
+    /// Examples:
+    ///   scalepol compile policies/ --out deploy/autoscaling
+    ///   scalepol compile chat.scalepol --target keda -o -
+    ///   scalepol compile policies/ --out deploy/autoscaling --check
+    ///   scalepol compile chat.scalepol --explain
+    Compile {
+        paths: Vec<PathBuf>,
+        /// hpa, keda, kserve, vpa, aws or all.
+        #[arg(long, default_value = "all")]
+        target: String,
+        /// The directory to write to, or `-` for multi-document YAML on stdout.
+        #[arg(long, short = 'o', default_value = "-")]
+        out: String,
+        /// Exit 1 when the files in the output directory differ (drift in CI).
+        #[arg(long)]
+        check: bool,
+        /// Print how each feature of each policy lands on each target.
+        #[arg(long)]
+        explain: bool,
+        /// The Kubernetes version to compile for (fields such as tolerance need 1.33+).
+        #[arg(long, value_name = "MAJOR.MINOR", default_value = "1.36")]
+        k8s_version: String,
+    },
     /// Explain a diagnostic code, like `scalepol explain SP0203`.
     ///
     /// With no code, list every code with its summary.
@@ -105,6 +137,11 @@ enum Color {
     Never,
 }
 
+fn parse_version(v: &str) -> Option<(u32, u32)> {
+    let (a, b) = v.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
@@ -116,6 +153,42 @@ fn main() -> ExitCode {
             rules,
         } => check::run(&paths, format, deny.is_some(), color, rules.as_deref()),
         Command::Fmt { paths, check } => fmt::run(&paths, check),
+        Command::Compile {
+            paths,
+            target,
+            out,
+            check,
+            explain,
+            k8s_version,
+        } => {
+            let Some(kubernetes) = parse_version(&k8s_version) else {
+                eprintln!("error: --k8s-version takes MAJOR.MINOR, like 1.36");
+                return ExitCode::from(2);
+            };
+            let target = match target.as_str() {
+                "all" => None,
+                t => match TargetKind::ALL
+                    .iter()
+                    .find(|(n, _)| *n == t && *n != "engine")
+                {
+                    Some((_, k)) => Some(*k),
+                    None => {
+                        eprintln!(
+                            "error: unknown target `{t}`: hpa, keda, kserve, vpa, aws or all"
+                        );
+                        return ExitCode::from(2);
+                    }
+                },
+            };
+            compile::run(compile::Args {
+                paths: &paths,
+                target,
+                out: &out,
+                check,
+                explain,
+                kubernetes,
+            })
+        }
         Command::Explain { code } => explain::run(code.as_deref()),
     };
     ExitCode::from(code)

@@ -1,7 +1,7 @@
 //! The registry of diagnostic codes. Codes are stable: a code is never reused
 //! for another meaning. `SP01xx` syntax, `SP02xx` names and structure,
 //! `SP03xx` units and ranges, `SP04xx` CEL expressions, `SP05xx` domain checks,
-//! `SP06xx` suppression, guardrails and cross-policy quotas.
+//! `SP06xx` suppression, guardrails and cross-policy quotas, `SP07xx` compile targets.
 //! `docs/diagnostics.md` is generated from this table.
 
 use crate::diagnostics::Severity;
@@ -515,6 +515,28 @@ UNKNOWN_LEVEL_CODE = "SP0623" Warning "level-unknown-code" "a level names no kno
 "`level CODE allow|note|warning|error` in a rules file takes a diagnostic code
 or name from `scalepol explain`.";
 
+TARGET_APPROXIMATION = "SP0701" Warning "target-approximation" "the target can only approximate a feature of the policy"
+"Each target expresses some features natively and approximates others. The
+message says exactly what will differ on this target (for example, the HPA
+cannot scale to zero, so the floor becomes one replica). `scalepol compile
+--explain` shows how every feature of a policy lands on every target.";
+
+TARGET_UNSUPPORTED = "SP0702" Error "target-unsupported" "the target cannot express a feature of the policy"
+"A feature with no equivalent on the target (schedules on a plain HPA, say) is
+an error rather than a silent omission. The message names the targets that
+support it natively. With `--target all`, the target is skipped for that policy.";
+
+TARGET_WORKLOAD = "SP0703" Error "target-workload-mismatch" "the target cannot scale this kind of workload"
+"HPA, KEDA and VPA scale Kubernetes Deployments and StatefulSets; KServe scales
+InferenceServices; AWS Application Auto Scaling scales SageMaker variants,
+inference components and ECS services.";
+
+HPA_VPA_CONFLICT = "SP0704" Warning "hpa-vpa-conflict" "VPA and the horizontal autoscaler both act on CPU or memory"
+"When the VPA changes CPU or memory requests while an HPA scales on their
+utilisation, each undoes the other: the VPA raises requests, utilisation drops,
+the HPA removes replicas. Scale horizontally on another metric, or let the VPA
+control only the resource the HPA does not use.";
+
 }
 
 /// The diagnostics index, `docs/diagnostics.md`, generated from the registry.
@@ -526,7 +548,8 @@ pub fn markdown() -> String {
          same text.\n\n\
          Codes are stable. `SP01xx`: syntax. `SP02xx`: names and structure. `SP03xx`:\n\
          units and ranges. `SP04xx`: CEL expressions. `SP05xx`: domain checks (see\n\
-         [checks.md](checks.md)). `SP06xx`: suppression, guardrails, quotas.\n\n\
+         [checks.md](checks.md)). `SP06xx`: suppression, guardrails, quotas. `SP07xx`: compile\n\
+         targets (see [targets.md](targets.md)).\n\n\
          | code | name | severity | summary |\n|---|---|---|---|\n",
     );
     for c in REGISTRY {

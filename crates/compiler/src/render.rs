@@ -99,6 +99,24 @@ pub fn human(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
     out
 }
 
+/// One line: `file:line:col: warning[SP0701]: message (help)`.
+pub fn short(d: &Diagnostic, files: &[SourceFile]) -> String {
+    let f = &files[d.primary.file.0 as usize];
+    let (line, col) = LineIndex::new(&f.text).human(&f.text, d.primary.span.start);
+    let help = d
+        .help
+        .as_deref()
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default();
+    format!(
+        "{}:{line}:{col}: {}[{}]: {}{help}\n",
+        f.name,
+        d.severity.as_str(),
+        d.code,
+        d.message
+    )
+}
+
 /// One diagnostic as the documented JSON object.
 pub fn json(d: &Diagnostic, files: &[SourceFile]) -> Value {
     let loc = |file: crate::diagnostics::FileId, span: scalepol_syntax::Span| {

@@ -196,6 +196,34 @@ fn lower_workload(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Workload> 
         );
         return None;
     }
+    // The name becomes object references and AWS resource ids: one `/` at
+    // most (`namespace/name`, `endpoint/variant`, `cluster/service`), none
+    // for an inference component.
+    let slashes = name.matches('/').count();
+    let max = if kind == WorkloadKind::SagemakerComponent {
+        0
+    } else {
+        1
+    };
+    if slashes > max || name.starts_with('/') || name.ends_with('/') {
+        let shape = match kind {
+            WorkloadKind::SagemakerVariant => "\"endpoint/variant\"",
+            WorkloadKind::SagemakerComponent => "\"component-name\" (no `/`)",
+            WorkloadKind::EcsService => "\"cluster/service\"",
+            _ => "\"namespace/name\"",
+        };
+        ctx.push(
+            Diagnostic::new(
+                code::BAD_ARGUMENTS,
+                file,
+                name_span,
+                format!("`{name}` is not a {kind_word} name"),
+            )
+            .label("malformed name")
+            .help(format!("a {kind_word} is named {shape}")),
+        );
+        return None;
+    }
     Some(Workload {
         kind,
         name: name.to_string(),

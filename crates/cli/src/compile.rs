@@ -1,0 +1,247 @@
+//! `scalepol compile`: policies to target documents, validated, written
+//! atomically, or compared with what is on disk (`--check`).
+
+use crate::files;
+use scalepol_compiler::model::{Policy, TargetKind};
+use scalepol_compiler::{check_source, render, Checked, FsLoader, Severity};
+use scalepol_targets::capability::{self, Support};
+use scalepol_targets::{applies, compile, validate, Document, Options};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+pub struct Args<'a> {
+    pub paths: &'a [PathBuf],
+    pub target: Option<TargetKind>,
+    pub out: &'a str,
+    pub check: bool,
+    pub explain: bool,
+    pub kubernetes: (u32, u32),
+}
+
+/// A rendered output file.
+struct Output {
+    name: String,
+    text: String,
+}
+
+pub fn run(a: Args) -> u8 {
+    let inputs = match files::collect(a.paths) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut checked = Vec::new();
+    for input in &inputs {
+        match input.read() {
+            Ok(text) => checked.push((check_source(&input.name(), &text, &FsLoader), text)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    let mut set: Vec<Checked> = checked
+        .iter()
+        .map(|(c, _)| Checked {
+            files: c.files.clone(),
+            diagnostics: Vec::new(),
+            document: None,
+            policy: c.policy.clone(),
+            is_defaults: c.is_defaults,
+        })
+        .collect();
+    scalepol_compiler::org::check_set(&mut set, None);
+    let opts = Options {
+        kubernetes: a.kubernetes,
+    };
+    let mut outputs = Vec::new();
+    let mut failed = false;
+    for ((c, text), extra) in checked.iter().zip(&set) {
+        // `check` reports the policy's own findings; compile shows them only
+        // when they stop it (errors), and otherwise its own.
+        let errors: Vec<_> = c
+            .diagnostics
+            .iter()
+            .chain(&extra.diagnostics)
+            .filter(|d| d.severity == Severity::Error)
+            .cloned()
+            .collect();
+        let Some(p) = c.policy.as_ref().filter(|_| errors.is_empty()) else {
+            failed |= !c.is_defaults;
+            for d in &errors {
+                eprint!("{}", render::human(d, &c.files, false));
+            }
+            continue;
+        };
+        let mut diags = Vec::new();
+        if a.explain {
+            print!("{}", explain(p));
+            continue;
+        }
+        let hash = hex(&Sha256::digest(text.as_bytes()));
+        for target in targets(p, a.target) {
+            let emitted = compile(p, target, &opts);
+            if emitted.has_errors() && a.target.is_none() {
+                eprintln!(
+                    "note: {}: skipped for {} ({})",
+                    c.files[0].name,
+                    capability::target_name(target),
+                    first_error(&emitted.diagnostics)
+                );
+                continue;
+            }
+            failed |= emitted.has_errors();
+            diags.extend(emitted.diagnostics);
+            for doc in &emitted.documents {
+                if let Err(e) = validate::check(doc) {
+                    eprintln!("error: internal compiler error, nothing was written: {e}");
+                    return 2;
+                }
+                let mut o = Output {
+                    name: doc.file_name.clone(),
+                    text: scalepol_targets::render(doc, &c.files[0].name, &hash),
+                };
+                stdout_form(&mut o, doc, a.out == "-");
+                // Companions such as the drain patch come from several targets.
+                match outputs.iter().find(|x: &&Output| x.name == o.name) {
+                    Some(x) if x.text == o.text => {}
+                    Some(_) => {
+                        eprintln!("error: internal compiler error, nothing was written: two different documents named {}", o.name);
+                        return 2;
+                    }
+                    None => outputs.push(o),
+                }
+            }
+        }
+        print_diagnostics(&diags, c);
+    }
+    if a.explain {
+        return u8::from(failed);
+    }
+    if failed {
+        eprintln!("error: compile failed; nothing was written");
+        return 1;
+    }
+    if a.out == "-" {
+        for o in &outputs {
+            print!("---\n{}", o.text);
+        }
+        return 0;
+    }
+    let dir = Path::new(a.out);
+    if a.check {
+        return drift(dir, &outputs);
+    }
+    write_all(dir, &outputs)
+}
+
+/// On stdout every document is YAML, so the stream is one multi-document file.
+fn stdout_form(o: &mut Output, doc: &Document, to_stdout: bool) {
+    if to_stdout && doc.format == scalepol_targets::Format::Json {
+        o.text = format!(
+            "# {}\n{}",
+            o.name,
+            scalepol_targets::yaml::to_string(&doc.body)
+        );
+    }
+}
+
+fn targets(p: &Policy, only: Option<TargetKind>) -> Vec<TargetKind> {
+    match only {
+        Some(t) => vec![t],
+        None => capability::TARGETS
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| applies(p, *t))
+            .collect(),
+    }
+}
+
+fn first_error(d: &[scalepol_compiler::diagnostics::Diagnostic]) -> String {
+    d.iter()
+        .find(|d| d.severity == Severity::Error)
+        .map(|d| d.message.clone())
+        .unwrap_or_default()
+}
+
+fn print_diagnostics(diags: &[scalepol_compiler::diagnostics::Diagnostic], c: &Checked) {
+    for d in diags {
+        eprint!("{}", render::short(d, &c.files));
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes every output through a temporary file and a rename.
+fn write_all(dir: &Path, outputs: &[Output]) -> u8 {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("error: {}: {e}", dir.display());
+        return 2;
+    }
+    for o in outputs {
+        if let Err(e) = crate::fmt::write_atomically(&dir.join(&o.name), &o.text) {
+            eprintln!("error: {}: {e}", dir.join(&o.name).display());
+            return 2;
+        }
+    }
+    println!("wrote {} files to {}", outputs.len(), dir.display());
+    0
+}
+
+/// `--check`: exit 1 when a file is missing or differs.
+fn drift(dir: &Path, outputs: &[Output]) -> u8 {
+    let mut drifted = 0;
+    for o in outputs {
+        match std::fs::read_to_string(dir.join(&o.name)) {
+            Ok(t) if t == o.text => {}
+            Ok(_) => {
+                println!("{}: differs from the policy", dir.join(&o.name).display());
+                drifted += 1;
+            }
+            Err(_) => {
+                println!("{}: missing", dir.join(&o.name).display());
+                drifted += 1;
+            }
+        }
+    }
+    if drifted == 0 {
+        println!("{} files up to date in {}", outputs.len(), dir.display());
+    }
+    u8::from(drifted > 0)
+}
+
+/// How each feature of the policy lands on each target.
+fn explain(p: &Policy) -> String {
+    let mut out = format!("policy `{}` ({})\n", p.name, p.workload.name);
+    for pool in &p.pools {
+        out.push_str(&format!("\n  pool `{}`\n", pool.name));
+        let feats = scalepol_targets::features(p, pool);
+        if feats.is_empty() {
+            out.push_str("    (no feature needs a target-specific mapping)\n");
+        }
+        for (f, _) in feats {
+            out.push_str(&format!("    {}\n", f.name()));
+            // Only the targets this workload can be compiled to.
+            for (t, label) in capability::TARGETS
+                .into_iter()
+                .filter(|(t, _)| applies(p, *t))
+            {
+                let line = match capability::support(f, t) {
+                    Support::Native(how) => format!("native: {how}"),
+                    Support::Approx(what) => format!("approximated: {what}"),
+                    Support::Unsupported => format!(
+                        "unsupported (native on: {})",
+                        capability::native_targets(f).join(", ")
+                    ),
+                    Support::Elsewhere => "left to the horizontal target".to_string(),
+                };
+                out.push_str(&format!("      {label:<30} {line}\n"));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,332 @@
+//! What every emitter shares: which features a pool uses (with where they are
+//! written), object names, Kubernetes quantities and `behavior`, and the
+//! diagnostics that the capability table calls for.
+
+use crate::capability::{self, Feature, Support};
+use scalepol_compiler::code;
+use scalepol_compiler::diagnostics::{Diagnostic, FileId};
+use scalepol_compiler::model::*;
+use scalepol_syntax::Span;
+use serde::Serialize;
+
+/// The features a pool uses, each with the span that declares it.
+pub fn features(p: &Policy, pool: &Pool) -> Vec<(Feature, Span)> {
+    let mut out = Vec::new();
+    if let Some(v) = &pool.vertical {
+        out.push((Feature::VerticalBounds, v.span));
+    }
+    if pool.drain.span().is_some() {
+        out.push((Feature::Drain, pool.drain.span().unwrap_or_default()));
+    }
+    let Some(s) = &pool.scale else { return out };
+    for t in &s.targets {
+        match p.metric(&t.metric).map(|m| (m.source, m.name.as_str())) {
+            Some((MetricSourceKind::Builtin, "gpu")) => out.push((Feature::GpuUtilization, t.span)),
+            Some((MetricSourceKind::Builtin, _)) => out.push((Feature::CpuMemory, t.span)),
+            _ => out.push((Feature::CustomMetric, t.span)),
+        }
+        if t.activation.is_some() {
+            out.push((Feature::Activation, t.span));
+        }
+    }
+    if s.targets.len() > 1 {
+        out.push((Feature::MultipleMetrics, s.targets[1].span));
+    }
+    if pool.replicas.min == 0 {
+        out.push((Feature::ScaleToZero, pool.replicas.span));
+        if !s.cooldown.is_default() {
+            out.push((Feature::Cooldown, s.cooldown.span().unwrap_or(s.span)));
+        }
+    }
+    for b in [&s.up, &s.down] {
+        if !b.stabilization.is_default() {
+            out.push((
+                Feature::Stabilization,
+                b.stabilization.span().unwrap_or(s.span),
+            ));
+        }
+        if !b.policies.is_default() || !b.select.is_default() {
+            out.push((
+                Feature::RatePolicies,
+                b.policies.span().or(b.select.span()).unwrap_or(s.span),
+            ));
+        }
+    }
+    for t in [&s.tolerance_up, &s.tolerance_down] {
+        if !t.is_default() {
+            out.push((Feature::Tolerance, t.span().unwrap_or(s.span)));
+        }
+    }
+    if !s.interval.is_default() {
+        out.push((
+            Feature::DecisionInterval,
+            s.interval.span().unwrap_or(s.span),
+        ));
+    }
+    if let Some(f) = &s.fallback {
+        out.push((Feature::Fallback, f.span));
+    }
+    for sch in p
+        .schedules
+        .iter()
+        .filter(|x| x.pool.as_deref().is_none_or(|n| n == pool.name))
+    {
+        out.push((Feature::Schedules, sch.span));
+    }
+    for r in p
+        .rules
+        .iter()
+        .filter(|x| x.pool.as_deref().is_none_or(|n| n == pool.name))
+    {
+        out.push((Feature::Rules, r.span));
+    }
+    out.sort_by_key(|(f, _)| *f);
+    out.dedup_by_key(|(f, _)| *f);
+    out
+}
+
+/// Reports what `target` approximates or cannot express for this pool.
+/// Returns false when something is unsupported (an error was pushed).
+pub fn report_capabilities(
+    p: &Policy,
+    pool: &Pool,
+    target: TargetKind,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    let name = capability::target_name(target);
+    let mut ok = true;
+    for (f, span) in features(p, pool) {
+        match capability::support(f, target) {
+            Support::Native(_) | Support::Elsewhere => {}
+            Support::Approx(what) => out.push(
+                Diagnostic::new(
+                    code::TARGET_APPROXIMATION,
+                    FileId(0),
+                    span,
+                    format!(
+                        "{name}: {} is approximated for pool `{}`",
+                        f.name(),
+                        pool.name
+                    ),
+                )
+                .label(format!("approximated on {name}"))
+                .help(what.to_string()),
+            ),
+            Support::Unsupported => {
+                ok = false;
+                let can = capability::native_targets(f);
+                let help = if can.is_empty() {
+                    "only the scalepol decision engine applies it".to_string()
+                } else {
+                    format!("targets that support it: {}", can.join(", "))
+                };
+                out.push(
+                    Diagnostic::new(
+                        code::TARGET_UNSUPPORTED,
+                        FileId(0),
+                        span,
+                        format!("{name} cannot express {} (pool `{}`)", f.name(), pool.name),
+                    )
+                    .label(format!("not expressible on {name}"))
+                    .help(help),
+                );
+            }
+        }
+    }
+    ok
+}
+
+/// Reports a workload kind the target cannot scale.
+pub fn wrong_workload(p: &Policy, target: TargetKind, expected: &str) -> Diagnostic {
+    let name = capability::target_name(target);
+    Diagnostic::new(
+        code::TARGET_WORKLOAD,
+        FileId(0),
+        p.workload.span,
+        format!(
+            "{name} cannot scale a {} workload",
+            kind_name(p.workload.kind)
+        ),
+    )
+    .label(format!("not a {name} workload"))
+    .help(format!("{name} scales {expected}"))
+}
+
+pub fn kind_name(k: WorkloadKind) -> &'static str {
+    WorkloadKind::ALL
+        .iter()
+        .find(|(_, x)| *x == k)
+        .map(|(n, _)| *n)
+        .unwrap_or("unknown")
+}
+
+/// The object name for a pool: the policy's, suffixed by the pool's when the
+/// policy has several (Kubernetes names: lower case, `-`).
+pub fn object_name(p: &Policy, pool: &Pool) -> String {
+    if p.pools.len() == 1 {
+        p.name.clone()
+    } else {
+        format!(
+            "{}-{}",
+            p.name,
+            pool.name.to_ascii_lowercase().replace('_', "-")
+        )
+    }
+}
+
+#[derive(Serialize)]
+pub struct ObjectMeta {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+pub fn meta(p: &Policy, name: String) -> ObjectMeta {
+    let (ns, _) = p.workload.namespace_and_name();
+    let mut labels = std::collections::BTreeMap::new();
+    labels.insert(
+        "app.kubernetes.io/managed-by".to_string(),
+        "scalepol".to_string(),
+    );
+    labels.insert("scalepol.io/policy".to_string(), p.name.clone());
+    ObjectMeta {
+        name,
+        namespace: ns.map(str::to_string),
+        labels,
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScaleTargetRef {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+}
+
+/// The `scaleTargetRef` of a Deployment or StatefulSet workload.
+pub fn target_ref(p: &Policy) -> Option<ScaleTargetRef> {
+    let kind = match p.workload.kind {
+        WorkloadKind::Deployment => "Deployment",
+        WorkloadKind::Statefulset => "StatefulSet",
+        _ => return None,
+    };
+    let (_, name) = p.workload.namespace_and_name();
+    Some(ScaleTargetRef {
+        api_version: "apps/v1".into(),
+        kind: kind.into(),
+        name: name.to_string(),
+    })
+}
+
+/// A Kubernetes quantity: `8`, `1500m`, `0.25` becomes `250m`.
+pub fn quantity(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{}m", (v * 1000.0).round() as i64)
+    }
+}
+
+/// A memory quantity in the largest exact binary unit.
+pub fn bytes(b: u64) -> String {
+    for (unit, size) in [
+        ("Ti", 1u64 << 40),
+        ("Gi", 1 << 30),
+        ("Mi", 1 << 20),
+        ("Ki", 1 << 10),
+    ] {
+        if b >= size && b.is_multiple_of(size) {
+            return format!("{}{unit}", b / size);
+        }
+    }
+    format!("{b}")
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HpaBehavior {
+    pub scale_up: ScalingRules,
+    pub scale_down: ScalingRules,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingRules {
+    pub stabilization_window_seconds: u64,
+    pub select_policy: &'static str,
+    pub policies: Vec<HpaPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HpaPolicy {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub value: u32,
+    pub period_seconds: u64,
+}
+
+/// The HPA `behavior` of a scaling block. Tolerance is written only when the
+/// policy sets it and the Kubernetes version has the field (1.33+).
+pub fn behavior(s: &Scaling, with_tolerance: bool) -> HpaBehavior {
+    let rules = |b: &Behavior, t: &Valued<f64>| ScalingRules {
+        stabilization_window_seconds: b.stabilization.value.secs_ceil(),
+        select_policy: match b.select.value {
+            SelectPolicy::Max => "Max",
+            SelectPolicy::Min => "Min",
+            SelectPolicy::Disabled => "Disabled",
+        },
+        policies: b
+            .policies
+            .value
+            .iter()
+            .map(|r| HpaPolicy {
+                kind: match r.kind {
+                    RateKind::Percent => "Percent",
+                    RateKind::Replicas => "Pods",
+                },
+                value: r.value,
+                period_seconds: r.period.secs_ceil(),
+            })
+            .collect(),
+        tolerance: (with_tolerance && !t.is_default()).then(|| trim_float(t.value)),
+    };
+    HpaBehavior {
+        scale_up: rules(&s.up, &s.tolerance_up),
+        scale_down: rules(&s.down, &s.tolerance_down),
+    }
+}
+
+/// `0.05`, `0.1`, `70`: the shortest decimal spelling.
+pub fn trim_float(v: f64) -> String {
+    let s = format!("{:.6}", v);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// A Kustomize JSON 6902 patch that makes the workload drain: the grace
+/// period and a preStop wait, so that endpoints are removed before the server
+/// stops accepting requests. A JSON patch rather than a strategic merge: the
+/// latter merges containers by name, which a policy does not know; the first
+/// container is the serving one by convention. (The preStop `sleep` action
+/// needs Kubernetes 1.30+.)
+pub fn drain_patch(p: &Policy, pool: &Pool) -> Option<serde_json::Value> {
+    pool.drain.span()?;
+    target_ref(p)?;
+    let secs = pool.drain.value.secs_ceil();
+    // Endpoint removal propagates in seconds; wait a share of the drain first.
+    let wait = (secs / 3).clamp(1, 15);
+    Some(serde_json::json!([
+        {"op": "add", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": secs + wait},
+        {"op": "add", "path": "/spec/template/spec/containers/0/lifecycle", "value": {"preStop": {"sleep": {"seconds": wait}}}}
+    ]))
+}

@@ -1,0 +1,281 @@
+//! HorizontalPodAutoscaler `autoscaling/v2`, and the prometheus-adapter rules
+//! its External metrics need.
+
+use crate::common::{self, meta, quantity, HpaBehavior, ObjectMeta, ScaleTargetRef};
+use crate::{Document, Emitted, Format, Options, Schema};
+use scalepol_compiler::model::*;
+use serde::Serialize;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hpa {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: ObjectMeta,
+    spec: HpaSpec,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HpaSpec {
+    scale_target_ref: ScaleTargetRef,
+    min_replicas: u32,
+    max_replicas: u32,
+    metrics: Vec<MetricSpec>,
+    behavior: HpaBehavior,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricSpec {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<ResourceMetric>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pods: Option<NamedMetric>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external: Option<NamedMetric>,
+}
+
+#[derive(Serialize)]
+struct ResourceMetric {
+    name: &'static str,
+    target: Target,
+}
+
+#[derive(Serialize)]
+struct NamedMetric {
+    metric: MetricId,
+    target: Target,
+}
+
+#[derive(Serialize)]
+struct MetricId {
+    name: String,
+    /// Always `None` today; kept for metrics that will carry labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selector: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Target {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    average_utilization: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    average_value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+}
+
+fn target(t: &ScaleTarget, m: &Metric) -> Target {
+    let v = match (m.source, m.name.as_str(), t.mode) {
+        (MetricSourceKind::Builtin, "memory", TargetMode::PerReplica) => {
+            common::bytes(t.target as u64)
+        }
+        _ => quantity(t.target),
+    };
+    match t.mode {
+        TargetMode::Utilization => Target {
+            kind: "Utilization",
+            average_utilization: Some(t.target.round() as u32),
+            average_value: None,
+            value: None,
+        },
+        TargetMode::PerReplica => Target {
+            kind: "AverageValue",
+            average_utilization: None,
+            average_value: Some(v),
+            value: None,
+        },
+        TargetMode::Total => Target {
+            kind: "Value",
+            average_utilization: None,
+            average_value: None,
+            value: Some(v),
+        },
+    }
+}
+
+/// One HPA metric for a scaling target.
+pub fn metric(p: &Policy, t: &ScaleTarget) -> Option<MetricSpec> {
+    let m = p.metric(&t.metric)?;
+    let none = MetricSpec {
+        kind: "",
+        resource: None,
+        pods: None,
+        external: None,
+    };
+    Some(match (m.source, m.name.as_str()) {
+        (MetricSourceKind::Builtin, "gpu") => MetricSpec {
+            kind: "Pods",
+            pods: Some(NamedMetric {
+                metric: MetricId {
+                    name: "DCGM_FI_DEV_GPU_UTIL".into(),
+                    selector: None,
+                },
+                target: Target {
+                    kind: "AverageValue",
+                    average_utilization: None,
+                    average_value: Some(quantity(t.target)),
+                    value: None,
+                },
+            }),
+            ..none
+        },
+        (MetricSourceKind::Builtin, name) => MetricSpec {
+            kind: "Resource",
+            resource: Some(ResourceMetric {
+                name: if name == "cpu" { "cpu" } else { "memory" },
+                target: target(t, m),
+            }),
+            ..none
+        },
+        // The adapter rule's query is literal (no label templates), so the
+        // metric needs no selector: its name is unique to the policy.
+        _ => MetricSpec {
+            kind: "External",
+            external: Some(NamedMetric {
+                metric: MetricId {
+                    name: external_name(p, m),
+                    selector: None,
+                },
+                target: target(t, m),
+            }),
+            ..none
+        },
+    })
+}
+
+/// The External metric name the adapter serves: unique per policy.
+pub fn external_name(p: &Policy, m: &Metric) -> String {
+    format!("scalepol_{}_{}", p.name.replace('-', "_"), m.name)
+}
+
+pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
+    let (Some(s), Some(target_ref)) = (&pool.scale, common::target_ref(p)) else {
+        return;
+    };
+    let name = common::object_name(p, pool);
+    let with_tolerance = opts.kubernetes >= (1, 33);
+    let hpa = Hpa {
+        api_version: "autoscaling/v2",
+        kind: "HorizontalPodAutoscaler",
+        metadata: meta(p, name.clone()),
+        spec: HpaSpec {
+            scale_target_ref: target_ref,
+            min_replicas: pool.replicas.min.max(1),
+            max_replicas: pool.replicas.max,
+            metrics: s.targets.iter().filter_map(|t| metric(p, t)).collect(),
+            behavior: common::behavior(s, with_tolerance),
+        },
+    };
+    let schema = if opts.kubernetes >= (1, 33) {
+        Schema::Hpa136
+    } else {
+        Schema::Hpa129
+    };
+    out.push(Document::new(
+        format!("{name}.hpa.yaml"),
+        schema,
+        Format::Yaml,
+        &hpa,
+    ));
+    if let Some(rules) = adapter_rules(p, s) {
+        out.push(Document::unvalidated(
+            format!("{name}.prometheus-adapter.yaml"),
+            Format::Yaml,
+            rules,
+        ));
+    }
+    if let Some(patch) = common::drain_patch(p, pool) {
+        out.push(Document::unvalidated(
+            format!("{name}.drain-patch.yaml"),
+            Format::Yaml,
+            patch,
+        ));
+    }
+}
+
+/// prometheus-adapter `rules.external` entries (Helm values layout) serving
+/// each Prometheus metric of the scale block under its External name.
+fn adapter_rules(p: &Policy, s: &Scaling) -> Option<serde_json::Value> {
+    let rules: Vec<serde_json::Value> = s
+        .targets
+        .iter()
+        .filter_map(|t| p.metric(&t.metric))
+        .filter(|m| m.source == MetricSourceKind::Prometheus)
+        .map(|m| {
+            serde_json::json!({
+                "seriesQuery": series_of(&m.query),
+                "metricsQuery": m.query,
+                "name": {"as": external_name(p, m)},
+                "resources": {"namespaced": false},
+            })
+        })
+        .collect();
+    (!rules.is_empty()).then(|| serde_json::json!({"rules": {"external": rules}}))
+}
+
+/// A series selector for the adapter's discovery: the first metric name in
+/// the query (`sum(rate(vllm:x[1m]))` -> `{__name__="vllm:x"}`).
+fn series_of(query: &str) -> String {
+    const FUNCTIONS: &[&str] = &[
+        "sum",
+        "avg",
+        "max",
+        "min",
+        "rate",
+        "irate",
+        "increase",
+        "histogram_quantile",
+        "by",
+        "without",
+        "count",
+        "le",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "topk",
+        "bottomk",
+        "clamp_min",
+        "clamp_max",
+        "abs",
+    ];
+    let mut rest = query;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        let word: String = rest[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+            .collect();
+        let after = &rest[start + word.len()..];
+        let inside_braces = rest[..start].matches('{').count() > rest[..start].matches('}').count();
+        if !FUNCTIONS.contains(&word.as_str())
+            && !after.trim_start().starts_with('(')
+            && !inside_braces
+        {
+            return format!("{{__name__=\"{word}\"}}");
+        }
+        rest = after;
+    }
+    "{__name__=~\".+\"}".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn series_selector_finds_the_metric() {
+        assert_eq!(
+            super::series_of("sum(vllm:num_requests_waiting{model_name=\"llama3\"})"),
+            "{__name__=\"vllm:num_requests_waiting\"}"
+        );
+        assert_eq!(
+            super::series_of("histogram_quantile(0.95, sum(rate(lat_bucket[1m])) by (le)) * 1000"),
+            "{__name__=\"lat_bucket\"}"
+        );
+    }
+}

@@ -1,0 +1,254 @@
+//! KEDA ScaledObject `keda.sh/v1alpha1` (KEDA 2.20).
+
+use crate::common::{self, meta, quantity, trim_float, HpaBehavior, ObjectMeta, ScaleTargetRef};
+use crate::{Document, Emitted, Format, Options, Schema};
+use scalepol_compiler::model::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScaledObject {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: ObjectMeta,
+    spec: Spec,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Spec {
+    scale_target_ref: ScaleTargetRef,
+    polling_interval: u64,
+    cooldown_period: u64,
+    min_replica_count: u32,
+    max_replica_count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback: Option<Fallback>,
+    advanced: Advanced,
+    triggers: Vec<Trigger>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Fallback {
+    failure_threshold: u32,
+    replicas: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Advanced {
+    horizontal_pod_autoscaler_config: HpaConfig,
+}
+
+#[derive(Serialize)]
+struct HpaConfig {
+    behavior: HpaBehavior,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Trigger {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metric_type: Option<&'static str>,
+    metadata: BTreeMap<&'static str, String>,
+}
+
+fn metric_type(t: &ScaleTarget) -> &'static str {
+    match t.mode {
+        TargetMode::Utilization => "Utilization",
+        TargetMode::PerReplica => "AverageValue",
+        TargetMode::Total => "Value",
+    }
+}
+
+/// The trigger for one target; `None` for built-in GPU utilisation in a
+/// policy with no Prometheus server to read DCGM from.
+fn trigger(p: &Policy, t: &ScaleTarget) -> Option<Trigger> {
+    let m = p.metric(&t.metric)?;
+    let mut md = BTreeMap::new();
+    let kind = match m.source {
+        // GPU utilisation through DCGM, on the policy's own Prometheus server.
+        MetricSourceKind::Builtin if m.name == "gpu" => {
+            let server = p
+                .metrics
+                .iter()
+                .find(|x| x.source == MetricSourceKind::Prometheus)?
+                .endpoint
+                .clone()?;
+            let (_, workload) = p.workload.namespace_and_name();
+            md.insert("serverAddress", server);
+            md.insert(
+                "query",
+                format!("avg(DCGM_FI_DEV_GPU_UTIL{{pod=~\"{workload}-.*\"}})"),
+            );
+            md.insert("threshold", trim_float(t.target));
+            "prometheus"
+        }
+        MetricSourceKind::Builtin => {
+            let v = if m.name == "memory" && t.mode == TargetMode::PerReplica {
+                common::bytes(t.target as u64)
+            } else {
+                quantity(t.target)
+            };
+            md.insert("value", v);
+            if m.name == "cpu" {
+                "cpu"
+            } else {
+                "memory"
+            }
+        }
+        MetricSourceKind::Prometheus => {
+            md.insert("serverAddress", m.endpoint.clone().unwrap_or_default());
+            md.insert("query", m.query.clone());
+            md.insert("threshold", trim_float(t.target));
+            "prometheus"
+        }
+        MetricSourceKind::Cloudwatch => {
+            // `Namespace/Name/Metric`: the namespace is all but the last segment.
+            let (ns, name) = m.query.rsplit_once('/').unwrap_or(("", m.query.as_str()));
+            md.insert("namespace", ns.to_string());
+            md.insert("metricName", name.to_string());
+            md.insert("awsRegion", m.endpoint.clone().unwrap_or_default());
+            md.insert("targetMetricValue", trim_float(t.target));
+            md.insert("metricStat", "Average".into());
+            "aws-cloudwatch"
+        }
+        MetricSourceKind::External => {
+            md.insert("scalerAddress", m.endpoint.clone().unwrap_or_default());
+            md.insert("metricName", m.name.clone());
+            md.insert("query", m.query.clone());
+            md.insert("targetValue", trim_float(t.target));
+            "external"
+        }
+    };
+    if let Some(a) = t.activation {
+        let key = match kind {
+            "aws-cloudwatch" => "activationTargetMetricValue",
+            "external" => "activationTargetValue",
+            _ => "activationThreshold",
+        };
+        md.insert(key, trim_float(a));
+    }
+    // KEDA takes Utilization for cpu and memory only; an averaged gauge is a
+    // Value target, which scales proportionally just the same.
+    let metric_type = match metric_type(t) {
+        "Utilization" if !matches!(kind, "cpu" | "memory") => "Value",
+        other => other,
+    };
+    Some(Trigger {
+        kind,
+        name: t.metric.replace('_', "-"),
+        metric_type: Some(metric_type),
+        metadata: md,
+    })
+}
+
+/// A `cron` trigger: the schedule's floor while it is active. The end is the
+/// start shifted by the duration, so the start's minute and hour must be
+/// single numbers (`0 8 * * MON-FRI` with `for 10h` ends `0 18 * * MON-FRI`).
+fn cron_trigger(s: &Schedule) -> Option<Trigger> {
+    let fields: Vec<&str> = s.cron.split_whitespace().collect();
+    let (minute, hour) = (
+        fields.first()?.parse::<u64>().ok()?,
+        fields.get(1)?.parse::<u64>().ok()?,
+    );
+    let end_minutes = hour * 60 + minute + s.duration.0 / 60_000;
+    if end_minutes >= 24 * 60 {
+        return None; // crosses midnight: the day fields would shift too
+    }
+    let end = format!(
+        "{} {} {}",
+        end_minutes % 60,
+        end_minutes / 60,
+        fields[2..].join(" ")
+    );
+    let mut md = BTreeMap::new();
+    md.insert("timezone", s.timezone.clone());
+    md.insert("start", s.cron.clone());
+    md.insert("end", end);
+    md.insert("desiredReplicas", s.replicas.min?.to_string());
+    Some(Trigger {
+        kind: "cron",
+        name: s
+            .name
+            .to_ascii_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
+        metric_type: None,
+        metadata: md,
+    })
+}
+
+pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
+    let (Some(s), Some(target_ref)) = (&pool.scale, common::target_ref(p)) else {
+        return;
+    };
+    let name = common::object_name(p, pool);
+    let mut triggers: Vec<Trigger> = s.targets.iter().filter_map(|t| trigger(p, t)).collect();
+    triggers.extend(
+        p.schedules
+            .iter()
+            .filter(|x| x.pool.as_deref().is_none_or(|n| n == pool.name))
+            .filter_map(cron_trigger),
+    );
+    let polling = p
+        .targets
+        .iter()
+        .find(|t| t.target == TargetKind::Keda)
+        .and_then(|t| t.options.iter().find(|(k, _)| k == "polling"))
+        .map(|(_, v)| v.clone());
+    let so = ScaledObject {
+        api_version: "keda.sh/v1alpha1",
+        kind: "ScaledObject",
+        metadata: meta(p, name.clone()),
+        spec: Spec {
+            scale_target_ref: target_ref,
+            polling_interval: polling
+                .and_then(|v| parse_secs(&v))
+                .unwrap_or(s.interval.value.secs_ceil()),
+            cooldown_period: s.cooldown.value.secs_ceil(),
+            min_replica_count: pool.replicas.min,
+            max_replica_count: pool.replicas.max,
+            fallback: s.fallback.as_ref().map(|f| Fallback {
+                failure_threshold: f.after_failures,
+                replicas: f.replicas,
+            }),
+            advanced: Advanced {
+                horizontal_pod_autoscaler_config: HpaConfig {
+                    behavior: common::behavior(s, opts.kubernetes >= (1, 33)),
+                },
+            },
+            triggers,
+        },
+    };
+    out.push(Document::new(
+        format!("{name}.keda.yaml"),
+        Schema::KedaScaledObject,
+        Format::Yaml,
+        &so,
+    ));
+    if let Some(patch) = common::drain_patch(p, pool) {
+        out.push(Document::unvalidated(
+            format!("{name}.drain-patch.yaml"),
+            Format::Yaml,
+            patch,
+        ));
+    }
+}
+
+/// Seconds of a duration as the model prints it (`15s`, `2m`).
+fn parse_secs(v: &str) -> Option<u64> {
+    let (n, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = n.parse().ok()?;
+    Some(match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return None,
+    })
+}

@@ -1,0 +1,250 @@
+//! Validation of every document before it is written: the platform's JSON
+//! Schema (bundled, compiled once per process) and the server-side rules the
+//! schemas do not encode (schemas/README.md lists them). A document that
+//! fails is a bug in scalepol, never the user's: the caller stops with exit 2.
+
+use crate::{Document, Schema};
+use serde_json::Value;
+use std::sync::OnceLock;
+
+fn schema_text(s: Schema) -> &'static str {
+    match s {
+        Schema::Hpa136 => include_str!("../schemas/hpa-autoscaling-v2-k8s-1.36.strict.json"),
+        Schema::Hpa129 => include_str!("../schemas/hpa-autoscaling-v2-k8s-1.29.strict.json"),
+        Schema::KedaScaledObject => {
+            include_str!("../schemas/keda-scaledobject-v1alpha1.strict.json")
+        }
+        Schema::Kserve => include_str!("../schemas/kserve-inferenceservice-v1beta1.strict.json"),
+        Schema::Vpa => include_str!("../schemas/vpa-v1.strict.json"),
+        Schema::AwsRegister => include_str!(
+            "../schemas/aws-application-autoscaling-RegisterScalableTarget.request.json"
+        ),
+        Schema::AwsPolicy => {
+            include_str!("../schemas/aws-application-autoscaling-PutScalingPolicy.request.json")
+        }
+        Schema::AwsSchedule => {
+            include_str!("../schemas/aws-application-autoscaling-PutScheduledAction.request.json")
+        }
+    }
+}
+
+const ALL: [Schema; 8] = [
+    Schema::Hpa136,
+    Schema::Hpa129,
+    Schema::KedaScaledObject,
+    Schema::Kserve,
+    Schema::Vpa,
+    Schema::AwsRegister,
+    Schema::AwsPolicy,
+    Schema::AwsSchedule,
+];
+
+fn validator(s: Schema) -> &'static jsonschema::Validator {
+    static CACHE: [OnceLock<jsonschema::Validator>; 8] = [const { OnceLock::new() }; 8];
+    let i = ALL
+        .iter()
+        .position(|x| *x == s)
+        .expect("every schema is listed");
+    CACHE[i].get_or_init(|| {
+        let schema: Value =
+            serde_json::from_str(schema_text(s)).expect("bundled schemas are valid JSON");
+        jsonschema::validator_for(&schema).expect("bundled schemas compile")
+    })
+}
+
+/// Validates a JSON value against a schema; the errors as `path: message`.
+pub fn against(schema: Schema, value: &Value) -> Vec<String> {
+    validator(schema)
+        .iter_errors(value)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// Validates one document: schema, then the platform's server-side rules.
+pub fn check(doc: &Document) -> Result<(), String> {
+    let Some(schema) = doc.schema else {
+        return Ok(());
+    };
+    let mut errors = against(schema, &doc.body);
+    errors.extend(server_rules(schema, &doc.body));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} fails validation:\n  {}",
+            doc.file_name,
+            errors.join("\n  ")
+        ))
+    }
+}
+
+fn int(v: &Value, ptr: &str) -> Option<i64> {
+    v.pointer(ptr).and_then(Value::as_i64)
+}
+
+/// The rules Kubernetes, KEDA and AWS enforce on the server side.
+pub fn server_rules(schema: Schema, v: &Value) -> Vec<String> {
+    let mut e = Vec::new();
+    match schema {
+        Schema::Hpa136 | Schema::Hpa129 => {
+            hpa_rules(v.pointer("/spec").unwrap_or(&Value::Null), &mut e)
+        }
+        Schema::KedaScaledObject => {
+            if int(v, "/spec/minReplicaCount") > int(v, "/spec/maxReplicaCount") {
+                e.push("/spec: minReplicaCount > maxReplicaCount".into());
+            }
+            if let Some(b) = v.pointer("/spec/advanced/horizontalPodAutoscalerConfig/behavior") {
+                behavior_rules(b, &mut e);
+            }
+            for t in v
+                .pointer("/spec/triggers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let mt = t.get("metricType").and_then(Value::as_str);
+                if !matches!(mt, None | Some("AverageValue" | "Value" | "Utilization")) {
+                    e.push(format!("/spec/triggers: metricType {mt:?}"));
+                }
+                let ty = t.get("type").and_then(Value::as_str).unwrap_or("");
+                if mt == Some("Utilization") && !matches!(ty, "cpu" | "memory") {
+                    e.push(format!("/spec/triggers: metricType Utilization on a `{ty}` trigger (cpu and memory only)"));
+                }
+            }
+        }
+        Schema::AwsRegister => {
+            if int(v, "/MinCapacity") > int(v, "/MaxCapacity") {
+                e.push("MinCapacity > MaxCapacity".into());
+            }
+            resource_rules(v, &mut e);
+        }
+        Schema::AwsPolicy => {
+            let ty = v.get("PolicyType").and_then(Value::as_str);
+            let has = |k: &str| v.get(k).is_some();
+            match ty {
+                Some("TargetTrackingScaling")
+                    if !has("TargetTrackingScalingPolicyConfiguration") =>
+                {
+                    e.push("TargetTrackingScaling without its configuration".into())
+                }
+                Some("StepScaling") if !has("StepScalingPolicyConfiguration") => {
+                    e.push("StepScaling without its configuration".into())
+                }
+                _ => {}
+            }
+            resource_rules(v, &mut e);
+        }
+        Schema::AwsSchedule => {
+            let s = v.get("Schedule").and_then(Value::as_str).unwrap_or("");
+            let ok = s
+                .strip_prefix("cron(")
+                .and_then(|x| x.strip_suffix(')'))
+                .is_some_and(|c| c.split_whitespace().count() == 6)
+                || s.starts_with("at(")
+                || s.starts_with("rate(");
+            if !ok {
+                e.push(format!(
+                    "Schedule `{s}` is not at(...), rate(...) or a 6-field cron(...)"
+                ));
+            }
+            resource_rules(v, &mut e);
+        }
+        Schema::Kserve | Schema::Vpa => {}
+    }
+    e
+}
+
+fn hpa_rules(spec: &Value, e: &mut Vec<String>) {
+    let min = int(spec, "/minReplicas").unwrap_or(1);
+    if min < 1 {
+        e.push("minReplicas < 1".into());
+    }
+    if int(spec, "/maxReplicas").unwrap_or(0) < min {
+        e.push("maxReplicas < minReplicas".into());
+    }
+    for m in spec
+        .get("metrics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let ty = m.get("type").and_then(Value::as_str).unwrap_or("");
+        let member = match ty {
+            "Resource" => "resource",
+            "ContainerResource" => "containerResource",
+            "Pods" => "pods",
+            "Object" => "object",
+            "External" => "external",
+            _ => {
+                e.push(format!("metrics[].type {ty:?}"));
+                continue;
+            }
+        };
+        let target = m
+            .pointer(&format!("/{member}/target/type"))
+            .and_then(Value::as_str);
+        if !matches!(target, Some("Utilization" | "Value" | "AverageValue")) {
+            e.push(format!("metrics[].{member}.target.type {target:?}"));
+        }
+    }
+    if let Some(b) = spec.get("behavior") {
+        behavior_rules(b, e);
+    }
+}
+
+fn behavior_rules(b: &Value, e: &mut Vec<String>) {
+    for dir in ["scaleUp", "scaleDown"] {
+        let Some(r) = b.get(dir) else { continue };
+        if !(0..=3600).contains(&int(r, "/stabilizationWindowSeconds").unwrap_or(0)) {
+            e.push(format!("{dir}.stabilizationWindowSeconds outside 0..3600"));
+        }
+        if !matches!(
+            r.get("selectPolicy").and_then(Value::as_str),
+            None | Some("Max" | "Min" | "Disabled")
+        ) {
+            e.push(format!("{dir}.selectPolicy"));
+        }
+        for p in r
+            .get("policies")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if !matches!(
+                p.get("type").and_then(Value::as_str),
+                Some("Pods" | "Percent")
+            ) {
+                e.push(format!("{dir}.policies[].type"));
+            }
+            if int(p, "/value").unwrap_or(0) <= 0 {
+                e.push(format!("{dir}.policies[].value <= 0"));
+            }
+            if !(1..=1800).contains(&int(p, "/periodSeconds").unwrap_or(0)) {
+                e.push(format!("{dir}.policies[].periodSeconds outside 1..1800"));
+            }
+        }
+    }
+}
+
+/// ResourceId formats per scalable dimension.
+fn resource_rules(v: &Value, e: &mut Vec<String>) {
+    let id = v.get("ResourceId").and_then(Value::as_str).unwrap_or("");
+    let dim = v
+        .get("ScalableDimension")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let parts: Vec<&str> = id.split('/').collect();
+    let ok = match dim {
+        "sagemaker:variant:DesiredInstanceCount" => {
+            parts.len() == 4 && parts[0] == "endpoint" && parts[2] == "variant"
+        }
+        "sagemaker:inference-component:DesiredCopyCount" => {
+            parts.len() == 2 && parts[0] == "inference-component"
+        }
+        "ecs:service:DesiredCount" => parts.len() == 3 && parts[0] == "service",
+        _ => true,
+    };
+    if !ok {
+        e.push(format!("ResourceId `{id}` does not fit {dim}"));
+    }
+}

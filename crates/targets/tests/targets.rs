@@ -1,0 +1,245 @@
+//! Every example policy compiled to every target it applies to: each
+//! document validated against its schema and snapshotted. The shared schema
+//! examples reach both paths of the validator.
+
+use scalepol_compiler::model::TargetKind;
+use scalepol_compiler::{check_source, FsLoader, Policy};
+use scalepol_targets::{applies, compile, render, validate, yaml, Options, Schema};
+
+fn policies() -> Vec<(String, Policy)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies");
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "scalepol"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            check_source(&p.to_string_lossy(), &text, &FsLoader)
+                .policy
+                .map(|x| (stem, x))
+        })
+        .collect()
+}
+
+const TARGETS: [TargetKind; 5] = [
+    TargetKind::Hpa,
+    TargetKind::Keda,
+    TargetKind::Kserve,
+    TargetKind::Vpa,
+    TargetKind::Aws,
+];
+
+#[test]
+fn every_policy_compiles_to_valid_documents() {
+    let mut compiled = 0;
+    for (stem, p) in policies() {
+        for target in TARGETS.into_iter().filter(|t| applies(&p, *t)) {
+            let out = compile(&p, target, &Options::default());
+            let mut text = String::new();
+            for d in &out.diagnostics {
+                text.push_str(&format!("# {} {:?}: {}\n", d.code, d.severity, d.message));
+            }
+            for doc in &out.documents {
+                validate::check(doc).unwrap_or_else(|e| panic!("{stem} -> {target:?}: {e}"));
+                text.push_str(&format!(
+                    "--- {}\n{}",
+                    doc.file_name,
+                    render(doc, &format!("policies/{stem}.scalepol"), "0000")
+                ));
+                compiled += 1;
+            }
+            let name = format!(
+                "{stem}@{}",
+                scalepol_targets::capability::target_name(target)
+            );
+            insta::assert_snapshot!(name, text);
+        }
+    }
+    assert!(compiled >= 20, "only {compiled} documents");
+}
+
+#[test]
+fn older_kubernetes_gets_no_tolerance_field() {
+    let (_, p) = policies()
+        .into_iter()
+        .find(|(s, _)| s == "reranker-multi-metric")
+        .unwrap();
+    let new = compile(&p, TargetKind::Hpa, &Options::default());
+    let old = compile(
+        &p,
+        TargetKind::Hpa,
+        &Options {
+            kubernetes: (1, 29),
+        },
+    );
+    assert!(new.documents[0]
+        .body
+        .pointer("/spec/behavior/scaleUp/tolerance")
+        .is_some());
+    assert!(old.documents[0]
+        .body
+        .pointer("/spec/behavior/scaleUp/tolerance")
+        .is_none());
+    validate::check(&old.documents[0]).unwrap();
+}
+
+fn example(name: &str) -> Vec<serde_json::Value> {
+    let path = format!(
+        "{}/tests/schema-examples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    if name.ends_with(".json") {
+        vec![serde_json::from_str(&text).unwrap()]
+    } else {
+        yaml::from_str_all(&text).unwrap()
+    }
+}
+
+#[test]
+fn shared_schema_examples_reach_both_paths() {
+    let cases = [
+        ("hpa-autoscaling-v2-k8s-1.36", Schema::Hpa136),
+        ("hpa-autoscaling-v2-k8s-1.29", Schema::Hpa129),
+        ("keda-scaledobject-v1alpha1", Schema::KedaScaledObject),
+        ("kserve-inferenceservice-v1beta1", Schema::Kserve),
+        (
+            "aws-application-autoscaling-RegisterScalableTarget",
+            Schema::AwsRegister,
+        ),
+        (
+            "aws-application-autoscaling-PutScalingPolicy",
+            Schema::AwsPolicy,
+        ),
+        (
+            "aws-application-autoscaling-PutScheduledAction",
+            Schema::AwsSchedule,
+        ),
+    ];
+    let dir = format!("{}/tests/schema-examples", env!("CARGO_MANIFEST_DIR"));
+    let files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for (prefix, schema) in cases {
+        let mut seen = (0, 0);
+        for f in files
+            .iter()
+            .filter(|f| f.starts_with(&format!("{prefix}.")))
+        {
+            for doc in example(f) {
+                let errors = validate::against(schema, &doc);
+                if f.contains(".valid") {
+                    assert!(errors.is_empty(), "{f}: {errors:?}");
+                    seen.0 += 1;
+                } else {
+                    assert!(!errors.is_empty(), "{f} should be rejected");
+                    seen.1 += 1;
+                }
+            }
+        }
+        assert!(seen.0 > 0 && seen.1 > 0, "{prefix}: {seen:?}");
+    }
+}
+
+#[test]
+fn server_side_rules_catch_what_schemas_do_not() {
+    let hpa = serde_json::json!({"spec": {"minReplicas": 0, "maxReplicas": 3, "behavior": {"scaleUp": {"policies": [{"type": "Pods", "value": 0, "periodSeconds": 3600}]}}}});
+    let errors = validate::server_rules(Schema::Hpa136, &hpa);
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    let reg = serde_json::json!({"ResourceId": "endpoint/x", "ScalableDimension": "sagemaker:variant:DesiredInstanceCount", "MinCapacity": 5, "MaxCapacity": 2});
+    assert_eq!(validate::server_rules(Schema::AwsRegister, &reg).len(), 2);
+}
+
+#[test]
+fn targets_doc_is_generated() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/targets.md");
+    let expected = scalepol_targets::capability::markdown();
+    if std::env::var_os("SCALEPOL_BLESS").is_some() {
+        std::fs::write(path, &expected).unwrap();
+    }
+    let actual = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "docs/targets.md is out of date: run `SCALEPOL_BLESS=1 cargo test -p scalepol-targets`"
+    );
+}
+
+/// Every feature of the table is exercised by at least one example policy.
+#[test]
+fn every_feature_is_used_by_an_example() {
+    let ps = policies();
+    for f in scalepol_targets::capability::Feature::ALL {
+        let used = ps.iter().any(|(_, p)| {
+            p.pools.iter().any(|pool| {
+                scalepol_targets::features(p, pool)
+                    .iter()
+                    .any(|(x, _)| *x == f)
+            })
+        });
+        assert!(used, "no example policy uses {}", f.name());
+    }
+}
+
+fn one(text: &str) -> Policy {
+    let c = check_source("t.scalepol", text, &FsLoader);
+    c.policy.unwrap_or_else(|| panic!("{:?}", c.diagnostics))
+}
+
+#[test]
+fn a_target_refuses_a_workload_it_cannot_scale() {
+    let p = one("policy svc {\n  workload deployment \"ml/svc\"\n  pool main: cpu {\n    replicas 1..4\n  }\n  scale {\n    on cpu target 70%\n  }\n}\n");
+    let out = compile(&p, TargetKind::Aws, &Options::default());
+    assert_eq!(
+        out.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+        ["SP0703"]
+    );
+    assert!(out.documents.is_empty());
+    assert!(!applies(&p, TargetKind::Kserve) && applies(&p, TargetKind::Hpa));
+}
+
+#[test]
+fn vpa_and_hpa_on_the_same_resource_warn() {
+    let p = one("policy svc {\n  workload deployment \"ml/svc\"\n  pool main: cpu {\n    replicas 1..4\n    vertical { cpu 1..4 cores }\n  }\n  scale {\n    on cpu target 70%\n  }\n}\n");
+    let out = compile(&p, TargetKind::Vpa, &Options::default());
+    assert_eq!(
+        out.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+        ["SP0704"]
+    );
+    validate::check(&out.documents[0]).unwrap();
+}
+
+#[test]
+fn endpoint_variants_cannot_scale_to_zero_but_components_can() {
+    let text = |kind: &str| {
+        let name = if kind == "sagemaker-variant" {
+            "ep/AllTraffic"
+        } else {
+            "chat-component"
+        };
+        format!("policy svc {{\n  workload {kind} \"{name}\"\n  pool main: cpu {{\n    replicas 0..4\n  }}\n  metrics cloudwatch \"us-east-1\" {{\n    inv = `AWS/SageMaker/InvocationsPerCopy`\n  }}\n  scale {{\n    on inv target 10\n  }}\n}}\n")
+    };
+    let variant = compile(
+        &one(&text("sagemaker-variant")),
+        TargetKind::Aws,
+        &Options::default(),
+    );
+    assert!(variant
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "SP0702" && d.message.contains("inference components can")));
+    let component = compile(
+        &one(&text("sagemaker-component")),
+        TargetKind::Aws,
+        &Options::default(),
+    );
+    assert!(!component.has_errors(), "{:?}", component.diagnostics);
+    for d in &component.documents {
+        validate::check(d).unwrap();
+    }
+}
