@@ -5,6 +5,7 @@ mod compile;
 mod explain;
 mod files;
 mod fmt;
+mod import;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use scalepol_compiler::model::TargetKind;
@@ -107,6 +108,20 @@ enum Command {
         #[arg(long, value_name = "MAJOR.MINOR", default_value = "1.36")]
         k8s_version: String,
     },
+    /// Turn existing HPA or KEDA ScaledObject manifests into policies.
+    ///
+    /// One policy per object. With one object, the policy goes to stdout
+    /// (or `--out FILE`); with several, `--out DIR` writes NAME.scalepol
+    /// each. What has no equivalent is listed and kept as a comment.
+    ///
+    /// Example:
+    ///   scalepol import k8s/hpa.yaml > chat.scalepol
+    Import {
+        file: PathBuf,
+        /// A file (one object) or a directory (several); `-` for stdout.
+        #[arg(long, short = 'o', default_value = "-")]
+        out: String,
+    },
     /// Explain a diagnostic code, like `scalepol explain SP0203`.
     ///
     /// With no code, list every code with its summary.
@@ -189,6 +204,7 @@ fn main() -> ExitCode {
                 kubernetes,
             })
         }
+        Command::Import { file, out } => import::run(&file, &out),
         Command::Explain { code } => explain::run(code.as_deref()),
     };
     ExitCode::from(code)

@@ -468,3 +468,77 @@ fn compile_explain_shows_each_feature_on_each_target() {
         "{text}"
     );
 }
+
+#[test]
+fn import_turns_manifests_into_policies() {
+    let o = run(
+        &[
+            "import",
+            "crates/targets/tests/schema-examples/keda-scaledobject-v1alpha1.valid.yaml",
+        ],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let policy = stdout(&o);
+    assert!(
+        policy.contains("policy llm-server {")
+            && policy.contains("activate 0.5")
+            && policy.contains("fallback 4 replicas after 3 failures"),
+        "{policy}"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not carried over"));
+    // The imported policy checks and is already formatted.
+    let d = temp_with(&[("imported.scalepol", policy.as_bytes())]);
+    assert_eq!(
+        run(&["check", "imported.scalepol"], d.path()).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["fmt", "--check", "imported.scalepol"], d.path())
+            .status
+            .code(),
+        Some(0)
+    );
+    // Several objects need a directory; each becomes its own file.
+    let two =
+        format!(
+            "{}---\n{}",
+            std::fs::read_to_string(root().join(
+                "crates/targets/tests/schema-examples/hpa-autoscaling-v2-k8s-1.36.valid.yaml"
+            ))
+            .unwrap(),
+            std::fs::read_to_string(root().join(
+                "crates/targets/tests/schema-examples/keda-scaledobject-v1alpha1.valid.yaml"
+            ))
+            .unwrap()
+            .replace(
+                "name: llm-server\n  namespace",
+                "name: llm-server-keda\n  namespace"
+            )
+        );
+    std::fs::write(d.path().join("two.yaml"), two).unwrap();
+    assert_eq!(
+        run(&["import", "two.yaml"], d.path()).status.code(),
+        Some(2)
+    );
+    std::fs::create_dir(d.path().join("out")).unwrap();
+    assert_eq!(
+        run(&["import", "two.yaml", "--out", "out"], d.path())
+            .status
+            .code(),
+        Some(0)
+    );
+    assert!(
+        d.path().join("out/llm-server.scalepol").exists()
+            && d.path().join("out/llm-server-keda.scalepol").exists()
+    );
+    std::fs::write(
+        d.path().join("svc.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: x}\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run(&["import", "svc.yaml"], d.path()).status.code(),
+        Some(1)
+    );
+}

@@ -13,9 +13,22 @@ fn benches(c: &mut Criterion) {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "scalepol"))
-        .filter_map(|p| check_source(&p.to_string_lossy(), &std::fs::read_to_string(&p).unwrap(), &FsLoader).policy)
+        .filter_map(|p| {
+            check_source(
+                &p.to_string_lossy(),
+                &std::fs::read_to_string(&p).unwrap(),
+                &FsLoader,
+            )
+            .policy
+        })
         .collect();
-    let targets = [TargetKind::Hpa, TargetKind::Keda, TargetKind::Kserve, TargetKind::Vpa, TargetKind::Aws];
+    let targets = [
+        TargetKind::Hpa,
+        TargetKind::Keda,
+        TargetKind::Kserve,
+        TargetKind::Vpa,
+        TargetKind::Aws,
+    ];
     let opts = Options::default();
     let run = || {
         for p in &policies {
@@ -28,7 +41,9 @@ fn benches(c: &mut Criterion) {
         }
     };
     run(); // build the validators once, as a process does on its first document
-    c.bench_function("compile policies/ to every target, validated", |b| b.iter(run));
+    c.bench_function("compile policies/ to every target, validated", |b| {
+        b.iter(run)
+    });
 }
 
 criterion_group!(compile_benches, benches);

@@ -150,9 +150,14 @@ pub fn metric(p: &Policy, t: &ScaleTarget) -> Option<MetricSpec> {
     })
 }
 
-/// The External metric name the adapter serves: unique per policy.
+/// The External metric's name: for a metric of the `external` source, its
+/// query is the name the external metrics API serves; a Prometheus metric is
+/// served by the adapter rule under a name unique to the policy.
 pub fn external_name(p: &Policy, m: &Metric) -> String {
-    format!("scalepol_{}_{}", p.name.replace('-', "_"), m.name)
+    match m.source {
+        MetricSourceKind::External => m.query.clone(),
+        _ => format!("scalepol_{}_{}", p.name.replace('-', "_"), m.name),
+    }
 }
 
 pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {

@@ -8,6 +8,7 @@ mod common;
 pub use common::features;
 mod aws;
 mod hpa;
+pub mod import;
 mod keda;
 mod kserve;
 pub mod validate;

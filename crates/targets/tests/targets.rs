@@ -243,3 +243,68 @@ fn endpoint_variants_cannot_scale_to_zero_but_components_can() {
         validate::check(d).unwrap();
     }
 }
+
+/// compile(import(compile(p))) == compile(p): importing what scalepol wrote
+/// gives back a policy that compiles to the same objects.
+#[test]
+fn import_round_trips_compiled_hpa_and_keda() {
+    let mut trips = 0;
+    for (stem, p) in policies() {
+        for target in [TargetKind::Hpa, TargetKind::Keda]
+            .into_iter()
+            .filter(|t| applies(&p, *t))
+        {
+            let first = compile(&p, target, &Options::default());
+            let Some(doc) = first.documents.first().filter(|_| !first.has_errors()) else {
+                continue;
+            };
+            let imported = scalepol_targets::import::import(&doc.body)
+                .unwrap_or_else(|e| panic!("{stem}: {e}"));
+            let again = one(&imported.source);
+            let second = compile(&again, target, &Options::default());
+            assert_eq!(
+                second.documents[0].body, doc.body,
+                "{stem} -> {target:?} -> import:\n{}",
+                imported.source
+            );
+            trips += 1;
+        }
+    }
+    assert!(trips >= 12, "{trips}");
+}
+
+/// Importing a hand-written HPA keeps what scalepol can express and says
+/// what it cannot.
+#[test]
+fn import_of_a_foreign_hpa_keeps_the_representable_parts() {
+    let doc = &example("hpa-autoscaling-v2-k8s-1.36.valid.yaml")[0];
+    let imported = scalepol_targets::import::import(doc).unwrap();
+    assert_eq!(imported.notes.len(), 4, "{:?}", imported.notes);
+    let p = one(&imported.source);
+    let out = compile(&p, TargetKind::Hpa, &Options::default());
+    let body = &out.documents[0].body;
+    for ptr in [
+        "/spec/minReplicas",
+        "/spec/maxReplicas",
+        "/spec/metrics/0",
+        "/spec/behavior/scaleUp/policies",
+        "/spec/behavior/scaleUp/tolerance",
+        "/spec/behavior/scaleDown/policies",
+        "/spec/behavior/scaleDown/selectPolicy",
+        "/spec/behavior/scaleDown/stabilizationWindowSeconds",
+    ] {
+        assert!(body.pointer(ptr).is_some(), "{ptr} missing");
+        assert_eq!(body.pointer(ptr), doc.pointer(ptr), "{ptr}");
+    }
+    let queue = body["spec"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m.pointer("/external/metric/name") == Some(&serde_json::json!("queue_depth")))
+        .unwrap();
+    assert_eq!(
+        queue["external"]["target"],
+        doc["spec"]["metrics"][4]["external"]["target"]
+    );
+    validate::check(&out.documents[0]).unwrap();
+}

@@ -1,0 +1,78 @@
+//! `scalepol import`
+
+use scalepol_targets::{import, yaml};
+use std::path::Path;
+
+pub fn run(file: &Path, out: &str) -> u8 {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return 2;
+        }
+    };
+    let docs = match yaml::from_str_all(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {}: not YAML: {e}", file.display());
+            return 1;
+        }
+    };
+    let mut policies = Vec::new();
+    for (i, doc) in docs.iter().enumerate() {
+        match import::import(doc) {
+            Ok(p) => policies.push(p),
+            Err(e) => {
+                eprintln!("error: {} (document {}): {e}", file.display(), i + 1);
+                return 1;
+            }
+        }
+    }
+    for p in &policies {
+        for n in &p.notes {
+            eprintln!("note: {}: not carried over: {n}", p.name);
+        }
+    }
+    match (out, policies.as_slice()) {
+        (_, []) => {
+            eprintln!("error: {} holds no object", file.display());
+            1
+        }
+        ("-", [one]) => {
+            print!("{}", one.source);
+            0
+        }
+        ("-", _) => {
+            eprintln!(
+                "error: {} holds {} objects: write them to a directory with --out DIR",
+                file.display(),
+                policies.len()
+            );
+            2
+        }
+        (path, [one]) if !Path::new(path).is_dir() => write(Path::new(path), &one.source),
+        (dir, many) => many
+            .iter()
+            .map(|p| {
+                write(
+                    &Path::new(dir).join(format!("{}.scalepol", p.name)),
+                    &p.source,
+                )
+            })
+            .max()
+            .unwrap_or(0),
+    }
+}
+
+fn write(path: &Path, text: &str) -> u8 {
+    match crate::fmt::write_atomically(path, text) {
+        Ok(()) => {
+            eprintln!("wrote {}", path.display());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            2
+        }
+    }
+}
