@@ -56,6 +56,37 @@ struct Trigger {
     #[serde(skip_serializing_if = "Option::is_none")]
     metric_type: Option<&'static str>,
     metadata: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authentication_ref: Option<AuthRef>,
+}
+
+#[derive(Serialize)]
+struct AuthRef {
+    name: String,
+}
+
+/// A TriggerAuthentication: a reference to the Secret by name and key,
+/// never the secret's value.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TriggerAuthentication {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: ObjectMeta,
+    spec: AuthSpec,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthSpec {
+    secret_target_ref: Vec<SecretRef>,
+}
+
+#[derive(Serialize)]
+struct SecretRef {
+    parameter: &'static str,
+    name: String,
+    key: &'static str,
 }
 
 fn metric_type(t: &ScaleTarget) -> &'static str {
@@ -145,6 +176,7 @@ fn trigger(p: &Policy, t: &ScaleTarget) -> Option<Trigger> {
         name: t.metric.replace('_', "-"),
         metric_type: Some(metric_type),
         metadata: md,
+        authentication_ref: None,
     })
 }
 
@@ -180,6 +212,7 @@ fn cron_trigger(s: &Schedule) -> Option<Trigger> {
             .replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
         metric_type: None,
         metadata: md,
+        authentication_ref: None,
     })
 }
 
@@ -195,12 +228,25 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
             .filter(|x| x.pool.as_deref().is_none_or(|n| n == pool.name))
             .filter_map(cron_trigger),
     );
-    let polling = p
-        .targets
-        .iter()
-        .find(|t| t.target == TargetKind::Keda)
-        .and_then(|t| t.options.iter().find(|(k, _)| k == "polling"))
-        .map(|(_, v)| v.clone());
+    let option = |key: &str| {
+        p.targets
+            .iter()
+            .find(|t| t.target == TargetKind::Keda)
+            .and_then(|t| t.options.iter().find(|(k, _)| k == key))
+            .map(|(_, v)| v.clone())
+    };
+    let polling = option("polling");
+    // `target keda { auth "SECRET" }`: Prometheus triggers authenticate with
+    // the bearer token in the Secret's `token` key.
+    let auth = option("auth").map(|secret| (format!("{name}-prometheus"), secret));
+    if let Some((auth_name, _)) = &auth {
+        for t in triggers.iter_mut().filter(|t| t.kind == "prometheus") {
+            t.metadata.insert("authModes", "bearer".into());
+            t.authentication_ref = Some(AuthRef {
+                name: auth_name.clone(),
+            });
+        }
+    }
     let so = ScaledObject {
         api_version: "keda.sh/v1alpha1",
         kind: "ScaledObject",
@@ -231,6 +277,26 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
         Format::Yaml,
         &so,
     ));
+    if let Some((auth_name, secret)) = auth {
+        let ta = TriggerAuthentication {
+            api_version: "keda.sh/v1alpha1",
+            kind: "TriggerAuthentication",
+            metadata: meta(p, auth_name),
+            spec: AuthSpec {
+                secret_target_ref: vec![SecretRef {
+                    parameter: "bearerToken",
+                    name: secret,
+                    key: "token",
+                }],
+            },
+        };
+        out.push(Document::new(
+            format!("{name}.keda-auth.yaml"),
+            Schema::KedaTriggerAuthentication,
+            Format::Yaml,
+            &ta,
+        ));
+    }
     if let Some(patch) = common::drain_patch(p, pool) {
         out.push(Document::unvalidated(
             format!("{name}.drain-patch.yaml"),

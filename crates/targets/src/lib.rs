@@ -46,6 +46,7 @@ pub enum Schema {
     Hpa136,
     Hpa129,
     KedaScaledObject,
+    KedaTriggerAuthentication,
     Kserve,
     Vpa,
     AwsRegister,

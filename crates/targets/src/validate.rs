@@ -14,6 +14,9 @@ fn schema_text(s: Schema) -> &'static str {
         Schema::KedaScaledObject => {
             include_str!("../schemas/keda-scaledobject-v1alpha1.strict.json")
         }
+        Schema::KedaTriggerAuthentication => {
+            include_str!("../schemas/keda-triggerauthentication-v1alpha1.strict.json")
+        }
         Schema::Kserve => include_str!("../schemas/kserve-inferenceservice-v1beta1.strict.json"),
         Schema::Vpa => include_str!("../schemas/vpa-v1.strict.json"),
         Schema::AwsRegister => include_str!(
@@ -28,10 +31,11 @@ fn schema_text(s: Schema) -> &'static str {
     }
 }
 
-const ALL: [Schema; 8] = [
+const ALL: [Schema; 9] = [
     Schema::Hpa136,
     Schema::Hpa129,
     Schema::KedaScaledObject,
+    Schema::KedaTriggerAuthentication,
     Schema::Kserve,
     Schema::Vpa,
     Schema::AwsRegister,
@@ -40,7 +44,7 @@ const ALL: [Schema; 8] = [
 ];
 
 fn validator(s: Schema) -> &'static jsonschema::Validator {
-    static CACHE: [OnceLock<jsonschema::Validator>; 8] = [const { OnceLock::new() }; 8];
+    static CACHE: [OnceLock<jsonschema::Validator>; 9] = [const { OnceLock::new() }; 9];
     let i = ALL
         .iter()
         .position(|x| *x == s)
@@ -149,7 +153,7 @@ pub fn server_rules(schema: Schema, v: &Value) -> Vec<String> {
             }
             resource_rules(v, &mut e);
         }
-        Schema::Kserve | Schema::Vpa => {}
+        Schema::Kserve | Schema::Vpa | Schema::KedaTriggerAuthentication => {}
     }
     e
 }

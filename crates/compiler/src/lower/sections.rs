@@ -838,7 +838,7 @@ fn lower_given(
 
 const TARGET_OPTIONS: &[(TargetKind, &[&str])] = &[
     (TargetKind::Hpa, &["kubernetes"]),
-    (TargetKind::Keda, &["polling"]),
+    (TargetKind::Keda, &["polling", "auth"]),
     (TargetKind::Kserve, &["mode", "autoscaler"]),
     (TargetKind::Vpa, &["mode"]),
     (TargetKind::Aws, &["resource", "role", "region"]),
