@@ -136,6 +136,25 @@ pub fn report_capabilities(
     ok
 }
 
+/// Per-direction tolerance is a field from Kubernetes 1.33 on: older
+/// clusters apply their one cluster-wide tolerance (10% by default).
+pub fn tolerance_needs_version(pool: &Pool, opts: &crate::Options, out: &mut Vec<Diagnostic>) {
+    let Some(s) = &pool.scale else { return };
+    if let Some(t) = [&s.tolerance_up, &s.tolerance_down]
+        .into_iter()
+        .find(|t| !t.is_default())
+    {
+        out.push(
+            Diagnostic::new(code::TARGET_APPROXIMATION, FileId(0), t.span().unwrap_or(s.span), format!(
+                "Kubernetes {}.{} has no per-direction tolerance: pool `{}` gets the cluster-wide tolerance (10% by default)",
+                opts.kubernetes.0, opts.kubernetes.1, pool.name
+            ))
+            .label("not in this Kubernetes version")
+            .help("compile with `--k8s-version 1.33` or later (the field is beta and on by default from 1.35)"),
+        );
+    }
+}
+
 /// Reports a workload kind the target cannot scale.
 pub fn wrong_workload(p: &Policy, target: TargetKind, expected: &str) -> Diagnostic {
     let name = capability::target_name(target);

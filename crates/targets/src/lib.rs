@@ -154,6 +154,9 @@ pub fn compile(p: &Policy, target: TargetKind, opts: &Options) -> Emitted {
         {
             continue;
         }
+        if matches!(target, TargetKind::Hpa | TargetKind::Keda) && opts.kubernetes < (1, 33) {
+            common::tolerance_needs_version(pool, opts, &mut out.diagnostics);
+        }
         match target {
             TargetKind::Hpa => hpa::emit(p, pool, opts, &mut out),
             TargetKind::Keda => keda::emit(p, pool, opts, &mut out),

@@ -85,6 +85,13 @@ fn older_kubernetes_gets_no_tolerance_field() {
         .body
         .pointer("/spec/behavior/scaleUp/tolerance")
         .is_none());
+    assert!(old.diagnostics.iter().any(|d| d.code == "SP0701"
+        && d.message
+            .contains("Kubernetes 1.29 has no per-direction tolerance")));
+    assert!(!new
+        .diagnostics
+        .iter()
+        .any(|d| d.message.contains("per-direction tolerance")));
     validate::check(&old.documents[0]).unwrap();
 }
 
