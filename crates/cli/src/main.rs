@@ -2,6 +2,7 @@
 
 mod check;
 mod compile;
+mod engine;
 mod explain;
 mod files;
 mod fmt;
@@ -92,7 +93,8 @@ enum Command {
     ///   scalepol compile chat.scalepol --explain
     Compile {
         paths: Vec<PathBuf>,
-        /// hpa, keda, kserve, vpa, aws or all.
+        /// hpa, keda, kserve, vpa, aws, engine or all (all: every platform
+        /// target; the engine artifact is written only when asked for).
         #[arg(long, default_value = "all")]
         target: String,
         /// The directory to write to, or `-` for multi-document YAML on stdout.
@@ -121,6 +123,24 @@ enum Command {
         /// A file (one object) or a directory (several); `-` for stdout.
         #[arg(long, short = 'o', default_value = "-")]
         out: String,
+    },
+    /// Run the policies' `test` blocks through the decision engine.
+    ///
+    /// Each test is one decision from a steady state (the observation has
+    /// held longer than every window and cooldown), at its `at` time or
+    /// Monday 2026-01-05 12:00 UTC. Exit 1 when a test fails.
+    Test { paths: Vec<PathBuf> },
+    /// Decide replicas for a stream of observations (JSON Lines).
+    ///
+    /// Each line of stdin is `{"time": SECONDS, "replicas": N, "metrics":
+    /// {"NAME": VALUE, ...}}` (a `null` value is a metric that could not be
+    /// read); each line of stdout is the decision (docs/runtime.md). A bad
+    /// line is reported with its number and the stream goes on.
+    Decide {
+        policy: PathBuf,
+        /// The pool to decide for (default: the first).
+        #[arg(long)]
+        pool: Option<String>,
     },
     /// Explain a diagnostic code, like `scalepol explain SP0203`.
     ///
@@ -182,14 +202,11 @@ fn main() -> ExitCode {
             };
             let target = match target.as_str() {
                 "all" => None,
-                t => match TargetKind::ALL
-                    .iter()
-                    .find(|(n, _)| *n == t && *n != "engine")
-                {
+                t => match TargetKind::ALL.iter().find(|(n, _)| *n == t) {
                     Some((_, k)) => Some(*k),
                     None => {
                         eprintln!(
-                            "error: unknown target `{t}`: hpa, keda, kserve, vpa, aws or all"
+                            "error: unknown target `{t}`: hpa, keda, kserve, vpa, aws, engine or all"
                         );
                         return ExitCode::from(2);
                     }
@@ -205,6 +222,8 @@ fn main() -> ExitCode {
             })
         }
         Command::Import { file, out } => import::run(&file, &out),
+        Command::Test { paths } => engine::test(&paths),
+        Command::Decide { policy, pool } => engine::decide(&policy, pool.as_deref()),
         Command::Explain { code } => explain::run(code.as_deref()),
     };
     ExitCode::from(code)

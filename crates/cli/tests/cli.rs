@@ -542,3 +542,59 @@ fn import_turns_manifests_into_policies() {
         Some(1)
     );
 }
+
+#[test]
+fn policy_tests_run_through_the_engine() {
+    let o = run(&["test", "policies/"], &root());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("a queue doubles capacity ... ok")
+            && out.contains("test result: ok. 6 passed; 0 failed"),
+        "{out}"
+    );
+    let failing = GOOD.replace("  scale {", "  test \"never\" {\n    given { replicas 2, cpu 99% }\n    expect replicas 1\n  }\n  scale {");
+    let d = temp_with(&[("f.scalepol", failing.as_bytes())]);
+    let o = run(&["test", "f.scalepol"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("never ... FAILED") && out.contains("expected replicas 1, got 3"),
+        "{out}"
+    );
+}
+
+#[test]
+fn decide_streams_decisions_and_survives_bad_lines() {
+    let input = "{\"time\": 0, \"replicas\": 2, \"metrics\": {\"queue_depth\": 40, \"kv_cache\": 50}}\nnot json\n{\"time\": 15, \"replicas\": 4, \"metrics\": {\"queue_depth\": null, \"kv_cache\": 50}}\n";
+    let mut child = bin()
+        .args(["decide", "policies/chat-llama3.scalepol"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    // queue 40 over 4 per replica wants 10; the scale-up rate allows max(2 + 4, 2 x 2) = 6.
+    assert_eq!(lines[0]["desired"], 6);
+    assert!(lines[0]["limited_by"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("rate")));
+    // queue_depth unreadable and kv_cache asks for fewer: hold.
+    assert_eq!(lines[1]["desired"], 4);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 2:"));
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -5,6 +5,7 @@
 
 pub mod capability;
 mod common;
+pub mod engine;
 pub use common::features;
 mod aws;
 mod hpa;
@@ -52,6 +53,7 @@ pub enum Schema {
     AwsRegister,
     AwsPolicy,
     AwsSchedule,
+    Engine,
 }
 
 /// One output file.
@@ -165,6 +167,9 @@ pub fn compile(p: &Policy, target: TargetKind, opts: &Options) -> Emitted {
             TargetKind::Aws => aws::emit(p, pool, &mut out),
             TargetKind::Engine => {}
         }
+    }
+    if target == TargetKind::Engine {
+        engine::emit(p, &mut out);
     }
     out
 }

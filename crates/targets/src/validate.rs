@@ -28,10 +28,11 @@ fn schema_text(s: Schema) -> &'static str {
         Schema::AwsSchedule => {
             include_str!("../schemas/aws-application-autoscaling-PutScheduledAction.request.json")
         }
+        Schema::Engine => include_str!("../../../docs/engine-artifact.schema.json"),
     }
 }
 
-const ALL: [Schema; 9] = [
+const ALL: [Schema; 10] = [
     Schema::Hpa136,
     Schema::Hpa129,
     Schema::KedaScaledObject,
@@ -41,10 +42,11 @@ const ALL: [Schema; 9] = [
     Schema::AwsRegister,
     Schema::AwsPolicy,
     Schema::AwsSchedule,
+    Schema::Engine,
 ];
 
 fn validator(s: Schema) -> &'static jsonschema::Validator {
-    static CACHE: [OnceLock<jsonschema::Validator>; 9] = [const { OnceLock::new() }; 9];
+    static CACHE: [OnceLock<jsonschema::Validator>; 10] = [const { OnceLock::new() }; 10];
     let i = ALL
         .iter()
         .position(|x| *x == s)
@@ -153,7 +155,7 @@ pub fn server_rules(schema: Schema, v: &Value) -> Vec<String> {
             }
             resource_rules(v, &mut e);
         }
-        Schema::Kserve | Schema::Vpa | Schema::KedaTriggerAuthentication => {}
+        Schema::Kserve | Schema::Vpa | Schema::KedaTriggerAuthentication | Schema::Engine => {}
     }
     e
 }

@@ -26,12 +26,13 @@ fn policies() -> Vec<(String, Policy)> {
         .collect()
 }
 
-const TARGETS: [TargetKind; 5] = [
+const TARGETS: [TargetKind; 6] = [
     TargetKind::Hpa,
     TargetKind::Keda,
     TargetKind::Kserve,
     TargetKind::Vpa,
     TargetKind::Aws,
+    TargetKind::Engine,
 ];
 
 #[test]
@@ -334,4 +335,14 @@ fn import_of_a_foreign_hpa_keeps_the_representable_parts() {
         doc["spec"]["metrics"][4]["external"]["target"]
     );
     validate::check(&out.documents[0]).unwrap();
+}
+
+/// The runtime loads every artifact the compiler writes.
+#[test]
+fn every_engine_artifact_loads_in_the_runtime() {
+    for (stem, p) in policies() {
+        let out = compile(&p, TargetKind::Engine, &Options::default());
+        let text = serde_json::to_string(&out.documents[0].body).unwrap();
+        scalepol_runtime::Engine::load(&text).unwrap_or_else(|e| panic!("{stem}: {e}"));
+    }
 }

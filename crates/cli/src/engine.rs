@@ -1,0 +1,163 @@
+//! `scalepol test` and `scalepol decide`: the decision engine from the CLI.
+//! Both go through the engine artifact, as a deployed runtime would.
+
+use crate::files;
+use scalepol_compiler::{check_source, render, FsLoader, Policy};
+use scalepol_runtime::{Engine, Observation, State};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+/// When a test gives no `at`: Monday 2026-01-05 12:00 UTC.
+const DEFAULT_TIME: f64 = 1_767_614_400.0;
+
+/// Checks a file and loads its engine; prints the errors when it cannot.
+fn load(name: &str, text: &str) -> Result<(Policy, Engine), ()> {
+    let checked = check_source(name, text, &FsLoader);
+    let Some(p) = checked.policy.clone() else {
+        for d in checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == scalepol_compiler::Severity::Error)
+        {
+            eprint!("{}", render::human(d, &checked.files, false));
+        }
+        return Err(());
+    };
+    let json = serde_json::to_string(&scalepol_targets::engine::artifact(&p)).map_err(|_| ())?;
+    match Engine::load(&json) {
+        Ok(e) => Ok((p, e)),
+        Err(e) => {
+            eprintln!("error: {name}: the engine does not load: {e}");
+            Err(())
+        }
+    }
+}
+
+pub fn test(paths: &[PathBuf]) -> u8 {
+    let inputs = match files::collect(paths) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let (mut passed, mut failed, mut broken) = (0, 0, 0);
+    for input in &inputs {
+        let name = input.name();
+        let Ok(text) = input.read() else {
+            broken += 1;
+            continue;
+        };
+        let Ok((p, engine)) = load(&name, &text) else {
+            broken += u32::from(!text.contains("defaults "));
+            continue;
+        };
+        for t in &p.tests {
+            let pool = t
+                .pool
+                .as_deref()
+                .and_then(|n| engine.pool_index(n))
+                .unwrap_or(0);
+            let now =
+                t.at.as_deref()
+                    .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
+                    .map(|d| d.timestamp() as f64)
+                    .unwrap_or(DEFAULT_TIME);
+            let obs = Observation {
+                replicas: t.replicas,
+                metrics: t.given.iter().cloned().collect(),
+            };
+            let d = engine.decide(pool, &mut State::default(), &obs, now);
+            let ok = t.expect.min.is_none_or(|m| d.desired >= m)
+                && t.expect.max.is_none_or(|m| d.desired <= m);
+            let expected = match (t.expect.min, t.expect.max) {
+                (Some(a), Some(b)) if a == b => format!("{a}"),
+                (Some(a), Some(b)) => format!("{a}..{b}"),
+                (Some(a), None) => format!(">= {a}"),
+                (None, Some(b)) => format!("<= {b}"),
+                (None, None) => "anything".into(),
+            };
+            if ok {
+                passed += 1;
+                println!("test {name} :: {} ... ok", t.name);
+            } else {
+                failed += 1;
+                println!("test {name} :: {} ... FAILED\n    expected replicas {expected}, got {}\n    {}", t.name, d.desired, d.reason);
+            }
+        }
+    }
+    let status = if failed + broken == 0 { "ok" } else { "FAILED" };
+    println!("\ntest result: {status}. {passed} passed; {failed} failed");
+    if broken > 0 {
+        println!("{broken} files could not be tested (see the errors above)");
+    }
+    u8::from(failed + broken > 0)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    time: f64,
+    replicas: u32,
+    #[serde(default)]
+    metrics: std::collections::BTreeMap<String, Option<f64>>,
+}
+
+pub fn decide(policy: &std::path::Path, pool: Option<&str>) -> u8 {
+    let name = policy.to_string_lossy().into_owned();
+    let text = match std::fs::read_to_string(policy) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {name}: {e}");
+            return 2;
+        }
+    };
+    let Ok((_, engine)) = load(&name, &text) else {
+        return 1;
+    };
+    let index = match pool {
+        Some(n) => match engine.pool_index(n) {
+            Some(i) => i,
+            None => {
+                eprintln!("error: {name} has no pool `{n}`");
+                return 2;
+            }
+        },
+        None => 0,
+    };
+    let mut state: Option<State> = None;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut bad = 0;
+    for (i, line) in std::io::stdin().lock().lines().enumerate() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: Line = match serde_json::from_str(&line) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("line {}: {e}", i + 1);
+                bad += 1;
+                continue;
+            }
+        };
+        // `null` is a metric that could not be read.
+        let metrics = parsed
+            .metrics
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+        let obs = Observation {
+            replicas: parsed.replicas,
+            metrics,
+        };
+        let s = state.get_or_insert_with(|| State::new_controller(parsed.replicas, parsed.time));
+        let d = engine.decide(index, s, &obs, parsed.time);
+        let json = serde_json::to_string(&d).unwrap_or_default();
+        if writeln!(out, "{json}").is_err() {
+            return 2;
+        }
+    }
+    u8::from(bad > 0)
+}

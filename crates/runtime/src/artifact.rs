@@ -1,0 +1,138 @@
+//! The engine artifact: a versioned, self-contained JSON document with all
+//! the runtime needs. Written by `scalepol compile --target engine`; its
+//! JSON Schema is docs/engine-artifact.schema.json.
+
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT: &str = "scalepol-engine";
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Artifact {
+    pub format: String,
+    pub version: u32,
+    pub policy: String,
+    pub pools: Vec<PoolSpec>,
+    pub metrics: Vec<MetricSpec>,
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    #[serde(default)]
+    pub schedules: Vec<ScheduleSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSpec {
+    pub name: String,
+    /// `count`, `percent`, `req/s`, `tokens/s`, `ms`, `bytes`.
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// HPA AverageValue: the metric divided by the replicas is held at target.
+    PerReplica,
+    /// HPA Value: the metric is held at target, proportionally.
+    Total,
+    /// HPA Utilization: an average utilisation held at target.
+    Utilization,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    pub metric: String,
+    pub mode: Mode,
+    pub target: f64,
+    #[serde(default)]
+    pub activation: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateKind {
+    Percent,
+    Pods,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateSpec {
+    pub kind: RateKind,
+    pub value: u32,
+    pub period_seconds: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Select {
+    Max,
+    Min,
+    Disabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviorSpec {
+    pub policies: Vec<RateSpec>,
+    pub select: Select,
+    pub stabilization_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FallbackSpec {
+    pub replicas: u32,
+    pub after_failures: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSpec {
+    pub name: String,
+    pub min: u32,
+    pub max: u32,
+    /// Empty for a fixed-size pool (it holds `min`).
+    pub targets: Vec<TargetSpec>,
+    pub tolerance_up: f64,
+    pub tolerance_down: f64,
+    pub up: BehaviorSpec,
+    pub down: BehaviorSpec,
+    pub cooldown_seconds: f64,
+    pub interval_seconds: f64,
+    #[serde(default)]
+    pub fallback: Option<FallbackSpec>,
+    pub warmup_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub name: String,
+    #[serde(default)]
+    pub pool: Option<String>,
+    /// CEL, compiled once at load.
+    pub when: String,
+    #[serde(default)]
+    pub min: Option<u32>,
+    #[serde(default)]
+    pub max: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    pub name: String,
+    #[serde(default)]
+    pub pool: Option<String>,
+    /// Five-field cron.
+    pub cron: String,
+    pub duration_seconds: f64,
+    pub timezone: String,
+    #[serde(default)]
+    pub min: Option<u32>,
+    #[serde(default)]
+    pub max: Option<u32>,
+}

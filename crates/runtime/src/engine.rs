@@ -1,0 +1,651 @@
+//! `decide()`: one scaling decision for one pool, from the pool's state, an
+//! observation and the time. Deterministic: the same inputs give the same
+//! decision and the same next state.
+//!
+//! The order follows the Kubernetes HPA controller (pkg/controller/
+//! podautoscaler/horizontal.go): a proposal per metric with the tolerance,
+//! the largest proposal, then the replica range, then `behavior`
+//! (stabilisation over past recommendations, rate limits over past scale
+//! events). KEDA's activation, cooldown and fallback act around it, and
+//! schedules and rules set the range (docs/runtime.md).
+
+use crate::artifact::*;
+use chrono::{Datelike, TimeZone, Timelike};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Why an engine could not be loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadError(pub String);
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+struct Rule {
+    spec: RuleSpec,
+    program: cel_interpreter::Program,
+}
+
+struct Schedule {
+    spec: ScheduleSpec,
+    cron: croner::Cron,
+    tz: chrono_tz::Tz,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Engine({}, {} pools, {} rules, {} schedules)",
+            self.artifact.policy,
+            self.artifact.pools.len(),
+            self.rules.len(),
+            self.schedules.len()
+        )
+    }
+}
+
+/// A loaded artifact: rules and schedules compiled once.
+pub struct Engine {
+    pub artifact: Artifact,
+    rules: Vec<Rule>,
+    schedules: Vec<Schedule>,
+}
+
+/// What a pool's controller remembers between decisions. `State::default()`
+/// is a steady state (the observation has held for longer than any window);
+/// [`State::new_controller`] is a controller that has just started.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    /// (time, unstabilised recommendation), newest last.
+    history: VecDeque<(f64, u32)>,
+    /// (time, replica change) of past scale events.
+    events: VecDeque<(f64, i64)>,
+    /// Consecutive decisions with a failed metric.
+    failures: u32,
+    /// The last time a target was active (KEDA), if ever.
+    last_active: Option<f64>,
+    last_time: Option<f64>,
+}
+
+impl State {
+    /// A controller seeing the pool for the first time at `now`: like the
+    /// HPA (maybeInitScaleDownStabilizationWindow), the scale-down window
+    /// starts with the current count, so it does not scale down at once.
+    pub fn new_controller(current: u32, now: f64) -> State {
+        let mut s = State::default();
+        s.history.push_back((now, current));
+        s.last_active = Some(now);
+        s
+    }
+}
+
+/// One reading: the current replicas and the metric values in their units.
+/// A metric that is absent, NaN, infinite or negative could not be read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observation {
+    pub replicas: u32,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Proposal {
+    pub metric: String,
+    /// `None` when the metric could not be read.
+    pub value: Option<f64>,
+    pub replicas: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Decision {
+    pub pool: String,
+    pub time: f64,
+    pub current: u32,
+    pub desired: u32,
+    pub proposals: Vec<Proposal>,
+    /// What shaped the result: `tolerance`, `min`, `max`, `stabilization`,
+    /// `rate`, `schedule:NAME`, `rule:NAME`, `fallback`, `hold`,
+    /// `activation`, `cooldown`.
+    pub limited_by: Vec<String>,
+    pub reason: String,
+}
+
+/// Kubernetes stores replica counts as int32.
+const MAX_REPLICAS: f64 = i32::MAX as f64;
+
+fn ceil_replicas(v: f64) -> u32 {
+    if v.is_nan() {
+        0
+    } else {
+        v.ceil().clamp(0.0, MAX_REPLICAS) as u32
+    }
+}
+
+impl Engine {
+    /// Loads an artifact: rejects unknown formats and versions, compiles the
+    /// CEL rules and the schedules once.
+    pub fn load(json: &str) -> Result<Engine, LoadError> {
+        let v: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| LoadError(format!("not an engine artifact: {e}")))?;
+        let format = v.get("format").and_then(|f| f.as_str());
+        if format != Some(FORMAT) {
+            return Err(LoadError(format!(
+                "not a scalepol engine artifact (format {format:?})"
+            )));
+        }
+        match v.get("version").and_then(|x| x.as_u64()) {
+            Some(x) if x == VERSION as u64 => {}
+            other => {
+                let found = other
+                    .map(|v| format!("version {v}"))
+                    .unwrap_or_else(|| "no version".into());
+                return Err(LoadError(format!(
+                    "engine artifact {found} is not supported: this runtime reads version {VERSION}; compile the policy again with this scalepol"
+                )));
+            }
+        }
+        let artifact: Artifact = serde_json::from_value(v)
+            .map_err(|e| LoadError(format!("invalid engine artifact: {e}")))?;
+        let mut rules = Vec::new();
+        for r in &artifact.rules {
+            let program = cel_interpreter::Program::compile(&r.when)
+                .map_err(|e| LoadError(format!("rule `{}`: {e}", r.name)))?;
+            rules.push(Rule {
+                spec: r.clone(),
+                program,
+            });
+        }
+        let mut schedules = Vec::new();
+        for s in &artifact.schedules {
+            let cron = croner::Cron::new(&s.cron)
+                .parse()
+                .map_err(|e| LoadError(format!("schedule `{}`: {e}", s.name)))?;
+            let tz = s.timezone.parse().map_err(|_| {
+                LoadError(format!(
+                    "schedule `{}`: unknown time zone {}",
+                    s.name, s.timezone
+                ))
+            })?;
+            schedules.push(Schedule {
+                spec: s.clone(),
+                cron,
+                tz,
+            });
+        }
+        Ok(Engine {
+            artifact,
+            rules,
+            schedules,
+        })
+    }
+
+    pub fn pool_index(&self, name: &str) -> Option<usize> {
+        self.artifact.pools.iter().position(|p| p.name == name)
+    }
+
+    /// Decides the replicas of pool `pool` at `now` (seconds since the Unix
+    /// epoch) and updates its state.
+    pub fn decide(&self, pool: usize, state: &mut State, obs: &Observation, now: f64) -> Decision {
+        let p = &self.artifact.pools[pool];
+        let mut why: Vec<String> = Vec::new();
+        let mut notes: Vec<String> = Vec::new();
+        // A clock that goes backwards must not rewrite history: decide at the last time.
+        let now = match state.last_time {
+            Some(last) if now < last || now.is_nan() => {
+                notes.push("the clock went backwards: decided at the last known time".into());
+                last
+            }
+            _ => now,
+        };
+        state.last_time = Some(now);
+        let current = obs.replicas.min(i32::MAX as u32);
+        let valid = |m: &str| {
+            obs.metrics
+                .get(m)
+                .copied()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+        };
+        let proposals: Vec<Proposal> = p
+            .targets
+            .iter()
+            .map(|t| proposal(p, t, valid(&t.metric), current))
+            .collect();
+        let recommendation = if p.targets.is_empty() {
+            notes.push("a fixed-size pool".into());
+            p.min
+        } else {
+            self.recommend(p, state, &proposals, current, now, &mut why, &mut notes)
+        };
+        let mut range = (p.min, p.max);
+        self.apply_schedules(p, now, &mut range, &mut why);
+        self.apply_rules(p, obs, now, current, &mut range, &mut why, &mut notes);
+        let desired = if recommendation == 0 || current == 0 {
+            // To and from zero is KEDA's, outside the HPA's behavior.
+            let zero_ok = range.0 == 0;
+            let d = if recommendation == 0 && zero_ok {
+                0
+            } else {
+                recommendation.clamp(range.0.max(1), range.1.max(range.0.max(1)))
+            };
+            if d != recommendation {
+                why.push(if d > recommendation { "min" } else { "max" }.to_string());
+            }
+            d
+        } else {
+            let stabilized = stabilize(p, state, recommendation, current, now, &mut why);
+            with_rate_limits(p, state, stabilized, current, range, now, &mut why)
+        };
+        if desired != current {
+            state
+                .events
+                .push_back((now, desired as i64 - current as i64));
+        }
+        trim(state, p, now);
+        let reason = reason(p, current, desired, &proposals, &why, &notes);
+        Decision {
+            pool: p.name.clone(),
+            time: now,
+            current,
+            desired,
+            proposals,
+            limited_by: why,
+            reason,
+        }
+    }
+
+    /// The largest proposal, with fallback, invalid metrics and activation.
+    #[allow(clippy::too_many_arguments)]
+    fn recommend(
+        &self,
+        p: &PoolSpec,
+        state: &mut State,
+        proposals: &[Proposal],
+        current: u32,
+        now: f64,
+        why: &mut Vec<String>,
+        notes: &mut Vec<String>,
+    ) -> u32 {
+        let failed = proposals.iter().any(|x| x.value.is_none());
+        state.failures = if failed {
+            state.failures.saturating_add(1)
+        } else {
+            0
+        };
+        if let Some(f) = p
+            .fallback
+            .as_ref()
+            .filter(|f| state.failures >= f.after_failures)
+        {
+            why.push("fallback".into());
+            notes.push(format!("metrics failed {} times in a row", state.failures));
+            return f.replicas;
+        }
+        let best = proposals.iter().filter_map(|x| x.replicas).max();
+        let mut rec = match best {
+            None => {
+                why.push("hold".into());
+                notes.push("no metric could be read: holding".into());
+                return current;
+            }
+            // Upstream: when a metric fails, scale up but never down.
+            Some(b) if failed && b < current => {
+                why.push("hold".into());
+                notes.push("a metric failed: not scaling down".into());
+                current
+            }
+            Some(b) => b,
+        };
+        if proposals.iter().all(|x| x.replicas == Some(current)) && rec == current {
+            why.push("tolerance".into());
+        }
+        if p.min == 0 {
+            rec = self.activation(p, state, proposals, current, rec, now, why);
+        }
+        rec
+    }
+
+    /// KEDA: active when a target's value is strictly above its activation
+    /// threshold (0 by default); inactive for the cooldown, the pool goes to
+    /// zero; from zero, activity brings it to at least one.
+    #[allow(clippy::too_many_arguments)]
+    fn activation(
+        &self,
+        p: &PoolSpec,
+        state: &mut State,
+        proposals: &[Proposal],
+        current: u32,
+        rec: u32,
+        now: f64,
+        why: &mut Vec<String>,
+    ) -> u32 {
+        let active = p
+            .targets
+            .iter()
+            .zip(proposals)
+            .any(|(t, x)| x.value.is_some_and(|v| v > t.activation.unwrap_or(0.0)));
+        if active {
+            state.last_active = Some(now);
+            return rec.max(1);
+        }
+        let idle_for = state.last_active.map(|t| now - t).unwrap_or(f64::INFINITY);
+        if current == 0 || idle_for >= p.cooldown_seconds {
+            why.push("activation".into());
+            0
+        } else {
+            why.push("cooldown".into());
+            rec.max(1)
+        }
+    }
+
+    fn apply_schedules(
+        &self,
+        p: &PoolSpec,
+        now: f64,
+        range: &mut (u32, u32),
+        why: &mut Vec<String>,
+    ) {
+        let mut hit: Option<(u32, u32)> = None;
+        for s in self
+            .schedules
+            .iter()
+            .filter(|s| s.spec.pool.as_deref().is_none_or(|n| n == p.name))
+        {
+            if active(s, now) {
+                let r = (s.spec.min.unwrap_or(p.min), s.spec.max.unwrap_or(p.max));
+                // Overlapping schedules: the widest reading (as the budget check).
+                hit = Some(hit.map_or(r, |(a, b)| (a.max(r.0), b.max(r.1))));
+                why.push(format!("schedule:{}", s.spec.name));
+            }
+        }
+        if let Some(h) = hit {
+            *range = (h.0.clamp(p.min, p.max), h.1.clamp(p.min, p.max));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_rules(
+        &self,
+        p: &PoolSpec,
+        obs: &Observation,
+        now: f64,
+        current: u32,
+        range: &mut (u32, u32),
+        why: &mut Vec<String>,
+        notes: &mut Vec<String>,
+    ) {
+        let rules: Vec<&Rule> = self
+            .rules
+            .iter()
+            .filter(|r| r.spec.pool.as_deref().is_none_or(|n| n == p.name))
+            .collect();
+        if rules.is_empty() {
+            return;
+        }
+        let mut ctx = cel_interpreter::Context::default();
+        for (k, v) in &obs.metrics {
+            ctx.add_variable_from_value(k.clone(), *v);
+        }
+        let t = chrono::Utc
+            .timestamp_opt(now as i64, 0)
+            .single()
+            .unwrap_or_default();
+        ctx.add_variable_from_value("replicas", current as i64);
+        ctx.add_variable_from_value("hour", t.hour() as i64);
+        ctx.add_variable_from_value("minute", t.minute() as i64);
+        ctx.add_variable_from_value("weekday", t.weekday().num_days_from_sunday() as i64);
+        for r in rules {
+            match r.program.execute(&ctx) {
+                Ok(cel_interpreter::Value::Bool(true)) => {
+                    if let Some(m) = r.spec.min {
+                        range.0 = range.0.max(m).min(p.max);
+                        range.1 = range.1.max(range.0);
+                    }
+                    if let Some(m) = r.spec.max {
+                        range.1 = range.1.min(m).max(range.0);
+                    }
+                    why.push(format!("rule:{}", r.spec.name));
+                }
+                Ok(_) => {}
+                Err(e) => notes.push(format!("rule `{}` not applied: {e}", r.spec.name)),
+            }
+        }
+    }
+}
+
+/// HPA stabilisation (stabilizeRecommendationWithBehaviors): the lowest
+/// recommendation of the scale-up window and the highest of the scale-down
+/// window bound the result; the new recommendation joins the history.
+fn stabilize(
+    p: &PoolSpec,
+    state: &mut State,
+    recommendation: u32,
+    current: u32,
+    now: f64,
+    why: &mut Vec<String>,
+) -> u32 {
+    let (mut up, mut down) = (recommendation, recommendation);
+    for &(t, r) in &state.history {
+        if t > now - p.up.stabilization_seconds {
+            up = up.min(r);
+        }
+        if t > now - p.down.stabilization_seconds {
+            down = down.max(r);
+        }
+    }
+    state.history.push_back((now, recommendation));
+    let mut result = current;
+    if result < up {
+        result = up;
+    }
+    if result > down {
+        result = down;
+    }
+    if result != recommendation {
+        why.push("stabilization".into());
+    }
+    result
+}
+
+/// Rate limits and the replica range together
+/// (convertDesiredReplicasWithBehaviorRate).
+fn with_rate_limits(
+    p: &PoolSpec,
+    state: &State,
+    desired: u32,
+    current: u32,
+    range: (u32, u32),
+    now: f64,
+    why: &mut Vec<String>,
+) -> u32 {
+    let (min, max) = (range.0.max(1), range.1.max(range.0.max(1)));
+    let (lo, hi, rate_bound) = if desired > current {
+        let limit = scale_up_limit(current, &state.events, &p.up, now).max(current);
+        (min, max.min(limit), limit < max)
+    } else if desired < current {
+        let limit = scale_down_limit(current, &state.events, &p.down, now).min(current);
+        (min.max(limit), max, limit > min)
+    } else {
+        (min, max, false)
+    };
+    let result = desired.clamp(lo, hi.max(lo));
+    if result != desired {
+        let by_rate = rate_bound
+            && ((desired > current && result == hi) || (desired < current && result == lo));
+        why.push(
+            if by_rate {
+                "rate"
+            } else if result > desired {
+                "min"
+            } else {
+                "max"
+            }
+            .to_string(),
+        );
+    }
+    result
+}
+
+/// One metric's proposal with the tolerance applied per direction.
+fn proposal(p: &PoolSpec, t: &TargetSpec, value: Option<f64>, current: u32) -> Proposal {
+    let replicas = value.map(|v| {
+        let base = current.max(1) as f64;
+        let ratio = match t.mode {
+            Mode::PerReplica => v / (t.target * base),
+            Mode::Total | Mode::Utilization => v / t.target,
+        };
+        if current > 0 && ratio >= 1.0 - p.tolerance_down && ratio <= 1.0 + p.tolerance_up {
+            current
+        } else {
+            match t.mode {
+                Mode::PerReplica => ceil_replicas(v / t.target),
+                _ => ceil_replicas(ratio * base),
+            }
+        }
+    });
+    Proposal {
+        metric: t.metric.clone(),
+        value,
+        replicas,
+    }
+}
+
+/// Whether a schedule is active: an occurrence started at most its
+/// duration ago.
+fn active(s: &Schedule, now: f64) -> bool {
+    let Some(at) = chrono::Utc
+        .timestamp_opt((now - s.spec.duration_seconds) as i64, 0)
+        .single()
+    else {
+        return false;
+    };
+    let from = at.with_timezone(&s.tz);
+    match s.cron.find_next_occurrence(&from, true) {
+        Ok(start) => (start.timestamp() as f64) <= now,
+        Err(_) => false,
+    }
+}
+
+/// Replicas added and removed by events strictly after `now - period`.
+fn changes_since(events: &VecDeque<(f64, i64)>, now: f64, period: f64) -> (i64, i64) {
+    let mut added = 0;
+    let mut removed = 0;
+    for &(t, c) in events {
+        if t > now - period {
+            if c > 0 {
+                added += c;
+            } else {
+                removed -= c;
+            }
+        }
+    }
+    (added, removed)
+}
+
+fn scale_up_limit(current: u32, events: &VecDeque<(f64, i64)>, b: &BehaviorSpec, now: f64) -> u32 {
+    if b.select == Select::Disabled || b.policies.is_empty() {
+        return current;
+    }
+    let proposals = b.policies.iter().map(|r| {
+        let (added, removed) = changes_since(events, now, r.period_seconds);
+        let start = (current as i64 - added + removed).max(0) as f64;
+        match r.kind {
+            RateKind::Pods => start + r.value as f64,
+            RateKind::Percent => (start * (1.0 + r.value as f64 / 100.0)).ceil(),
+        }
+    });
+    let v = match b.select {
+        Select::Min => proposals.fold(f64::INFINITY, f64::min),
+        _ => proposals.fold(f64::NEG_INFINITY, f64::max),
+    };
+    v.clamp(0.0, MAX_REPLICAS) as u32
+}
+
+fn scale_down_limit(
+    current: u32,
+    events: &VecDeque<(f64, i64)>,
+    b: &BehaviorSpec,
+    now: f64,
+) -> u32 {
+    if b.select == Select::Disabled || b.policies.is_empty() {
+        return current;
+    }
+    let proposals = b.policies.iter().map(|r| {
+        let (added, removed) = changes_since(events, now, r.period_seconds);
+        let start = (current as i64 - added + removed).max(0) as f64;
+        match r.kind {
+            RateKind::Pods => start - r.value as f64,
+            // Upstream truncates: int32(start * (1 - value/100)).
+            RateKind::Percent => (start * (1.0 - r.value as f64 / 100.0)).trunc(),
+        }
+    });
+    // Select Max allows the most change: the lowest count; Min the highest.
+    let v = match b.select {
+        Select::Min => proposals.fold(f64::NEG_INFINITY, f64::max),
+        _ => proposals.fold(f64::INFINITY, f64::min),
+    };
+    v.clamp(0.0, MAX_REPLICAS) as u32
+}
+
+/// Forgets what no window or period can reach any more.
+fn trim(state: &mut State, p: &PoolSpec, now: f64) {
+    let window = p.up.stabilization_seconds.max(p.down.stabilization_seconds);
+    while state
+        .history
+        .front()
+        .is_some_and(|(t, _)| *t <= now - window)
+    {
+        state.history.pop_front();
+    }
+    let period =
+        p.up.policies
+            .iter()
+            .chain(&p.down.policies)
+            .map(|r| r.period_seconds)
+            .fold(0.0, f64::max);
+    while state
+        .events
+        .front()
+        .is_some_and(|(t, _)| *t <= now - period)
+    {
+        state.events.pop_front();
+    }
+}
+
+fn reason(
+    p: &PoolSpec,
+    current: u32,
+    desired: u32,
+    proposals: &[Proposal],
+    why: &[String],
+    notes: &[String],
+) -> String {
+    let best = proposals
+        .iter()
+        .filter(|x| x.replicas.is_some())
+        .max_by_key(|x| x.replicas);
+    let verb = match desired.cmp(&current) {
+        std::cmp::Ordering::Greater => "scale up",
+        std::cmp::Ordering::Less => "scale down",
+        std::cmp::Ordering::Equal => "hold",
+    };
+    let mut r = format!("{verb} {current} -> {desired}");
+    if let Some(b) = best {
+        r.push_str(&format!(
+            ": `{}` proposes {}",
+            b.metric,
+            b.replicas.unwrap_or(0)
+        ));
+    } else if p.targets.is_empty() {
+        r.push_str(": fixed size");
+    }
+    if !why.is_empty() {
+        r.push_str(&format!(" (limited by {})", why.join(", ")));
+    }
+    for n in notes {
+        r.push_str("; ");
+        r.push_str(n);
+    }
+    r
+}

@@ -1,0 +1,355 @@
+//! The engine's semantics, case by case (numbers from the Kubernetes HPA and
+//! KEDA documentation and controller source, as summarised in
+//! docs/runtime.md), and properties over random observation streams.
+
+use proptest::prelude::*;
+use scalepol_runtime::artifact::*;
+use scalepol_runtime::{Engine, Observation, State};
+
+fn behavior(select: Select, window: f64, policies: Vec<(RateKind, u32, f64)>) -> BehaviorSpec {
+    BehaviorSpec {
+        policies: policies
+            .into_iter()
+            .map(|(kind, value, period_seconds)| RateSpec {
+                kind,
+                value,
+                period_seconds,
+            })
+            .collect(),
+        select,
+        stabilization_seconds: window,
+    }
+}
+
+/// A pool on one `per replica` target of 10, HPA default behaviour.
+fn pool(min: u32, max: u32, mode: Mode) -> PoolSpec {
+    PoolSpec {
+        name: "main".into(),
+        min,
+        max,
+        targets: vec![TargetSpec {
+            metric: "m".into(),
+            mode,
+            target: 10.0,
+            activation: None,
+        }],
+        tolerance_up: 0.1,
+        tolerance_down: 0.1,
+        up: behavior(
+            Select::Max,
+            0.0,
+            vec![(RateKind::Percent, 100, 15.0), (RateKind::Pods, 4, 15.0)],
+        ),
+        down: behavior(Select::Max, 300.0, vec![(RateKind::Percent, 100, 15.0)]),
+        cooldown_seconds: 300.0,
+        interval_seconds: 15.0,
+        fallback: None,
+        warmup_seconds: 0.0,
+    }
+}
+
+fn engine_with(p: PoolSpec, rules: Vec<RuleSpec>, schedules: Vec<ScheduleSpec>) -> Engine {
+    let a = Artifact {
+        format: FORMAT.into(),
+        version: VERSION,
+        policy: "t".into(),
+        pools: vec![p],
+        metrics: vec![MetricSpec {
+            name: "m".into(),
+            unit: "count".into(),
+        }],
+        rules,
+        schedules,
+    };
+    Engine::load(&serde_json::to_string(&a).unwrap()).unwrap()
+}
+
+fn engine(p: PoolSpec) -> Engine {
+    engine_with(p, vec![], vec![])
+}
+
+fn obs(replicas: u32, m: f64) -> Observation {
+    Observation {
+        replicas,
+        metrics: [("m".to_string(), m)].into(),
+    }
+}
+
+#[test]
+fn per_replica_target_is_ceil_of_total_over_target() {
+    let e = engine(pool(1, 100, Mode::PerReplica));
+    // 4 replicas, 97 in total: ceil(97 / 10) = 10; capped by the scale-up rate: max(4 + 4, 4 * 2) = 8.
+    let d = e.decide(0, &mut State::default(), &obs(4, 97.0), 0.0);
+    assert_eq!(d.desired, 8);
+    assert!(d.limited_by.contains(&"rate".to_string()), "{d:?}");
+}
+
+#[test]
+fn tolerance_is_inclusive_per_direction() {
+    let e = engine(pool(1, 100, Mode::PerReplica));
+    // ratio 44 / (10 * 4) = 1.1: exactly at the tolerance, no change.
+    assert_eq!(
+        e.decide(0, &mut State::default(), &obs(4, 44.0), 0.0)
+            .desired,
+        4
+    );
+    // 1.125: outside, ceil(45 / 10) = 5.
+    assert_eq!(
+        e.decide(0, &mut State::default(), &obs(4, 45.0), 0.0)
+            .desired,
+        5
+    );
+    let mut p = pool(1, 100, Mode::PerReplica);
+    p.tolerance_down = 0.5;
+    let e = engine(p);
+    // ratio 0.5: within a 50% scale-down tolerance.
+    assert_eq!(
+        e.decide(0, &mut State::default(), &obs(4, 20.0), 0.0)
+            .desired,
+        4
+    );
+}
+
+#[test]
+fn total_target_scales_proportionally() {
+    let e = engine(pool(1, 100, Mode::Total));
+    // value 15 vs target 10 with 4 replicas: ceil(1.5 * 4) = 6.
+    assert_eq!(
+        e.decide(0, &mut State::default(), &obs(4, 15.0), 0.0)
+            .desired,
+        6
+    );
+}
+
+#[test]
+fn scale_down_waits_for_the_stabilization_window() {
+    let e = engine(pool(1, 100, Mode::PerReplica));
+    let mut s = State::new_controller(10, 0.0);
+    // A new controller seeds the window with the current count: no scale-down yet.
+    assert_eq!(e.decide(0, &mut s, &obs(10, 20.0), 15.0).desired, 10);
+    assert_eq!(e.decide(0, &mut s, &obs(10, 20.0), 299.0).desired, 10);
+    // The window is strictly the last 300 s: at 300 s the seed has left it.
+    assert_eq!(e.decide(0, &mut s, &obs(10, 20.0), 300.0).desired, 2);
+}
+
+#[test]
+fn scale_down_percent_truncates_and_counts_past_events() {
+    let mut p = pool(1, 100, Mode::PerReplica);
+    p.down = behavior(Select::Max, 0.0, vec![(RateKind::Percent, 10, 60.0)]);
+    let e = engine(p);
+    let mut s = State::default();
+    // 25 replicas, 10% a minute: int(25 * 0.9) = 22.
+    assert_eq!(e.decide(0, &mut s, &obs(25, 10.0), 0.0).desired, 22);
+    // 30 s later the minute is not over: the period started at 25, so 22 still.
+    assert_eq!(e.decide(0, &mut s, &obs(22, 10.0), 30.0).desired, 22);
+    // After the period (strictly more than 60 s later), a new step: int(22 * 0.9) = 19.
+    assert_eq!(e.decide(0, &mut s, &obs(22, 10.0), 61.0).desired, 19);
+}
+
+#[test]
+fn select_min_takes_the_most_conservative_policy() {
+    let mut p = pool(1, 100, Mode::PerReplica);
+    p.up = behavior(
+        Select::Min,
+        0.0,
+        vec![(RateKind::Percent, 100, 15.0), (RateKind::Pods, 2, 15.0)],
+    );
+    let e = engine(p);
+    assert_eq!(
+        e.decide(0, &mut State::default(), &obs(10, 500.0), 0.0)
+            .desired,
+        12
+    );
+    let mut p = pool(1, 100, Mode::PerReplica);
+    p.up = behavior(Select::Disabled, 0.0, vec![(RateKind::Percent, 100, 15.0)]);
+    assert_eq!(
+        engine(p)
+            .decide(0, &mut State::default(), &obs(10, 500.0), 0.0)
+            .desired,
+        10
+    );
+}
+
+#[test]
+fn min_and_max_clamp() {
+    let e = engine(pool(3, 6, Mode::PerReplica));
+    assert_eq!(
+        e.decide(0, &mut State::default(), &obs(4, 1.0), 0.0)
+            .desired,
+        3
+    );
+    assert_eq!(
+        e.decide(0, &mut State::default(), &obs(5, 1000.0), 0.0)
+            .desired,
+        6
+    );
+}
+
+#[test]
+fn a_missing_metric_allows_scale_up_but_not_down() {
+    let mut p = pool(1, 100, Mode::PerReplica);
+    p.targets.push(TargetSpec {
+        metric: "other".into(),
+        mode: Mode::PerReplica,
+        target: 10.0,
+        activation: None,
+    });
+    let e = engine(p);
+    // `other` missing, `m` asks to scale down: hold.
+    assert_eq!(
+        e.decide(0, &mut State::default(), &obs(8, 10.0), 0.0)
+            .desired,
+        8
+    );
+    // `m` asks to scale up: allowed.
+    assert_eq!(
+        e.decide(0, &mut State::default(), &obs(8, 120.0), 0.0)
+            .desired,
+        12
+    );
+    // NaN, infinite and negative values are unreadable too.
+    for bad in [f64::NAN, f64::INFINITY, -1.0] {
+        let d = e.decide(0, &mut State::default(), &obs(8, bad), 0.0);
+        assert_eq!(d.desired, 8, "{bad}: {d:?}");
+    }
+}
+
+#[test]
+fn keda_activation_is_strictly_greater_and_cooldown_precedes_zero() {
+    let mut p = pool(0, 10, Mode::PerReplica);
+    p.targets[0].activation = Some(5.0);
+    p.cooldown_seconds = 300.0;
+    let e = engine(p);
+    // At zero, value equal to the activation threshold: stays at zero.
+    assert_eq!(
+        e.decide(0, &mut State::default(), &obs(0, 5.0), 0.0)
+            .desired,
+        0
+    );
+    // Above it: wakes to at least one.
+    let mut s = State::default();
+    assert_eq!(e.decide(0, &mut s, &obs(0, 5.5), 0.0).desired, 1);
+    // Inactive again, but within the cooldown: holds one.
+    assert_eq!(e.decide(0, &mut s, &obs(1, 1.0), 200.0).desired, 1);
+    // After the cooldown: zero.
+    assert_eq!(e.decide(0, &mut s, &obs(1, 1.0), 300.0).desired, 0);
+}
+
+#[test]
+fn fallback_after_consecutive_failures() {
+    let mut p = pool(1, 10, Mode::PerReplica);
+    p.fallback = Some(FallbackSpec {
+        replicas: 6,
+        after_failures: 3,
+    });
+    let e = engine(p);
+    let mut s = State::default();
+    let none = Observation {
+        replicas: 2,
+        metrics: Default::default(),
+    };
+    assert_eq!(e.decide(0, &mut s, &none, 0.0).desired, 2);
+    assert_eq!(e.decide(0, &mut s, &none, 15.0).desired, 2);
+    let d = e.decide(0, &mut s, &none, 30.0);
+    assert_eq!(d.desired, 6);
+    assert!(d.limited_by.contains(&"fallback".to_string()));
+    // One good reading resets the count; the scale-down still goes through
+    // the HPA's window (KEDA's fallback works through the HPA), which holds 6.
+    let d = e.decide(0, &mut s, &obs(6, 20.0), 45.0);
+    assert_eq!(d.desired, 6);
+    assert!(d.limited_by.contains(&"stabilization".to_string()), "{d:?}");
+    assert_eq!(e.decide(0, &mut s, &obs(6, 20.0), 331.0).desired, 2);
+}
+
+#[test]
+fn rules_and_schedules_set_the_range() {
+    let rules = vec![RuleSpec {
+        name: "burst".into(),
+        pool: None,
+        when: "m > 50.0".into(),
+        min: Some(7),
+        max: None,
+    }];
+    // 08:00-18:00 UTC on weekdays: at least 5.
+    let schedules = vec![ScheduleSpec {
+        name: "day".into(),
+        pool: None,
+        cron: "0 8 * * MON-FRI".into(),
+        duration_seconds: 36_000.0,
+        timezone: "UTC".into(),
+        min: Some(5),
+        max: None,
+    }];
+    let e = engine_with(pool(1, 20, Mode::PerReplica), rules, schedules);
+    let monday_noon = 1_767_614_400.0;
+    let sunday_noon = monday_noon - 86_400.0;
+    assert_eq!(
+        e.decide(0, &mut State::default(), &obs(2, 20.0), sunday_noon)
+            .desired,
+        2
+    );
+    let d = e.decide(0, &mut State::default(), &obs(2, 20.0), monday_noon);
+    assert_eq!(d.desired, 5, "{d:?}");
+    assert!(d.limited_by.contains(&"schedule:day".to_string()));
+    let d = e.decide(0, &mut State::default(), &obs(6, 60.0), sunday_noon);
+    assert_eq!(d.desired, 7, "{d:?}");
+}
+
+#[test]
+fn loading_rejects_other_versions_and_formats() {
+    assert!(Engine::load("{}")
+        .unwrap_err()
+        .0
+        .contains("not a scalepol engine artifact"));
+    let v2 = r#"{"format":"scalepol-engine","version":2,"policy":"x","pools":[],"metrics":[]}"#;
+    assert!(Engine::load(v2)
+        .unwrap_err()
+        .0
+        .contains("version 2 is not supported"));
+    assert!(Engine::load("not json").is_err());
+}
+
+#[test]
+fn the_clock_going_backwards_is_held() {
+    let e = engine(pool(1, 100, Mode::PerReplica));
+    let mut s = State::default();
+    e.decide(0, &mut s, &obs(4, 40.0), 100.0);
+    let d = e.decide(0, &mut s, &obs(4, 40.0), 50.0);
+    assert_eq!(d.time, 100.0);
+    assert!(d.reason.contains("clock went backwards"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Desired replicas stay within the pool's range (or zero where scaling to
+    /// zero is allowed), and no scale-up exceeds what the rate policies allow
+    /// in any 15-second period.
+    #[test]
+    fn decisions_respect_bounds_and_rates(
+        min in 0u32..5, span in 0u32..50,
+        stream in prop::collection::vec((prop_oneof![Just(f64::NAN), Just(-1.0), 0.0..1e6f64, Just(1e300)], 1u64..40), 1..60),
+    ) {
+        let max = min + span.max(1);
+        let e = engine(pool(min, max, Mode::PerReplica));
+        let mut s = State::default();
+        let mut replicas = min.max(1);
+        let mut t = 0.0;
+        let mut ups: Vec<(f64, u32, u32)> = Vec::new();
+        for (value, dt) in stream {
+            t += dt as f64;
+            let d = e.decide(0, &mut s, &obs(replicas, value), t);
+            prop_assert!(d.desired <= max);
+            prop_assert!(d.desired >= min.max(1) || (min == 0 && d.desired == 0), "{d:?}");
+            if d.desired > replicas {
+                ups.push((t, replicas, d.desired));
+            }
+            replicas = d.desired;
+        }
+        // Within any 15 s, at most max(+4, x2) from the count at the period's start.
+        for (i, &(t0, before, _)) in ups.iter().enumerate() {
+            let reached = ups[i..].iter().filter(|(t, _, _)| *t < t0 + 15.0).map(|u| u.2).max().unwrap_or(before);
+            prop_assert!(reached <= (before + 4).max(before * 2).max(1), "{ups:?}");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The engine artifact: the model in the runtime's own format, so that the
+//! runtime never needs the compiler.
+
+use crate::{Document, Emitted, Format, Schema};
+use scalepol_compiler::model::*;
+use scalepol_runtime::artifact as a;
+
+fn behavior(b: &Behavior) -> a::BehaviorSpec {
+    a::BehaviorSpec {
+        policies: b
+            .policies
+            .value
+            .iter()
+            .map(|r| a::RateSpec {
+                kind: match r.kind {
+                    RateKind::Percent => a::RateKind::Percent,
+                    RateKind::Replicas => a::RateKind::Pods,
+                },
+                value: r.value,
+                period_seconds: r.period.secs_f64(),
+            })
+            .collect(),
+        select: match b.select.value {
+            SelectPolicy::Max => a::Select::Max,
+            SelectPolicy::Min => a::Select::Min,
+            SelectPolicy::Disabled => a::Select::Disabled,
+        },
+        stabilization_seconds: b.stabilization.value.secs_f64(),
+    }
+}
+
+/// The artifact of a policy.
+pub fn artifact(p: &Policy) -> a::Artifact {
+    let pools = p
+        .pools
+        .iter()
+        .map(|pool| {
+            // A pool without a scale block holds its minimum.
+            let fixed = Behavior {
+                policies: Valued::default(Vec::new(), "fixed"),
+                select: Valued::default(SelectPolicy::Disabled, "fixed"),
+                stabilization: Valued::default(scalepol_compiler::units::Duration(0), "fixed"),
+            };
+            let s = pool.scale.as_ref();
+            a::PoolSpec {
+                name: pool.name.clone(),
+                min: pool.replicas.min,
+                max: if s.is_some() {
+                    pool.replicas.max
+                } else {
+                    pool.replicas.min
+                },
+                targets: s
+                    .map(|s| {
+                        s.targets
+                            .iter()
+                            .map(|t| a::TargetSpec {
+                                metric: t.metric.clone(),
+                                mode: match t.mode {
+                                    TargetMode::PerReplica => a::Mode::PerReplica,
+                                    TargetMode::Total => a::Mode::Total,
+                                    TargetMode::Utilization => a::Mode::Utilization,
+                                },
+                                target: t.target,
+                                activation: t.activation,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                tolerance_up: s.map(|s| s.tolerance_up.value).unwrap_or(0.1),
+                tolerance_down: s.map(|s| s.tolerance_down.value).unwrap_or(0.1),
+                up: s
+                    .map(|s| behavior(&s.up))
+                    .unwrap_or_else(|| behavior(&fixed)),
+                down: s
+                    .map(|s| behavior(&s.down))
+                    .unwrap_or_else(|| behavior(&fixed)),
+                cooldown_seconds: s.map(|s| s.cooldown.value.secs_f64()).unwrap_or(300.0),
+                interval_seconds: s.map(|s| s.interval.value.secs_f64()).unwrap_or(15.0),
+                fallback: s
+                    .and_then(|s| s.fallback.as_ref())
+                    .map(|f| a::FallbackSpec {
+                        replicas: f.replicas,
+                        after_failures: f.after_failures,
+                    }),
+                warmup_seconds: pool.warmup.value.secs_f64(),
+            }
+        })
+        .collect();
+    a::Artifact {
+        format: a::FORMAT.into(),
+        version: a::VERSION,
+        policy: p.name.clone(),
+        pools,
+        metrics: p
+            .metrics
+            .iter()
+            .map(|m| a::MetricSpec {
+                name: m.name.clone(),
+                unit: m.unit.name().into(),
+            })
+            .collect(),
+        rules: p
+            .rules
+            .iter()
+            .map(|r| a::RuleSpec {
+                name: r.name.clone(),
+                pool: r.pool.clone(),
+                when: r.when.clone(),
+                min: r.constraint.min,
+                max: r.constraint.max,
+            })
+            .collect(),
+        schedules: p
+            .schedules
+            .iter()
+            .map(|s| a::ScheduleSpec {
+                name: s.name.clone(),
+                pool: s.pool.clone(),
+                cron: s.cron.clone(),
+                duration_seconds: s.duration.secs_f64(),
+                timezone: s.timezone.clone(),
+                min: s.replicas.min,
+                max: s.replicas.max,
+            })
+            .collect(),
+    }
+}
+
+pub fn emit(p: &Policy, out: &mut Emitted) {
+    out.push(Document::new(
+        format!("{}.engine.json", p.name),
+        Schema::Engine,
+        Format::Json,
+        &artifact(p),
+    ));
+}
