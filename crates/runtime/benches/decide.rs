@@ -7,8 +7,28 @@ use scalepol_runtime::{Engine, Observation, State};
 use std::hint::black_box;
 
 fn engine(rules: Vec<RuleSpec>) -> Engine {
-    let behavior = |window: f64| BehaviorSpec { policies: vec![RateSpec { kind: RateKind::Percent, value: 100, period_seconds: 15.0 }, RateSpec { kind: RateKind::Pods, value: 4, period_seconds: 15.0 }], select: Select::Max, stabilization_seconds: window };
-    let target = |m: &str, mode| TargetSpec { metric: m.into(), mode, target: 8.0, activation: None };
+    let behavior = |window: f64| BehaviorSpec {
+        policies: vec![
+            RateSpec {
+                kind: RateKind::Percent,
+                value: 100,
+                period_seconds: 15.0,
+            },
+            RateSpec {
+                kind: RateKind::Pods,
+                value: 4,
+                period_seconds: 15.0,
+            },
+        ],
+        select: Select::Max,
+        stabilization_seconds: window,
+    };
+    let target = |m: &str, mode| TargetSpec {
+        metric: m.into(),
+        mode,
+        target: 8.0,
+        activation: None,
+    };
     let pool = PoolSpec {
         name: "main".into(),
         min: 1,
@@ -23,17 +43,43 @@ fn engine(rules: Vec<RuleSpec>) -> Engine {
         fallback: None,
         warmup_seconds: 60.0,
     };
-    let metric = |n: &str| MetricSpec { name: n.into(), unit: "count".into() };
-    let a = Artifact { format: FORMAT.into(), version: VERSION, policy: "bench".into(), pools: vec![pool], metrics: vec![metric("queue"), metric("kv")], rules, schedules: vec![] };
+    let metric = |n: &str| MetricSpec {
+        name: n.into(),
+        unit: "count".into(),
+    };
+    let a = Artifact {
+        format: FORMAT.into(),
+        version: VERSION,
+        policy: "bench".into(),
+        pools: vec![pool],
+        metrics: vec![metric("queue"), metric("kv")],
+        rules,
+        schedules: vec![],
+    };
     Engine::load(&serde_json::to_string(&a).unwrap()).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
-    let rule = |n: &str, when: &str| RuleSpec { name: n.into(), pool: None, when: when.into(), min: Some(4), max: None };
+    let rule = |n: &str, when: &str| RuleSpec {
+        name: n.into(),
+        pool: None,
+        when: when.into(),
+        min: Some(4),
+        max: None,
+    };
     let plain = engine(vec![]);
-    let ruled = engine(vec![rule("burst", "queue > 50.0 && hour >= 8"), rule("kv", "kv > 90.0 || replicas < 2")]);
-    let obs = Observation { replicas: 10, metrics: [("queue".to_string(), 97.0), ("kv".to_string(), 7.5)].into() };
-    for (name, e) in [("decide: two metrics", &plain), ("decide: two metrics, two CEL rules", &ruled)] {
+    let ruled = engine(vec![
+        rule("burst", "queue > 50.0 && hour >= 8"),
+        rule("kv", "kv > 90.0 || replicas < 2"),
+    ]);
+    let obs = Observation {
+        replicas: 10,
+        metrics: [("queue".to_string(), 97.0), ("kv".to_string(), 7.5)].into(),
+    };
+    for (name, e) in [
+        ("decide: two metrics", &plain),
+        ("decide: two metrics, two CEL rules", &ruled),
+    ] {
         let mut state = State::default();
         let mut t = 0.0;
         c.bench_function(name, |b| {

@@ -71,6 +71,16 @@ pub struct State {
 }
 
 impl State {
+    /// A controller's memory, for replays: past (time, recommendation) and
+    /// (time, replica change) pairs, oldest first.
+    pub fn replay(history: Vec<(f64, u32)>, events: Vec<(f64, i64)>) -> State {
+        State {
+            history: history.into(),
+            events: events.into(),
+            ..State::default()
+        }
+    }
+
     /// A controller seeing the pool for the first time at `now`: like the
     /// HPA (maybeInitScaleDownStabilizationWindow), the scale-down window
     /// starts with the current count, so it does not scale down at once.
@@ -221,8 +231,9 @@ impl Engine {
         let mut range = (p.min, p.max);
         self.apply_schedules(p, now, &mut range, &mut why);
         self.apply_rules(p, obs, now, current, &mut range, &mut why, &mut notes);
-        let desired = if recommendation == 0 || current == 0 {
-            // To and from zero is KEDA's, outside the HPA's behavior.
+        // To and from zero is KEDA's, for pools that may scale to zero; a
+        // pool with a floor takes a zero recommendation through the HPA path.
+        let desired = if (recommendation == 0 && range.0 == 0) || current == 0 {
             let zero_ok = range.0 == 0;
             let d = if recommendation == 0 && zero_ok {
                 0

@@ -1,0 +1,165 @@
+//! Conformance with upstream: cases ported from the Kubernetes HPA
+//! controller's tests (numbers only, as data in `conformance/*.json`), run
+//! through the same `decide()` as everything else. Each case names its
+//! upstream test.
+
+use scalepol_runtime::artifact::*;
+use scalepol_runtime::{Engine, Observation, State};
+use serde_json::Value;
+
+const NOW: f64 = 100_000.0;
+
+fn behavior(v: Option<&Value>, default: BehaviorSpec) -> BehaviorSpec {
+    match v {
+        Some(v) => serde_json::from_value(v.clone()).unwrap(),
+        None => default,
+    }
+}
+
+/// The Kubernetes defaults (HPA API docs).
+fn default_up() -> BehaviorSpec {
+    BehaviorSpec {
+        policies: vec![
+            RateSpec {
+                kind: RateKind::Percent,
+                value: 100,
+                period_seconds: 15.0,
+            },
+            RateSpec {
+                kind: RateKind::Pods,
+                value: 4,
+                period_seconds: 15.0,
+            },
+        ],
+        select: Select::Max,
+        stabilization_seconds: 0.0,
+    }
+}
+
+fn default_down() -> BehaviorSpec {
+    BehaviorSpec {
+        policies: vec![RateSpec {
+            kind: RateKind::Percent,
+            value: 100,
+            period_seconds: 15.0,
+        }],
+        select: Select::Max,
+        stabilization_seconds: 300.0,
+    }
+}
+
+fn engine(c: &Value, targets: Vec<TargetSpec>, tolerance: f64) -> Engine {
+    let metrics = targets
+        .iter()
+        .map(|t| MetricSpec {
+            name: t.metric.clone(),
+            unit: "count".into(),
+        })
+        .collect();
+    let pool = PoolSpec {
+        name: "p".into(),
+        min: c["min"].as_u64().unwrap() as u32,
+        max: c["max"].as_u64().unwrap() as u32,
+        targets,
+        tolerance_up: tolerance,
+        tolerance_down: tolerance,
+        up: behavior(c.get("up"), default_up()),
+        down: behavior(c.get("down"), default_down()),
+        cooldown_seconds: 0.0,
+        interval_seconds: 15.0,
+        fallback: None,
+        warmup_seconds: 0.0,
+    };
+    let a = Artifact {
+        format: FORMAT.into(),
+        version: VERSION,
+        policy: "conformance".into(),
+        pools: vec![pool],
+        metrics,
+        rules: vec![],
+        schedules: vec![],
+    };
+    Engine::load(&serde_json::to_string(&a).unwrap()).unwrap()
+}
+
+fn pairs<T: Copy>(v: Option<&Value>, f: impl Fn(&Value) -> T) -> Vec<(f64, T)> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| (NOW + p[0].as_f64().unwrap(), f(&p[1])))
+        .collect()
+}
+
+#[test]
+fn kubernetes_hpa() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/conformance/kubernetes-hpa.json"
+    ))
+    .unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for c in doc["behavior_cases"].as_array().unwrap() {
+        // The prenormalised recommendation as a per-replica metric with target 1.
+        let e = engine(
+            c,
+            vec![TargetSpec {
+                metric: "r".into(),
+                mode: Mode::PerReplica,
+                target: 1.0,
+                activation: None,
+            }],
+            0.0,
+        );
+        let mut state = State::replay(
+            pairs(c.get("history"), |v| v.as_u64().unwrap() as u32),
+            pairs(c.get("events"), |v| v.as_i64().unwrap()),
+        );
+        let obs = Observation {
+            replicas: c["current"].as_u64().unwrap() as u32,
+            metrics: [("r".to_string(), c["recommendation"].as_f64().unwrap())].into(),
+        };
+        let d = e.decide(0, &mut state, &obs, NOW);
+        ran += 1;
+        if d.desired as u64 != c["expect"].as_u64().unwrap() {
+            failures.push(format!(
+                "{}: expected {}, got {} ({})",
+                c["upstream"], c["expect"], d.desired, d.reason
+            ));
+        }
+    }
+    for c in doc["controller_cases"].as_array().unwrap() {
+        let targets: Vec<TargetSpec> = serde_json::from_value(c["targets"].clone()).unwrap();
+        let e = engine(c, targets, 0.1);
+        let metrics = c["metrics"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+            .collect();
+        let d = e.decide(
+            0,
+            &mut State::default(),
+            &Observation {
+                replicas: c["current"].as_u64().unwrap() as u32,
+                metrics,
+            },
+            NOW,
+        );
+        ran += 1;
+        if d.desired as u64 != c["expect"].as_u64().unwrap() {
+            failures.push(format!(
+                "{}: expected {}, got {} ({})",
+                c["upstream"], c["expect"], d.desired, d.reason
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} upstream cases fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(ran >= 50, "{ran}");
+}
