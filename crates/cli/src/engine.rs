@@ -66,6 +66,7 @@ pub fn test(paths: &[PathBuf]) -> u8 {
             let obs = Observation {
                 replicas: t.replicas,
                 metrics: t.given.iter().cloned().collect(),
+                pods: Vec::new(),
             };
             let d = engine.decide(pool, &mut State::default(), &obs, now);
             let ok = t.expect.min.is_none_or(|m| d.desired >= m)
@@ -101,6 +102,9 @@ struct Line {
     replicas: u32,
     #[serde(default)]
     metrics: std::collections::BTreeMap<String, Option<f64>>,
+    /// Per-pod samples (docs/runtime.md), optional.
+    #[serde(default)]
+    pods: Vec<scalepol_runtime::Pod>,
 }
 
 pub fn decide(policy: &std::path::Path, pool: Option<&str>) -> u8 {
@@ -151,6 +155,7 @@ pub fn decide(policy: &std::path::Path, pool: Option<&str>) -> u8 {
         let obs = Observation {
             replicas: parsed.replicas,
             metrics,
+            pods: parsed.pods,
         };
         let s = state.get_or_insert_with(|| State::new_controller(parsed.replicas, parsed.time));
         let d = engine.decide(index, s, &obs, parsed.time);

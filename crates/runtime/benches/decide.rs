@@ -75,6 +75,7 @@ fn bench(c: &mut Criterion) {
     let obs = Observation {
         replicas: 10,
         metrics: [("queue".to_string(), 97.0), ("kv".to_string(), 7.5)].into(),
+        pods: Vec::new(),
     };
     for (name, e) in [
         ("decide: two metrics", &plain),

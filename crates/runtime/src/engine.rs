@@ -98,6 +98,43 @@ impl State {
 pub struct Observation {
     pub replicas: u32,
     pub metrics: BTreeMap<String, f64>,
+    /// Per-pod samples, when known: utilisation targets are then computed
+    /// the way the HPA's replica calculator does, pod by pod.
+    pub pods: Vec<Pod>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    #[default]
+    Running,
+    Pending,
+    Failed,
+}
+
+/// One pod's state and samples.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pod {
+    /// Ready as the HPA counts it: for CPU, a pod in its initialisation
+    /// period whose sample predates readiness is not ready.
+    #[serde(default = "yes")]
+    pub ready: bool,
+    #[serde(default)]
+    pub phase: Phase,
+    /// Has a deletion timestamp.
+    #[serde(default)]
+    pub deleted: bool,
+    /// Per-pod samples by metric (absent: missing for this pod).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
+    /// Per-pod resource requests by metric (`cpu`, `memory`), for utilisation.
+    #[serde(default)]
+    pub requests: BTreeMap<String, f64>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -220,7 +257,11 @@ impl Engine {
         let proposals: Vec<Proposal> = p
             .targets
             .iter()
-            .map(|t| proposal(p, t, valid(&t.metric), current))
+            .map(|t| {
+                per_pod(p, t, &obs.pods, current).unwrap_or_else(|| {
+                    proposal(p, t, valid(&t.metric), current, ready_pods(&obs.pods))
+                })
+            })
             .collect();
         let recommendation = if p.targets.is_empty() {
             notes.push("a fixed-size pool".into());
@@ -498,10 +539,117 @@ fn with_rate_limits(
     result
 }
 
-/// One metric's proposal with the tolerance applied per direction.
-fn proposal(p: &PoolSpec, t: &TargetSpec, value: Option<f64>, current: u32) -> Proposal {
+/// Pods that are running, ready and not being deleted; `None` without pods.
+fn ready_pods(pods: &[Pod]) -> Option<u32> {
+    (!pods.is_empty()).then(|| {
+        pods.iter()
+            .filter(|x| x.ready && x.phase == Phase::Running && !x.deleted)
+            .count() as u32
+    })
+}
+
+fn within(p: &PoolSpec, ratio: f64) -> bool {
+    ratio >= 1.0 - p.tolerance_down && ratio <= 1.0 + p.tolerance_up
+}
+
+/// A target computed pod by pod, as the HPA's replica calculator does
+/// (GetResourceReplicas for utilisation, GetMetricReplicas for per-replica
+/// metrics sampled per pod). `None` when there are no per-pod samples for
+/// the metric, or for a `total` target (which uses the aggregate).
+fn per_pod(p: &PoolSpec, t: &TargetSpec, pods: &[Pod], current: u32) -> Option<Proposal> {
+    let sampled = pods.iter().any(|x| x.metrics.contains_key(&t.metric));
+    if !sampled || t.mode == Mode::Total {
+        return None;
+    }
+    let utilization = t.mode == Mode::Utilization;
+    // Deleted and failed pods are ignored; pending ones, and (for CPU)
+    // unready ones, are set aside; pods without a sample are missing.
+    let (mut ready, mut unready, mut missing) = (Vec::new(), Vec::new(), Vec::new());
+    for pod in pods
+        .iter()
+        .filter(|x| !x.deleted && x.phase != Phase::Failed)
+    {
+        let request = pod.requests.get(&t.metric).copied().unwrap_or(1.0);
+        match pod
+            .metrics
+            .get(&t.metric)
+            .copied()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+        {
+            _ if pod.phase == Phase::Pending => unready.push(request),
+            None => missing.push(request),
+            Some(_) if !pod.ready && utilization && t.metric == "cpu" => unready.push(request),
+            Some(v) => ready.push((v, request)),
+        }
+    }
+    let ratio_of = |samples: &[(f64, f64)]| {
+        let used: f64 = samples.iter().map(|s| s.0).sum();
+        if utilization {
+            used * 100.0 / samples.iter().map(|s| s.1).sum::<f64>() / t.target
+        } else {
+            used / samples.len() as f64 / t.target
+        }
+    };
+    let proposal = |replicas: Option<u32>, ratio: Option<f64>| Proposal {
+        metric: t.metric.clone(),
+        value: ratio.map(|r| r * t.target),
+        replicas,
+    };
+    if ready.is_empty() {
+        return Some(proposal(None, None));
+    }
+    let ratio = ratio_of(&ready);
+    let scale_up_with_unready = !unready.is_empty() && ratio > 1.0;
+    if !scale_up_with_unready && missing.is_empty() {
+        let replicas = if within(p, ratio) {
+            current
+        } else {
+            ceil_replicas(ratio * ready.len() as f64)
+        };
+        return Some(proposal(Some(replicas), Some(ratio)));
+    }
+    // Missing pods count at 100% of target on a scale-down and 0 on a
+    // scale-up; unready pods at 0 when scaling up.
+    let mut all = ready.clone();
+    for request in missing {
+        let at_target = if utilization {
+            request * t.target / 100.0
+        } else {
+            t.target
+        };
+        all.push((if ratio < 1.0 { at_target } else { 0.0 }, request));
+    }
+    if scale_up_with_unready {
+        all.extend(unready.iter().map(|request| (0.0, *request)));
+    }
+    let new_ratio = ratio_of(&all);
+    let flipped = (ratio < 1.0 && new_ratio > 1.0) || (ratio > 1.0 && new_ratio < 1.0);
+    let mut replicas = if within(p, new_ratio) || flipped {
+        current
+    } else {
+        ceil_replicas(new_ratio * all.len() as f64)
+    };
+    if (new_ratio < 1.0 && replicas > current) || (new_ratio > 1.0 && replicas < current) {
+        replicas = current;
+    }
+    Some(proposal(Some(replicas), Some(ratio)))
+}
+
+/// One metric's proposal with the tolerance applied per direction. With
+/// pods given, a `total` target scales from the ready pods (as the HPA does
+/// for Object and External Value metrics).
+fn proposal(
+    p: &PoolSpec,
+    t: &TargetSpec,
+    value: Option<f64>,
+    current: u32,
+    ready: Option<u32>,
+) -> Proposal {
     let replicas = value.map(|v| {
-        let base = current.max(1) as f64;
+        let base = match (t.mode, ready) {
+            (Mode::Total, Some(r)) => r.max(1) as f64,
+            _ => current.max(1) as f64,
+        };
         let ratio = match t.mode {
             Mode::PerReplica => v / (t.target * base),
             Mode::Total | Mode::Utilization => v / t.target,

@@ -7,4 +7,4 @@ pub mod artifact;
 mod engine;
 
 pub use artifact::Artifact;
-pub use engine::{Decision, Engine, LoadError, Observation, Proposal, State};
+pub use engine::{Decision, Engine, LoadError, Observation, Phase, Pod, Proposal, State};

@@ -119,6 +119,7 @@ fn kubernetes_hpa() {
         let obs = Observation {
             replicas: c["current"].as_u64().unwrap() as u32,
             metrics: [("r".to_string(), c["recommendation"].as_f64().unwrap())].into(),
+            pods: Vec::new(),
         };
         let d = e.decide(0, &mut state, &obs, NOW);
         ran += 1;
@@ -144,6 +145,7 @@ fn kubernetes_hpa() {
             &Observation {
                 replicas: c["current"].as_u64().unwrap() as u32,
                 metrics,
+                pods: Vec::new(),
             },
             NOW,
         );
@@ -155,11 +157,51 @@ fn kubernetes_hpa() {
             ));
         }
     }
+    for c in doc["replica_calc_cases"].as_array().unwrap() {
+        ran += 1;
+        if let Some(f) = replica_calc(c) {
+            failures.push(f);
+        }
+    }
     assert!(
         failures.is_empty(),
         "{} of {ran} upstream cases fail:\n{}",
         failures.len(),
         failures.join("\n")
     );
-    assert!(ran >= 50, "{ran}");
+    assert!(ran >= 80, "{ran}");
+}
+
+/// A replica-calculator case: per-pod samples, and no rate limit binding.
+fn replica_calc(c: &Value) -> Option<String> {
+    let target: TargetSpec = serde_json::from_value(c["target"].clone()).unwrap();
+    let mut spec = c.clone();
+    spec["min"] = 1.into();
+    spec["max"] = 1000.into();
+    let free = serde_json::json!({"policies": [{"kind": "pods", "value": 100000, "period_seconds": 15}], "select": "max", "stabilization_seconds": 0});
+    spec["up"] = free.clone();
+    spec["down"] = free;
+    let e = engine(&spec, vec![target], 0.1);
+    let pods: Vec<scalepol_runtime::Pod> = serde_json::from_value(c["pods"].clone()).unwrap();
+    let metrics = c
+        .get("metrics")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let obs = Observation {
+        replicas: c["current"].as_u64().unwrap() as u32,
+        metrics,
+        pods,
+    };
+    let d = e.decide(0, &mut State::default(), &obs, NOW);
+    (d.desired as u64 != c["expect"].as_u64().unwrap()).then(|| {
+        format!(
+            "{}: expected {}, got {} ({})",
+            c["upstream"], c["expect"], d.desired, d.reason
+        )
+    })
 }

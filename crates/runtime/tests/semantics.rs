@@ -72,6 +72,7 @@ fn obs(replicas: u32, m: f64) -> Observation {
     Observation {
         replicas,
         metrics: [("m".to_string(), m)].into(),
+        pods: Vec::new(),
     }
 }
 
@@ -247,6 +248,7 @@ fn fallback_after_consecutive_failures() {
     let none = Observation {
         replicas: 2,
         metrics: Default::default(),
+        pods: Vec::new(),
     };
     assert_eq!(e.decide(0, &mut s, &none, 0.0).desired, 2);
     assert_eq!(e.decide(0, &mut s, &none, 15.0).desired, 2);
