@@ -314,13 +314,13 @@ impl Checker<'_, '_> {
             .map(|m| m.name.as_str())
             .chain(CEL_BUILTINS.iter().copied())
             .collect();
-        d = match crate::suggest::closest(name, &candidates) {
-            Some(s) => {
-                d.help(format!("did you mean `{s}`?"))
-                    .fix(format!("replace with `{s}`"), span, s)
-            }
-            None => d.help(format!("expressions can read: {}", candidates.join(", "))),
-        };
+        d = crate::suggest::did_you_mean(
+            d,
+            name,
+            &candidates,
+            span,
+            format!("expressions can read: {}", candidates.join(", ")),
+        );
         self.error(d);
         None
     }

@@ -15,3 +15,22 @@ pub fn closest_owned<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) 
     let v: Vec<&str> = candidates.collect();
     closest(word, &v)
 }
+
+/// Adds "did you mean `X`?" and a fix replacing `span` when a candidate is
+/// close to `word`; otherwise the `otherwise` help (usually the list of
+/// what is allowed).
+pub fn did_you_mean(
+    d: crate::diagnostics::Diagnostic,
+    word: &str,
+    candidates: &[&str],
+    span: scalepol_syntax::Span,
+    otherwise: String,
+) -> crate::diagnostics::Diagnostic {
+    match closest(word, candidates) {
+        Some(s) => {
+            d.help(format!("did you mean `{s}`?"))
+                .fix(format!("replace with `{s}`"), span, s)
+        }
+        None => d.help(otherwise),
+    }
+}

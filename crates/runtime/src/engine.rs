@@ -686,6 +686,14 @@ fn active(s: &Schedule, now: f64) -> bool {
     }
 }
 
+/// The replica count at the start of a rate policy's period: the current
+/// count less what was added, plus what was removed, by scale events strictly
+/// within the period.
+fn period_start(current: u32, events: &VecDeque<(f64, i64)>, now: f64, period: f64) -> f64 {
+    let (added, removed) = changes_since(events, now, period);
+    (current as i64 - added + removed).max(0) as f64
+}
+
 /// Replicas added and removed by events strictly after `now - period`.
 fn changes_since(events: &VecDeque<(f64, i64)>, now: f64, period: f64) -> (i64, i64) {
     let mut added = 0;
@@ -707,8 +715,7 @@ fn scale_up_limit(current: u32, events: &VecDeque<(f64, i64)>, b: &BehaviorSpec,
         return current;
     }
     let proposals = b.policies.iter().map(|r| {
-        let (added, removed) = changes_since(events, now, r.period_seconds);
-        let start = (current as i64 - added + removed).max(0) as f64;
+        let start = period_start(current, events, now, r.period_seconds);
         match r.kind {
             RateKind::Pods => start + r.value as f64,
             RateKind::Percent => (start * (1.0 + r.value as f64 / 100.0)).ceil(),
@@ -731,8 +738,7 @@ fn scale_down_limit(
         return current;
     }
     let proposals = b.policies.iter().map(|r| {
-        let (added, removed) = changes_since(events, now, r.period_seconds);
-        let start = (current as i64 - added + removed).max(0) as f64;
+        let start = period_start(current, events, now, r.period_seconds);
         match r.kind {
             RateKind::Pods => start - r.value as f64,
             // Upstream truncates: int32(start * (1 - value/100)).

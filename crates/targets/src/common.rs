@@ -193,6 +193,16 @@ pub fn object_name(p: &Policy, pool: &Pool) -> String {
     }
 }
 
+/// A Kubernetes object: the envelope every emitted document shares.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Object<M, S> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: M,
+    pub spec: S,
+}
+
 #[derive(Serialize)]
 pub struct ObjectMeta {
     pub name: String,

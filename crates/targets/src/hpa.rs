@@ -1,19 +1,12 @@
 //! HorizontalPodAutoscaler `autoscaling/v2`, and the prometheus-adapter rules
 //! its External metrics need.
 
-use crate::common::{self, meta, quantity, HpaBehavior, ObjectMeta, ScaleTargetRef};
+use crate::common::{self, meta, quantity, HpaBehavior, Object, ObjectMeta, ScaleTargetRef};
 use crate::{Document, Emitted, Format, Options, Schema};
 use scalepol_compiler::model::*;
 use serde::Serialize;
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Hpa {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: ObjectMeta,
-    spec: HpaSpec,
-}
+type Hpa = Object<ObjectMeta, HpaSpec>;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

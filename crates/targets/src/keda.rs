@@ -1,19 +1,14 @@
 //! KEDA ScaledObject `keda.sh/v1alpha1` (KEDA 2.20).
 
-use crate::common::{self, meta, quantity, trim_float, HpaBehavior, ObjectMeta, ScaleTargetRef};
+use crate::common::{
+    self, meta, quantity, trim_float, HpaBehavior, Object, ObjectMeta, ScaleTargetRef,
+};
 use crate::{Document, Emitted, Format, Options, Schema};
 use scalepol_compiler::model::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ScaledObject {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: ObjectMeta,
-    spec: Spec,
-}
+type ScaledObject = Object<ObjectMeta, Spec>;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -67,14 +62,7 @@ struct AuthRef {
 
 /// A TriggerAuthentication: a reference to the Secret by name and key,
 /// never the secret's value.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TriggerAuthentication {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: ObjectMeta,
-    spec: AuthSpec,
-}
+type TriggerAuthentication = Object<ObjectMeta, AuthSpec>;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -4,20 +4,13 @@
 //! Serverless mode scales through Knative's KPA annotations; Standard mode
 //! through KServe's HPA or KEDA autoscaler class.
 
-use crate::common::{self, ObjectMeta};
+use crate::common::{self, Object, ObjectMeta};
 use crate::{Document, Emitted, Format, Schema};
 use scalepol_compiler::model::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct InferenceService {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: Meta,
-    spec: Spec,
-}
+type InferenceService = Object<Meta, Spec>;
 
 #[derive(Serialize)]
 struct Meta {

@@ -1,6 +1,6 @@
 //! VerticalPodAutoscaler `autoscaling.k8s.io/v1`, from a pool's vertical bounds.
 
-use crate::common::{self, meta, quantity, ObjectMeta, ScaleTargetRef};
+use crate::common::{self, meta, quantity, Object, ObjectMeta, ScaleTargetRef};
 use crate::{Document, Emitted, Format, Schema};
 use scalepol_compiler::code;
 use scalepol_compiler::diagnostics::{Diagnostic, FileId};
@@ -8,14 +8,7 @@ use scalepol_compiler::model::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Vpa {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: ObjectMeta,
-    spec: Spec,
-}
+type Vpa = Object<ObjectMeta, Spec>;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -63,14 +63,13 @@ pub fn lower_metrics(ctx: &mut Ctx, items: &[Item]) -> Vec<Metric> {
                 format!("unknown metric source `{sw}`"),
             )
             .label("unknown source");
-            d = match suggest::closest(sw, &names) {
-                Some(s) => d.help(format!("did you mean `{s}`?")).fix(
-                    format!("replace with `{s}`"),
-                    sspan,
-                    s,
-                ),
-                None => d.help(format!("the sources are: {}", names.join(", "))),
-            };
+            d = crate::suggest::did_you_mean(
+                d,
+                sw,
+                &names,
+                sspan,
+                format!("the sources are: {}", names.join(", ")),
+            );
             ctx.push(d);
             continue;
         };
@@ -188,14 +187,13 @@ fn metric_unit(ctx: &mut Ctx, a: &mut crate::args::Args) -> Option<MetricUnit> {
                 format!("`{w}` is not a metric unit"),
             )
             .label("unknown unit");
-            d = match suggest::closest(w, &names) {
-                Some(s) => d.help(format!("did you mean `{s}`?")).fix(
-                    format!("replace with `{s}`"),
-                    span,
-                    s,
-                ),
-                None => d.help(format!("metric units are: {}", names.join(", "))),
-            };
+            d = crate::suggest::did_you_mean(
+                d,
+                w,
+                &names,
+                span,
+                format!("metric units are: {}", names.join(", ")),
+            );
             ctx.push(d);
             None
         }

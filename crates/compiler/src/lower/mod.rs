@@ -11,7 +11,6 @@ use crate::args::Args;
 use crate::codes::code;
 use crate::diagnostics::{Diagnostic, FileId, Sink};
 use crate::model::*;
-use crate::suggest;
 use scalepol_syntax::{Document, Node, Span};
 
 /// The keywords each block accepts, with a one-line meaning (hover and
@@ -91,16 +90,13 @@ impl Ctx<'_> {
             format!("`{kw}` is not a setting of {context}"),
         )
         .label("unknown here");
-        match suggest::closest(kw, allowed) {
-            Some(s) => {
-                d = d.help(format!("did you mean `{s}`?")).fix(
-                    format!("replace with `{s}`"),
-                    node.keyword_span,
-                    s,
-                )
-            }
-            None => d = d.help(format!("{context} takes: {}", allowed.join(", "))),
-        }
+        d = crate::suggest::did_you_mean(
+            d,
+            kw,
+            allowed,
+            node.keyword_span,
+            format!("{context} takes: {}", allowed.join(", ")),
+        );
         self.push(d);
     }
     /// Reports a second occurrence of a one-value setting.
@@ -172,14 +168,13 @@ pub fn top_node<'a>(
                     format!("`{}` must be inside a `{want}` block", node.keyword),
                 )
                 .label("at the top level");
-                d = match suggest::closest(&node.keyword, &["policy", "defaults"]) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")).fix(
-                        format!("replace with `{s}`"),
-                        node.keyword_span,
-                        s,
-                    ),
-                    None => d.help(format!("wrap the settings in `{want} NAME {{ ... }}`")),
-                };
+                d = crate::suggest::did_you_mean(
+                    d,
+                    &node.keyword,
+                    &["policy", "defaults"],
+                    node.keyword_span,
+                    format!("wrap the settings in `{want} NAME {{ ... }}`"),
+                );
                 ctx.push(d);
             }
         }

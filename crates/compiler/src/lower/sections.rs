@@ -170,14 +170,13 @@ fn lower_workload(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Workload> 
             format!("unknown workload kind `{kind_word}`"),
         )
         .label("unknown kind");
-        d = match suggest::closest(kind_word, &kinds) {
-            Some(s) => d.help(format!("did you mean `{s}`?")).fix(
-                format!("replace with `{s}`"),
-                kind_span,
-                s,
-            ),
-            None => d.help(format!("the kinds are: {}", kinds.join(", "))),
-        };
+        d = crate::suggest::did_you_mean(
+            d,
+            kind_word,
+            &kinds,
+            kind_span,
+            format!("the kinds are: {}", kinds.join(", ")),
+        );
         ctx.push(d);
         return None;
     };
@@ -866,13 +865,13 @@ pub(super) fn lower_target(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<Targ
             format!("unknown target `{tw}`"),
         )
         .label("unknown target");
-        d = match suggest::closest(tw, &names) {
-            Some(s) => {
-                d.help(format!("did you mean `{s}`?"))
-                    .fix(format!("replace with `{s}`"), tspan, s)
-            }
-            None => d.help(format!("the targets are: {}", names.join(", "))),
-        };
+        d = crate::suggest::did_you_mean(
+            d,
+            tw,
+            &names,
+            tspan,
+            format!("the targets are: {}", names.join(", ")),
+        );
         ctx.push(d);
         return None;
     };
