@@ -401,7 +401,17 @@ fn guardrails(c: &mut Checked, r: &OrgRules) {
     for g in &r.guardrails {
         let mut context = cel_interpreter::Context::default();
         context.add_variable_from_value("policy", value.clone());
-        match g.program.execute(&context) {
+        // Guardrails are the organisation's code: a panic in the evaluator
+        // is an evaluation error, not a crash.
+        let run = std::panic::AssertUnwindSafe(|| g.program.execute(&context));
+        let result = match crate::cel::quietly(run) {
+            Ok(r) => r,
+            Err(_) => {
+                found.push((g, Some("the evaluator failed on this policy".to_string())));
+                continue;
+            }
+        };
+        match result {
             Ok(cel_interpreter::Value::Bool(true)) => {}
             Ok(cel_interpreter::Value::Bool(false)) => found.push((g, None)),
             Ok(other) => found.push((

@@ -197,8 +197,7 @@ impl Engine {
             .map_err(|e| LoadError(format!("invalid engine artifact: {e}")))?;
         let mut rules = Vec::new();
         for r in &artifact.rules {
-            let program = cel_interpreter::Program::compile(&r.when)
-                .map_err(|e| LoadError(format!("rule `{}`: {e}", r.name)))?;
+            let program = compile_rule(r)?;
             rules.push(Rule {
                 spec: r.clone(),
                 program,
@@ -228,6 +227,7 @@ impl Engine {
         })
     }
 
+    /// The index of the pool named `name`, if the artifact has it.
     pub fn pool_index(&self, name: &str) -> Option<usize> {
         self.artifact.pools.iter().position(|p| p.name == name)
     }
@@ -537,6 +537,43 @@ fn with_rate_limits(
         );
     }
     result
+}
+
+/// The longest rule condition the runtime compiles, and its deepest nesting:
+/// an artifact may have been edited by hand, and the CEL parser overflows its
+/// stack on deep input (the compiler applies the same limits at check time).
+const MAX_RULE_LEN: usize = 4096;
+const MAX_RULE_NESTING: usize = 32;
+
+fn compile_rule(r: &RuleSpec) -> Result<cel_interpreter::Program, LoadError> {
+    let err = |why: String| LoadError(format!("rule `{}`: {why}", r.name));
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    for c in r.when.chars() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if r.when.trim().is_empty()
+        || r.when.len() > MAX_RULE_LEN
+        || deepest > MAX_RULE_NESTING
+        || !r.when.is_ascii()
+    {
+        return Err(err(
+            "the condition is empty, too long, too deeply nested or not ASCII".into(),
+        ));
+    }
+    let when = r.when.clone();
+    match std::panic::catch_unwind(move || cel_interpreter::Program::compile(&when)) {
+        Ok(Ok(program)) => Ok(program),
+        Ok(Err(e)) => Err(err(e.to_string())),
+        Err(_) => Err(err("the condition does not parse".into())),
+    }
 }
 
 /// Pods that are running, ready and not being deleted; `None` without pods.

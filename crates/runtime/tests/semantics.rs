@@ -312,6 +312,37 @@ fn loading_rejects_other_versions_and_formats() {
 }
 
 #[test]
+fn hand_edited_artifacts_with_hostile_rules_are_refused() {
+    let rule = |when: String| RuleSpec {
+        name: "r".into(),
+        pool: None,
+        when,
+        min: Some(1),
+        max: None,
+    };
+    let p = pool(1, 10, Mode::PerReplica);
+    for when in [
+        "(".repeat(5000),
+        "1 + ".repeat(5000) + "1",
+        String::new(),
+        "é > 1.0".into(),
+        "m > ".into(),
+    ] {
+        let a = Artifact {
+            format: FORMAT.into(),
+            version: VERSION,
+            policy: "t".into(),
+            pools: vec![p.clone()],
+            metrics: vec![],
+            rules: vec![rule(when.clone())],
+            schedules: vec![],
+        };
+        let e = Engine::load(&serde_json::to_string(&a).unwrap());
+        assert!(e.is_err(), "accepted {:?}", &when[..when.len().min(20)]);
+    }
+}
+
+#[test]
 fn the_clock_going_backwards_is_held() {
     let e = engine(pool(1, 100, Mode::PerReplica));
     let mut s = State::default();
