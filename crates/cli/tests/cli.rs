@@ -483,7 +483,8 @@ fn import_turns_manifests_into_policies() {
     assert!(
         policy.contains("policy llm-server {")
             && policy.contains("activate 0.5")
-            && policy.contains("fallback 4 replicas after 3 failures"),
+            && policy.contains("fallback at least 4 replicas after 3 failures")
+            && policy.contains("scale_to_zero after 10m"),
         "{policy}"
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("not carried over"));

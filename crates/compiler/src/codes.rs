@@ -407,6 +407,13 @@ TOTAL_RATE_TARGET = "SP0535" Warning "total-rate-target" "a total rate used as a
 A total request or token rate does not fall as replicas are added, so the
 proposal keeps growing until the maximum. Scale on it `per replica`.";
 
+FALLBACK_NOT_PER_REPLICA = "SP0536" Warning "fallback-without-per-replica-target" "a fallback in a scale block without a per-replica target"
+"KEDA applies `fallback` only to triggers whose target is an average value
+(`per replica`, HPA AverageValue). In a scale block whose targets are all
+`total` or utilisation, the fallback never applies: a failing metric stays
+failed and the HPA holds the current count. Scale on a metric `per replica`
+for the fallback to apply.";
+
 GPU_ON_CPU = "SP0540" Warning "gpu-scaled-on-cpu" "a GPU pool scaled only on CPU or memory"
 "GPU inference is rarely CPU-bound: the CPU stays low while requests queue on the
 GPU. Scale GPU pools on queue depth, KV-cache use, tokens/s or concurrency.";

@@ -374,9 +374,25 @@ pub struct Behavior {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fallback {
     pub replicas: u32,
-    /// Consecutive metric failures before the fallback applies.
+    /// Consecutive metric failures before the fallback applies (KEDA's
+    /// failureThreshold: it applies from the next failure).
     pub after_failures: u32,
+    pub behavior: FallbackBehavior,
     pub span: Span,
+}
+
+/// Which count a failing metric stands for (KEDA's `fallback.behavior`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FallbackBehavior {
+    /// `fallback N replicas`: N.
+    Static,
+    /// `fallback current replicas`: the current count.
+    Current,
+    /// `fallback at least N replicas`: the current count if higher, else N.
+    AtLeast,
+    /// `fallback at most N replicas`: the current count if lower, else N.
+    AtMost,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

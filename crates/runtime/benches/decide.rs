@@ -42,6 +42,8 @@ fn engine(rules: Vec<RuleSpec>) -> Engine {
         interval_seconds: 15.0,
         fallback: None,
         warmup_seconds: 60.0,
+        legacy: false,
+        idle_to_zero: false,
     };
     let metric = |n: &str| MetricSpec {
         name: n.into(),

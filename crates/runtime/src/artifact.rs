@@ -85,7 +85,26 @@ pub struct BehaviorSpec {
 #[serde(deny_unknown_fields)]
 pub struct FallbackSpec {
     pub replicas: u32,
+    /// KEDA's failureThreshold: the fallback applies from the failure after
+    /// this many in a row.
     pub after_failures: u32,
+    #[serde(default)]
+    pub behavior: FallbackBehavior,
+}
+
+/// KEDA's `fallback.behavior`: which count a failing metric proposes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FallbackBehavior {
+    /// `replicas`.
+    #[default]
+    Static,
+    /// The current count.
+    Current,
+    /// The current count if above `replicas`, else `replicas`.
+    CurrentIfHigher,
+    /// The current count if below `replicas`, else `replicas`.
+    CurrentIfLower,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +124,16 @@ pub struct PoolSpec {
     #[serde(default)]
     pub fallback: Option<FallbackSpec>,
     pub warmup_seconds: f64,
+    /// Kubernetes' rules for an HPA without `behavior`: scale-down
+    /// stabilisation over `down.stabilization_seconds`, scale-up limited to
+    /// max(2 x current, 4). Policies always carry a behavior; this replays
+    /// HPAs that have none (and upstream tests written for them).
+    #[serde(default)]
+    pub legacy: bool,
+    /// KEDA `idleReplicaCount: 0`: a pool with a floor still goes to zero
+    /// when every target is inactive for `cooldown_seconds`.
+    #[serde(default)]
+    pub idle_to_zero: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

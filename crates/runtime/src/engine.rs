@@ -63,8 +63,8 @@ pub struct State {
     history: VecDeque<(f64, u32)>,
     /// (time, replica change) of past scale events.
     events: VecDeque<(f64, i64)>,
-    /// Consecutive decisions with a failed metric.
-    failures: u32,
+    /// Consecutive failures of each target's metric (KEDA counts per metric).
+    failures: Vec<u32>,
     /// The last time a target was active (KEDA), if ever.
     last_active: Option<f64>,
     last_time: Option<f64>,
@@ -254,7 +254,7 @@ impl Engine {
                 .copied()
                 .filter(|v| v.is_finite() && *v >= 0.0)
         };
-        let proposals: Vec<Proposal> = p
+        let mut proposals: Vec<Proposal> = p
             .targets
             .iter()
             .map(|t| {
@@ -263,6 +263,7 @@ impl Engine {
                 })
             })
             .collect();
+        self.with_fallback(p, state, &mut proposals, current, &mut why, &mut notes);
         let recommendation = if p.targets.is_empty() {
             notes.push("a fixed-size pool".into());
             p.min
@@ -274,7 +275,14 @@ impl Engine {
         self.apply_rules(p, obs, now, current, &mut range, &mut why, &mut notes);
         // To and from zero is KEDA's, for pools that may scale to zero; a
         // pool with a floor takes a zero recommendation through the HPA path.
-        let desired = if (recommendation == 0 && range.0 == 0) || current == 0 {
+        if p.idle_to_zero && recommendation == 0 {
+            range.0 = 0;
+        }
+        let desired = if p.legacy && current == 0 && p.min > 0 {
+            // An HPA whose target was scaled to zero by hand stays there.
+            notes.push("zero replicas and a floor: scaling is disabled, as in the HPA".into());
+            0
+        } else if (recommendation == 0 && range.0 == 0) || current == 0 {
             let zero_ok = range.0 == 0;
             let d = if recommendation == 0 && zero_ok {
                 0
@@ -285,6 +293,8 @@ impl Engine {
                 why.push(if d > recommendation { "min" } else { "max" }.to_string());
             }
             d
+        } else if p.legacy {
+            legacy(p, state, recommendation, current, range, now, &mut why)
         } else {
             let stabilized = stabilize(p, state, recommendation, current, now, &mut why);
             with_rate_limits(p, state, stabilized, current, range, now, &mut why)
@@ -320,20 +330,6 @@ impl Engine {
         notes: &mut Vec<String>,
     ) -> u32 {
         let failed = proposals.iter().any(|x| x.value.is_none());
-        state.failures = if failed {
-            state.failures.saturating_add(1)
-        } else {
-            0
-        };
-        if let Some(f) = p
-            .fallback
-            .as_ref()
-            .filter(|f| state.failures >= f.after_failures)
-        {
-            why.push("fallback".into());
-            notes.push(format!("metrics failed {} times in a row", state.failures));
-            return f.replicas;
-        }
         let best = proposals.iter().filter_map(|x| x.replicas).max();
         let mut rec = match best {
             None => {
@@ -352,10 +348,55 @@ impl Engine {
         if proposals.iter().all(|x| x.replicas == Some(current)) && rec == current {
             why.push("tolerance".into());
         }
-        if p.min == 0 {
+        if p.min == 0 || p.idle_to_zero {
             rec = self.activation(p, state, proposals, current, rec, now, why);
         }
         rec
+    }
+
+    /// KEDA's fallback (pkg/fallback): each metric counts its consecutive
+    /// failures; once a metric has failed more than `after_failures` times,
+    /// and its target is per replica (AverageValue, the only kind KEDA falls
+    /// back for), it reads as `target x N`, so it proposes N replicas (the
+    /// tolerance still applies, as in the HPA).
+    fn with_fallback(
+        &self,
+        p: &PoolSpec,
+        state: &mut State,
+        proposals: &mut [Proposal],
+        current: u32,
+        why: &mut Vec<String>,
+        notes: &mut Vec<String>,
+    ) {
+        state.failures.resize(proposals.len(), 0);
+        for (i, (x, t)) in proposals.iter_mut().zip(&p.targets).enumerate() {
+            if x.value.is_some() {
+                state.failures[i] = 0;
+                continue;
+            }
+            state.failures[i] = state.failures[i].saturating_add(1);
+            let Some(f) = p.fallback.as_ref() else {
+                continue;
+            };
+            if t.mode != Mode::PerReplica || state.failures[i] <= f.after_failures {
+                continue;
+            }
+            let n = match f.behavior {
+                FallbackBehavior::Static => f.replicas,
+                FallbackBehavior::Current => current,
+                FallbackBehavior::CurrentIfHigher => current.max(f.replicas),
+                FallbackBehavior::CurrentIfLower => current.min(f.replicas),
+            };
+            let value = f64::from(n) * t.target;
+            *x = proposal(p, t, Some(value), current, None);
+            if !why.iter().any(|w| w == "fallback") {
+                why.push("fallback".into());
+            }
+            notes.push(format!(
+                "`{}` failed {} times in a row: it reads as {n} replicas",
+                t.metric, state.failures[i]
+            ));
+        }
     }
 
     /// KEDA: active when a target's value is strictly above its activation
@@ -498,6 +539,47 @@ fn stabilize(
         why.push("stabilization".into());
     }
     result
+}
+
+/// An HPA without `behavior` (normalizeDesiredReplicas): the highest
+/// recommendation of the scale-down window (a sample exactly at the cutoff
+/// still counts: upstream drops only those before it), then
+/// convertDesiredReplicasWithRules: the minimum, and scale-up limited to
+/// max(2 x current, 4) unless the maximum is lower.
+fn legacy(
+    p: &PoolSpec,
+    state: &mut State,
+    recommendation: u32,
+    current: u32,
+    range: (u32, u32),
+    now: f64,
+    why: &mut Vec<String>,
+) -> u32 {
+    let cutoff = now - p.down.stabilization_seconds;
+    let stabilized = state
+        .history
+        .iter()
+        .filter(|&&(t, _)| t >= cutoff)
+        .fold(recommendation, |acc, &(_, r)| acc.max(r));
+    state.history.push_back((now, recommendation));
+    if stabilized != recommendation {
+        why.push("stabilization".into());
+    }
+    let up_limit = current.saturating_mul(2).max(4);
+    let (ceiling, limit) = if range.1 > up_limit {
+        (up_limit, "rate")
+    } else {
+        (range.1, "max")
+    };
+    if stabilized < range.0 {
+        why.push("min".into());
+        range.0
+    } else if stabilized > ceiling {
+        why.push(limit.into());
+        ceiling
+    } else {
+        stabilized
+    }
 }
 
 /// Rate limits and the replica range together

@@ -67,8 +67,15 @@ fn engine(c: &Value, targets: Vec<TargetSpec>, tolerance: f64) -> Engine {
         down: behavior(c.get("down"), default_down()),
         cooldown_seconds: 0.0,
         interval_seconds: 15.0,
-        fallback: None,
+        fallback: c
+            .get("fallback")
+            .map(|f| serde_json::from_value(f.clone()).unwrap()),
         warmup_seconds: 0.0,
+        legacy: c.get("legacy").and_then(Value::as_bool).unwrap_or(false),
+        idle_to_zero: c
+            .get("idle_to_zero")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     };
     let a = Artifact {
         format: FORMAT.into(),
@@ -157,6 +164,12 @@ fn kubernetes_hpa() {
             ));
         }
     }
+    for c in doc["legacy_cases"].as_array().unwrap() {
+        ran += 1;
+        if let Some(f) = whole_controller(c) {
+            failures.push(f);
+        }
+    }
     for c in doc["replica_calc_cases"].as_array().unwrap() {
         ran += 1;
         if let Some(f) = replica_calc(c) {
@@ -169,7 +182,7 @@ fn kubernetes_hpa() {
         failures.len(),
         failures.join("\n")
     );
-    assert!(ran >= 80, "{ran}");
+    assert!(ran >= 135, "{ran}");
 }
 
 /// A replica-calculator case: per-pod samples, and no rate limit binding.
@@ -204,4 +217,102 @@ fn replica_calc(c: &Value) -> Option<String> {
             c["upstream"], c["expect"], d.desired, d.reason
         )
     })
+}
+
+/// A whole-controller case from horizontal_test.go: an HPA without behavior
+/// (the legacy rules) unless the case gives one.
+fn whole_controller(c: &Value) -> Option<String> {
+    let targets: Vec<TargetSpec> = serde_json::from_value(c["targets"].clone()).unwrap();
+    let mut spec = c.clone();
+    if spec.get("legacy").is_none() {
+        spec["legacy"] = true.into();
+    }
+    let e = engine(&spec, targets, 0.1);
+    let pods: Vec<scalepol_runtime::Pod> =
+        serde_json::from_value(c.get("pods").cloned().unwrap_or_default()).unwrap_or_default();
+    let metrics = c
+        .get("metrics")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let obs = Observation {
+        replicas: c["current"].as_u64().unwrap() as u32,
+        metrics,
+        pods,
+    };
+    // A test that leaves the recommendations unset gets the controller's
+    // seed: the current count, now.
+    let mut state = if c.get("seeded").and_then(Value::as_bool) == Some(true) {
+        State::new_controller(obs.replicas, NOW)
+    } else {
+        State::default()
+    };
+    let d = e.decide(0, &mut state, &obs, NOW);
+    (d.desired as u64 != c["expect"].as_u64().unwrap()).then(|| {
+        format!(
+            "{}: expected {}, got {} ({})",
+            c["upstream"], c["expect"], d.desired, d.reason
+        )
+    })
+}
+
+/// KEDA's fallback and scale-executor cases: one metric, a few decisions.
+#[test]
+fn keda() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/conformance/keda.json"
+    ))
+    .unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let mut failures = Vec::new();
+    let cases = doc["cases"].as_array().unwrap();
+    for c in cases {
+        let p = &c["pool"];
+        let mut spec = p.clone();
+        spec["idle_to_zero"] = p.get("idle_to_zero").cloned().unwrap_or(false.into());
+        let target = TargetSpec {
+            metric: "m".into(),
+            mode: serde_json::from_value(p["mode"].clone()).unwrap(),
+            target: p["target"].as_f64().unwrap(),
+            activation: None,
+        };
+        let e = engine(&spec, vec![target], 0.1);
+        let mut state = State::default();
+        for (i, step) in c["steps"].as_array().unwrap().iter().enumerate() {
+            let metrics = step["value"]
+                .as_f64()
+                .map(|v| [("m".to_string(), v)].into())
+                .unwrap_or_default();
+            let obs = Observation {
+                replicas: step["current"].as_u64().unwrap() as u32,
+                metrics,
+                pods: Vec::new(),
+            };
+            let d = e.decide(0, &mut state, &obs, NOW + 15.0 * i as f64);
+            if let Some(want) = step.get("expect_proposal") {
+                let got = d.proposals[0].replicas.map(u64::from);
+                if got != want.as_u64() {
+                    failures.push(format!(
+                        "{} step {i}: proposal {want}, got {got:?}",
+                        c["upstream"]
+                    ));
+                }
+            }
+            if let Some(want) = step.get("expect").and_then(Value::as_u64) {
+                if u64::from(d.desired) != want {
+                    failures.push(format!(
+                        "{} step {i}: expected {want}, got {} ({})",
+                        c["upstream"], d.desired, d.reason
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(cases.len() >= 13);
 }

@@ -45,6 +45,8 @@ fn pool(min: u32, max: u32, mode: Mode) -> PoolSpec {
         interval_seconds: 15.0,
         fallback: None,
         warmup_seconds: 0.0,
+        legacy: false,
+        idle_to_zero: false,
     }
 }
 
@@ -236,31 +238,103 @@ fn keda_activation_is_strictly_greater_and_cooldown_precedes_zero() {
     assert_eq!(e.decide(0, &mut s, &obs(1, 1.0), 300.0).desired, 0);
 }
 
-#[test]
-fn fallback_after_consecutive_failures() {
+fn failing(replicas: u32) -> Observation {
+    Observation {
+        replicas,
+        metrics: Default::default(),
+        pods: Vec::new(),
+    }
+}
+
+fn with_fallback(behavior: FallbackBehavior) -> Engine {
     let mut p = pool(1, 10, Mode::PerReplica);
     p.fallback = Some(FallbackSpec {
         replicas: 6,
         after_failures: 3,
+        behavior,
     });
-    let e = engine(p);
+    engine(p)
+}
+
+#[test]
+fn fallback_after_consecutive_failures() {
+    let e = with_fallback(FallbackBehavior::Static);
     let mut s = State::default();
-    let none = Observation {
-        replicas: 2,
-        metrics: Default::default(),
-        pods: Vec::new(),
-    };
-    assert_eq!(e.decide(0, &mut s, &none, 0.0).desired, 2);
-    assert_eq!(e.decide(0, &mut s, &none, 15.0).desired, 2);
-    let d = e.decide(0, &mut s, &none, 30.0);
+    // KEDA falls back once the failures exceed the threshold: the fourth.
+    for t in [0.0, 15.0, 30.0] {
+        assert_eq!(e.decide(0, &mut s, &failing(2), t).desired, 2);
+    }
+    let d = e.decide(0, &mut s, &failing(2), 45.0);
     assert_eq!(d.desired, 6);
     assert!(d.limited_by.contains(&"fallback".to_string()));
     // One good reading resets the count; the scale-down still goes through
     // the HPA's window (KEDA's fallback works through the HPA), which holds 6.
-    let d = e.decide(0, &mut s, &obs(6, 20.0), 45.0);
+    let d = e.decide(0, &mut s, &obs(6, 20.0), 60.0);
     assert_eq!(d.desired, 6);
     assert!(d.limited_by.contains(&"stabilization".to_string()), "{d:?}");
-    assert_eq!(e.decide(0, &mut s, &obs(6, 20.0), 331.0).desired, 2);
+    assert_eq!(e.decide(0, &mut s, &obs(6, 20.0), 361.0).desired, 2);
+    // The count starts again from zero.
+    assert_eq!(e.decide(0, &mut s, &failing(2), 376.0).desired, 2);
+}
+
+#[test]
+fn fallback_behaviors() {
+    // (behavior, current, expected): KEDA's doFallback.
+    let cases = [
+        (FallbackBehavior::Static, 3, 6),
+        (FallbackBehavior::Current, 3, 3),
+        (FallbackBehavior::CurrentIfHigher, 3, 6),
+        (FallbackBehavior::CurrentIfHigher, 8, 8),
+        (FallbackBehavior::CurrentIfLower, 3, 3),
+        (FallbackBehavior::CurrentIfLower, 8, 6),
+    ];
+    for (behavior, current, expected) in cases {
+        let e = with_fallback(behavior);
+        let mut s = State::default();
+        for t in [0.0, 15.0, 30.0] {
+            e.decide(0, &mut s, &failing(current), t);
+        }
+        let d = e.decide(0, &mut s, &failing(current), 45.0);
+        assert_eq!(
+            d.proposals[0].replicas,
+            Some(expected),
+            "{behavior:?} from {current}"
+        );
+        // A scale-down still passes the HPA's window, which remembers the
+        // held count of the failing decisions.
+        assert_eq!(d.desired, expected.max(current), "{behavior:?}: {d:?}");
+    }
+}
+
+#[test]
+fn fallback_only_for_per_replica_targets() {
+    // KEDA falls back only for AverageValue metrics; a `total` target fails.
+    let mut p = pool(1, 10, Mode::Total);
+    p.fallback = Some(FallbackSpec {
+        replicas: 6,
+        after_failures: 0,
+        behavior: FallbackBehavior::Static,
+    });
+    let e = engine(p);
+    let d = e.decide(0, &mut State::default(), &failing(2), 0.0);
+    assert_eq!(d.desired, 2);
+    assert!(d.limited_by.contains(&"hold".to_string()), "{d:?}");
+}
+
+#[test]
+fn idle_to_zero_with_a_floor() {
+    // KEDA idleReplicaCount 0 with minReplicaCount 3: inactive after the
+    // cooldown goes to zero; activity comes back to the floor at once.
+    let mut p = pool(3, 10, Mode::PerReplica);
+    p.idle_to_zero = true;
+    p.cooldown_seconds = 300.0;
+    let e = engine(p);
+    let mut s = State::new_controller(3, 0.0);
+    assert_eq!(e.decide(0, &mut s, &obs(3, 0.0), 100.0).desired, 3);
+    let d = e.decide(0, &mut s, &obs(3, 0.0), 300.0);
+    assert_eq!(d.desired, 0, "{d:?}");
+    assert_eq!(e.decide(0, &mut s, &obs(0, 0.0), 315.0).desired, 0);
+    assert_eq!(e.decide(0, &mut s, &obs(0, 1.0), 330.0).desired, 3);
 }
 
 #[test]

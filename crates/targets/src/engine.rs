@@ -82,8 +82,16 @@ pub fn artifact(p: &Policy) -> a::Artifact {
                     .map(|f| a::FallbackSpec {
                         replicas: f.replicas,
                         after_failures: f.after_failures,
+                        behavior: match f.behavior {
+                            FallbackBehavior::Static => a::FallbackBehavior::Static,
+                            FallbackBehavior::Current => a::FallbackBehavior::Current,
+                            FallbackBehavior::AtLeast => a::FallbackBehavior::CurrentIfHigher,
+                            FallbackBehavior::AtMost => a::FallbackBehavior::CurrentIfLower,
+                        },
                     }),
                 warmup_seconds: pool.warmup.value.secs_f64(),
+                legacy: false,
+                idle_to_zero: s.is_some_and(|s| s.scale_to_zero.is_some()) && pool.replicas.min > 0,
             }
         })
         .collect();

@@ -306,21 +306,28 @@ impl Builder {
             spec.pointer("/fallback/failureThreshold")
                 .and_then(Value::as_u64),
         ) {
+            let count = match s(spec, "/fallback/behavior") {
+                Some("currentReplicas") => "current".to_string(),
+                Some("currentReplicasIfHigher") => format!("at least {r}"),
+                Some("currentReplicasIfLower") => format!("at most {r}"),
+                _ => r.to_string(),
+            };
             self.scale
-                .push(format!("fallback {r} replicas after {f} failures"));
-            if let Some(b) = s(spec, "/fallback/behavior").filter(|b| *b != "static") {
-                self.notes.push(format!(
-                    "fallback behavior `{b}` was imported as a static fallback"
-                ));
-            }
+                .push(format!("fallback {count} replicas after {f} failures"));
         }
-        for (key, what) in [
-            ("/idleReplicaCount", "idleReplicaCount"),
-            ("/initialCooldownPeriod", "initialCooldownPeriod"),
-        ] {
-            if spec.pointer(key).is_some() {
-                self.notes.push(format!("{what} was not imported"));
+        match spec.pointer("/idleReplicaCount").and_then(Value::as_u64) {
+            Some(0) => {
+                let after = secs(&spec["cooldownPeriod"]).unwrap_or_else(|| "5m".into());
+                self.scale.push(format!("scale_to_zero after {after}"));
             }
+            Some(n) => self.notes.push(format!(
+                "idleReplicaCount {n} was not imported: only 0 is supported by KEDA"
+            )),
+            None => {}
+        }
+        if spec.pointer("/initialCooldownPeriod").is_some() {
+            self.notes
+                .push("initialCooldownPeriod was not imported".into());
         }
         if let Some(b) = spec.pointer("/advanced/horizontalPodAutoscalerConfig/behavior") {
             self.behavior(b);

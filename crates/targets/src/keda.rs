@@ -19,6 +19,8 @@ struct Spec {
     min_replica_count: u32,
     max_replica_count: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    idle_replica_count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     fallback: Option<Fallback>,
     advanced: Advanced,
     triggers: Vec<Trigger>,
@@ -29,6 +31,8 @@ struct Spec {
 struct Fallback {
     failure_threshold: u32,
     replicas: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    behavior: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -247,9 +251,22 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
             cooldown_period: s.cooldown.value.secs_ceil(),
             min_replica_count: pool.replicas.min,
             max_replica_count: pool.replicas.max,
+            // KEDA's idle count: a pool with a floor that still idles to zero.
+            idle_replica_count: (s.scale_to_zero.is_some() && pool.replicas.min > 0).then_some(0),
             fallback: s.fallback.as_ref().map(|f| Fallback {
                 failure_threshold: f.after_failures,
-                replicas: f.replicas,
+                // Required by the CRD, unused by `currentReplicas`.
+                replicas: if f.behavior == FallbackBehavior::Current {
+                    pool.replicas.min
+                } else {
+                    f.replicas
+                },
+                behavior: match f.behavior {
+                    FallbackBehavior::Static => None,
+                    FallbackBehavior::Current => Some("currentReplicas"),
+                    FallbackBehavior::AtLeast => Some("currentReplicasIfHigher"),
+                    FallbackBehavior::AtMost => Some("currentReplicasIfLower"),
+                },
             }),
             advanced: Advanced {
                 horizontal_pod_autoscaler_config: HpaConfig {

@@ -1,5 +1,5 @@
 //! Cold starts and scaling lag (SP0520, SP0521) and oscillation
-//! (SP0530-SP0535).
+//! (SP0530-SP0536).
 
 use crate::codes::code;
 use crate::diagnostics::{Diagnostic, FileId};
@@ -16,7 +16,29 @@ pub fn check(p: &Policy, out: &mut Vec<Diagnostic>) {
         down_vs_up(pool, s, out);
         zero_tolerance(pool, s, out);
         targets(p, pool, s, out);
+        fallback_targets(s, out);
     }
+}
+
+/// KEDA falls back only for AverageValue targets (pkg/fallback:
+/// isFallbackEnabled): without one, the fallback is dead. With one, the
+/// other targets simply hold when they fail, which is the HPA's rule anyway.
+fn fallback_targets(s: &Scaling, out: &mut Vec<Diagnostic>) {
+    let Some(f) = &s.fallback else { return };
+    if s.targets.is_empty() || s.targets.iter().any(|t| t.mode == TargetMode::PerReplica) {
+        return;
+    }
+    let mut d = Diagnostic::new(
+        code::FALLBACK_NOT_PER_REPLICA,
+        FileId(0),
+        f.span,
+        "this fallback never applies: KEDA falls back only for `per replica` targets, and this block has none",
+    )
+    .label("never used");
+    for t in &s.targets {
+        d = d.with_secondary(FileId(0), t.span, "not per replica");
+    }
+    out.push(d.help("when a metric fails, the HPA holds the current count instead; scale on a metric `per replica` for the fallback to apply"));
 }
 
 /// The written span of a value, or the fallback (a default has no span).

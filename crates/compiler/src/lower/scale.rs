@@ -218,6 +218,9 @@ pub fn lower_scaling(
             _ => s.scale_to_zero = lower_to_zero(ctx, f, b),
         }
     }
+    if let Some(&(f, _)) = items.iter().find(|(_, b)| b.keyword == "scale_to_zero") {
+        link_idle_to_cooldown(ctx, f, &mut s);
+    }
     if require_targets && s.targets.is_empty() && !items.iter().any(|(_, b)| b.keyword == "on") {
         ctx.push(
             Diagnostic::new(
@@ -541,26 +544,40 @@ fn lower_rate(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<RatePolicy> {
 }
 
 fn lower_fallback(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<Fallback> {
-    let mut a = ctx.args(b, file, "fallback N replicas [after M failures]");
-    let q = a.quantity(&mut ctx.sink, "a replica count")?;
-    let replicas = args::to_replicas(&mut ctx.sink, file, &q, "fallback")?;
+    let mut a = ctx.args(
+        b,
+        file,
+        "fallback [at least|at most] N replicas [after M failures], or fallback current replicas",
+    );
+    let (behavior, replicas) = if a.eat_word("current") {
+        if !a.eat_word("replicas") {
+            a.expected(&mut ctx.sink, "`replicas`");
+            return None;
+        }
+        (FallbackBehavior::Current, 0)
+    } else {
+        let behavior = if a.eat_word("at") {
+            if a.eat_word("least") {
+                FallbackBehavior::AtLeast
+            } else if a.eat_word("most") {
+                FallbackBehavior::AtMost
+            } else {
+                a.expected(&mut ctx.sink, "`least` or `most`");
+                return None;
+            }
+        } else {
+            FallbackBehavior::Static
+        };
+        let q = a.quantity(&mut ctx.sink, "a replica count")?;
+        (
+            behavior,
+            args::to_replicas(&mut ctx.sink, file, &q, "fallback")?,
+        )
+    };
     let mut after = 3;
     if a.eat_word("after") {
         let q = a.quantity(&mut ctx.sink, "a number of failures")?;
         after = args::to_replicas(&mut ctx.sink, file, &q, "after")?;
-        if after == 0 {
-            ctx.push(
-                Diagnostic::new(
-                    code::BAD_ARGUMENTS,
-                    file,
-                    q.span,
-                    "the fallback needs at least one failure to trigger",
-                )
-                .label("zero")
-                .help("KEDA's failureThreshold is at least 1; 3 is typical"),
-            );
-            return None;
-        }
         if !(a.eat_word("failures") || a.eat_word("failure")) {
             a.expected(&mut ctx.sink, "`failures`");
             return None;
@@ -570,6 +587,7 @@ fn lower_fallback(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<Fallback> {
     Some(Fallback {
         replicas,
         after_failures: after,
+        behavior,
         span: b.span,
     })
 }
@@ -581,4 +599,27 @@ fn lower_to_zero(ctx: &mut Ctx, file: FileId, b: &Node) -> Option<ScaleToZero> {
     let idle = args::to_duration(&mut ctx.sink, file, &q, "scale_to_zero")?;
     a.end(&mut ctx.sink);
     Some(ScaleToZero { idle, span: b.span })
+}
+
+/// `scale_to_zero after D` is KEDA's idle: D is the cooldown. Written both
+/// ways, they must agree.
+fn link_idle_to_cooldown(ctx: &mut Ctx, file: FileId, s: &mut Scaling) {
+    let Some(z) = &s.scale_to_zero else { return };
+    if s.cooldown.is_default() {
+        s.cooldown = ctx.valued(z.idle, file, z.span);
+    } else if s.cooldown.value != z.idle {
+        ctx.push(
+            Diagnostic::new(
+                code::BAD_ARGUMENTS,
+                file,
+                z.span,
+                format!(
+                    "`scale_to_zero after {}` disagrees with `cooldown {}`: both are the idle time before zero",
+                    z.idle, s.cooldown.value
+                ),
+            )
+            .label("idle time")
+            .help("keep one of them (KEDA has a single cooldownPeriod)"),
+        );
+    }
 }
