@@ -7,6 +7,7 @@ mod explain;
 mod files;
 mod fmt;
 mod import;
+mod simulate;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use scalepol_compiler::model::TargetKind;
@@ -142,6 +143,13 @@ enum Command {
         #[arg(long)]
         pool: Option<String>,
     },
+    /// Simulate a policy on a traffic trace, with cost and SLO, against
+    /// static provisioning for the peak and the HPA defaults.
+    ///
+    /// Examples:
+    ///   scalepol simulate policies/chat-llama3.scalepol --trace traces/azure_llm_2023_conv.csv
+    ///   scalepol simulate chat.scalepol --trace series.csv --scale peak --report sim.html
+    Simulate(Box<simulate::Args>),
     /// Explain a diagnostic code, like `scalepol explain SP0203`.
     ///
     /// With no code, list every code with its summary.
@@ -224,6 +232,7 @@ fn main() -> ExitCode {
         Command::Import { file, out } => import::run(&file, &out),
         Command::Test { paths } => engine::test(&paths),
         Command::Decide { policy, pool } => engine::decide(&policy, pool.as_deref()),
+        Command::Simulate(a) => simulate::run(&a),
         Command::Explain { code } => explain::run(code.as_deref()),
     };
     ExitCode::from(code)

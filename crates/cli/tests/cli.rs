@@ -599,3 +599,97 @@ fn decide_streams_decisions_and_survives_bad_lines() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("line 2:"));
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn simulate_prints_a_summary_and_writes_a_self_contained_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("sim.html");
+    let o = run(
+        &[
+            "simulate",
+            "policies/chat-llama3.scalepol",
+            "--trace",
+            "traces/azure_llm_2023_conv.csv",
+            "--scale",
+            "peak",
+            "--report",
+            html.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = stdout(&o);
+    assert!(
+        text.contains("simulated chat-llama3 on pool `l4`")
+            && text.contains("static peak")
+            && text.contains("HPA defaults")
+            && text.contains("vs static peak: the policy"),
+        "{text}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!doctype html>") && page.matches("<svg").count() == 3);
+    // Self-contained: nothing to fetch.
+    assert!(!page.contains("src=") && !page.contains("href="));
+}
+
+#[test]
+fn simulate_json_has_every_run() {
+    let o = run(
+        &[
+            "simulate",
+            "policies/embeddings-cpu.scalepol",
+            "--trace",
+            "traces/azure_llm_2023_code.csv",
+            "--json",
+        ],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[0]["name"], "policy");
+    assert!(runs[0]["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["trace"]["requests"], 8819);
+}
+
+#[test]
+fn simulate_rejects_a_malformed_trace_with_its_line() {
+    let dir = temp_with(&[(
+        "t.csv",
+        b"timestamp_s,input_tokens,output_tokens\n0,1,1\n5,1,1\n3,1,1\n",
+    )]);
+    let policy = root().join("policies/chat-llama3.scalepol");
+    let o = run(
+        &["simulate", policy.to_str().unwrap(), "--trace", "t.csv"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("line 4") && err.contains("sorted"), "{err}");
+    let good = root().join("traces/azure_llm_2023_code.csv");
+    for (args, words) in [
+        (vec!["--metric", "nope=queued"], "does not declare"),
+        (vec!["--metric", "queue_depth=sideways"], "unknown signal"),
+        (vec!["--pool", "h100"], "no pool `h100`"),
+        (vec!["--scale", "0"], "must be above 0"),
+        (vec!["--start", "yesterday"], "RFC 3339"),
+    ] {
+        let mut a = vec![
+            "simulate",
+            policy.to_str().unwrap(),
+            "--trace",
+            good.to_str().unwrap(),
+        ];
+        a.extend(args);
+        let o = run(&a, dir.path());
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(words), "{err}");
+    }
+}

@@ -1,0 +1,227 @@
+//! `scalepol simulate`: a policy on a traffic trace, against baselines.
+
+use crate::fmt::write_atomically;
+use scalepol_compiler::{check_source, render, FsLoader, Severity};
+use scalepol_sim::signals::Signal;
+use scalepol_sim::trace::{self, Columns, Layout, ReadOptions};
+use scalepol_sim::{Load, Options};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The policy file.
+    pub policy: PathBuf,
+    /// The trace: request-level CSV (timestamp_s,input_tokens,output_tokens)
+    /// or a series (time and a request count per interval).
+    #[arg(long)]
+    pub trace: PathBuf,
+    /// The pool to simulate (default: the first that scales).
+    #[arg(long)]
+    pub pool: Option<String>,
+    /// requests or series (default: a `count` column means series).
+    #[arg(long, value_parser = ["requests", "series"])]
+    pub layout: Option<String>,
+    /// Other column names: `time=ts,count=n,input=in,output=out`.
+    #[arg(long, value_name = "ROLE=COLUMN,...")]
+    pub columns: Option<String>,
+    /// A series' interval (default: inferred from its first two rows).
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// Replay N times faster.
+    #[arg(long, default_value_t = 1.0)]
+    pub speedup: f64,
+    /// Replay at N times the load, or `peak` to meet the policy's declared peak.
+    #[arg(long, default_value = "1")]
+    pub scale: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML report with charts (or, for a
+    /// `.svg` file, the charts alone).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Wall-clock time of the trace's start (RFC 3339), for schedules and
+    /// rules (default: Monday 2026-01-05 12:00 UTC).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Service time of a request when the pool declares no rate.
+    #[arg(long, value_name = "DURATION")]
+    pub service_time: Option<String>,
+    /// How much faster a replica reads input tokens than it writes output tokens.
+    #[arg(long, default_value_t = 10.0)]
+    pub prefill_speedup: f64,
+    /// Slots per replica when the pool declares no concurrency.
+    #[arg(long)]
+    pub slots: Option<u32>,
+    /// How late metrics reach the controller.
+    #[arg(long, default_value = "15s", value_name = "DURATION")]
+    pub scrape_delay: String,
+    /// Replicas at the start (default: the pool's minimum).
+    #[arg(long)]
+    pub initial: Option<u32>,
+    /// What a metric reads: NAME=SIGNAL (arrivals, tokens, running, queued,
+    /// load, utilization, latency_p95, wait). Repeatable.
+    #[arg(long = "metric", value_name = "NAME=SIGNAL")]
+    pub metrics: Vec<String>,
+    /// Skip the baselines.
+    #[arg(long)]
+    pub no_baselines: bool,
+}
+
+fn seconds(text: &str, what: &str) -> Result<f64, String> {
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    let (n, unit) = text.split_at(split);
+    let n: f64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{what} `{text}` is not a duration like 15s"))?;
+    let ms = scalepol_compiler::units::duration_unit(if unit.is_empty() { "s" } else { unit })
+        .ok_or_else(|| format!("{what} `{text}`: unknown unit `{unit}` (ms, s, m, h)"))?;
+    if !(n >= 0.0 && n.is_finite()) {
+        return Err(format!("{what} `{text}` must be 0 or more"));
+    }
+    Ok(n * ms as f64 / 1e3)
+}
+
+fn options(a: &Args) -> Result<(ReadOptions, Options), String> {
+    let mut read = ReadOptions {
+        layout: a.layout.as_deref().map(|l| {
+            if l == "series" {
+                Layout::Series
+            } else {
+                Layout::Requests
+            }
+        }),
+        ..ReadOptions::default()
+    };
+    if let Some(c) = &a.columns {
+        read.columns = Columns::default()
+            .with_mapping(c)
+            .map_err(|e| e.to_string())?;
+    }
+    read.interval = a
+        .interval
+        .as_deref()
+        .map(|i| seconds(i, "--interval"))
+        .transpose()?;
+    let mut o = Options {
+        pool: a.pool.clone(),
+        speedup: a.speedup,
+        scrape_delay: seconds(&a.scrape_delay, "--scrape-delay")?,
+        initial: a.initial,
+        baselines: !a.no_baselines,
+        trace_name: a
+            .trace
+            .file_name()
+            .map_or("the trace".into(), |n| n.to_string_lossy().into_owned()),
+        ..Options::default()
+    };
+    o.load = if a.scale == "peak" {
+        Load::DeclaredPeak
+    } else {
+        Load::Factor(
+            a.scale
+                .parse()
+                .map_err(|_| format!("--scale `{}` is not a number or `peak`", a.scale))?,
+        )
+    };
+    o.model.prefill_speedup = a.prefill_speedup;
+    o.model.slots = a.slots;
+    o.model.service_time = a
+        .service_time
+        .as_deref()
+        .map(|s| seconds(s, "--service-time"))
+        .transpose()?;
+    if let Some(s) = &a.start {
+        o.start_epoch = chrono::DateTime::parse_from_rfc3339(s)
+            .map_err(|e| {
+                format!("--start `{s}`: {e} (expected RFC 3339, like 2026-01-05T12:00:00Z)")
+            })?
+            .timestamp() as f64;
+    }
+    for m in &a.metrics {
+        let (name, signal) = m
+            .split_once('=')
+            .ok_or_else(|| format!("--metric `{m}` is not NAME=SIGNAL"))?;
+        let s = Signal::parse(signal).ok_or_else(|| {
+            let all: Vec<&str> = Signal::ALL.iter().map(|(n, _)| *n).collect();
+            format!(
+                "--metric `{m}`: unknown signal `{signal}` ({})",
+                all.join(", ")
+            )
+        })?;
+        o.signals.push((name.to_string(), s));
+    }
+    Ok((read, o))
+}
+
+pub fn run(a: &Args) -> u8 {
+    let (read, o) = match options(a) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let name = a.policy.to_string_lossy().into_owned();
+    let text = match std::fs::read_to_string(&a.policy) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {name}: {e}");
+            return 2;
+        }
+    };
+    let checked = check_source(&name, &text, &FsLoader);
+    let Some(policy) = checked.policy.clone() else {
+        for d in checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+        {
+            eprint!("{}", render::human(d, &checked.files, false));
+        }
+        return 1;
+    };
+    let trace_name = a.trace.to_string_lossy();
+    let trace = match std::fs::read_to_string(&a.trace)
+        .map_err(|e| e.to_string())
+        .and_then(|t| trace::parse(&t, &read).map_err(|e| e.to_string()))
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {trace_name}: {e}");
+            return 2;
+        }
+    };
+    let report = match scalepol_sim::simulate(&policy, &trace, &o) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report serialises")
+        );
+    } else {
+        print!("{}", report.table());
+    }
+    if let Some(path) = &a.report {
+        let svg = path.extension().is_some_and(|e| e == "svg");
+        let page = if svg {
+            scalepol_sim::html::svg(&report)
+        } else {
+            scalepol_sim::html::render(&report)
+        };
+        if let Err(e) = write_atomically(path, &page) {
+            eprintln!("error: {}: {e}", path.display());
+            return 2;
+        }
+        eprintln!("wrote {}", path.display());
+    }
+    0
+}
