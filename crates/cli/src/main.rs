@@ -7,6 +7,7 @@ mod explain;
 mod files;
 mod fmt;
 mod import;
+mod live;
 mod simulate;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -150,6 +151,13 @@ enum Command {
     ///   scalepol simulate policies/chat-llama3.scalepol --trace traces/azure_llm_2023_conv.csv
     ///   scalepol simulate chat.scalepol --trace series.csv --scale peak --report sim.html
     Simulate(Box<simulate::Args>),
+    /// Run the engine live: read the pool's metrics from Prometheus on each
+    /// tick, decide, and print the decision or hand it to a command.
+    ///
+    /// Examples:
+    ///   scalepol run chat.scalepol --prometheus http://127.0.0.1:9090
+    ///   scalepol run chat.scalepol --actuator exec -- ./scale.sh
+    Run(Box<live::Args>),
     /// Explain a diagnostic code, like `scalepol explain SP0203`.
     ///
     /// With no code, list every code with its summary.
@@ -233,6 +241,7 @@ fn main() -> ExitCode {
         Command::Test { paths } => engine::test(&paths),
         Command::Decide { policy, pool } => engine::decide(&policy, pool.as_deref()),
         Command::Simulate(a) => simulate::run(&a),
+        Command::Run(a) => live::run(&a),
         Command::Explain { code } => explain::run(code.as_deref()),
     };
     ExitCode::from(code)

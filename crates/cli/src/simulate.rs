@@ -5,6 +5,7 @@ use scalepol_compiler::{check_source, render, FsLoader, Severity};
 use scalepol_sim::signals::Signal;
 use scalepol_sim::trace::{self, Columns, Layout, ReadOptions};
 use scalepol_sim::{Load, Options};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -157,6 +158,14 @@ fn options(a: &Args) -> Result<(ReadOptions, Options), String> {
     Ok((read, o))
 }
 
+/// The load factor when known before the run (a declared peak is not).
+fn scale_hint(o: &Options) -> f64 {
+    match o.load {
+        Load::Factor(f) => f,
+        Load::DeclaredPeak => 100.0,
+    }
+}
+
 pub fn run(a: &Args) -> u8 {
     let (read, o) = match options(a) {
         Ok(x) => x,
@@ -195,7 +204,26 @@ pub fn run(a: &Args) -> u8 {
             return 2;
         }
     };
-    let report = match scalepol_sim::simulate(&policy, &trace, &o) {
+    // A bar on long runs, on a terminal only.
+    let long = trace.requests.len() as f64 * scale_hint(&o) > 2_000_000.0;
+    let bar = (long && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(1000);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("simulating {bar:40} {percent}% {elapsed}")
+                .expect("a valid template"),
+        );
+        b
+    });
+    let mut progress = |f: f64| {
+        if let Some(b) = &bar {
+            b.set_position((f * 1000.0) as u64);
+        }
+    };
+    let result = scalepol_sim::simulate_with_progress(&policy, &trace, &o, &mut progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let report = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

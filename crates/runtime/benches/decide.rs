@@ -48,6 +48,9 @@ fn engine(rules: Vec<RuleSpec>) -> Engine {
     let metric = |n: &str| MetricSpec {
         name: n.into(),
         unit: "count".into(),
+        source: None,
+        endpoint: None,
+        query: None,
     };
     let a = Artifact {
         format: FORMAT.into(),

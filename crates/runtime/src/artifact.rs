@@ -27,6 +27,16 @@ pub struct MetricSpec {
     pub name: String,
     /// `count`, `percent`, `req/s`, `tokens/s`, `ms`, `bytes`.
     pub unit: String,
+    /// Where a live loop reads it: `builtin`, `prometheus`, `cloudwatch`
+    /// or `external`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The server (Prometheus URL, CloudWatch region, scaler address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// The query as written (PromQL for Prometheus).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -422,6 +422,12 @@ impl Engine {
             state.last_active = Some(now);
             return rec.max(1);
         }
+        // Inactive only because a metric could not be read: never to zero
+        // on missing data (KEDA keeps the count when a scaler errors).
+        if current > 0 && proposals.iter().any(|x| x.value.is_none()) {
+            why.push("hold".into());
+            return rec.max(1);
+        }
         let idle_for = state.last_active.map(|t| now - t).unwrap_or(f64::INFINITY);
         if current == 0 || idle_for >= p.cooldown_seconds {
             why.push("activation".into());

@@ -54,6 +54,9 @@ fn engine(c: &Value, targets: Vec<TargetSpec>, tolerance: f64) -> Engine {
         .map(|t| MetricSpec {
             name: t.metric.clone(),
             unit: "count".into(),
+            source: None,
+            endpoint: None,
+            query: None,
         })
         .collect();
     let pool = PoolSpec {

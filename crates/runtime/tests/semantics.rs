@@ -59,6 +59,9 @@ fn engine_with(p: PoolSpec, rules: Vec<RuleSpec>, schedules: Vec<ScheduleSpec>) 
         metrics: vec![MetricSpec {
             name: "m".into(),
             unit: "count".into(),
+            source: None,
+            endpoint: None,
+            query: None,
         }],
         rules,
         schedules,
@@ -459,4 +462,19 @@ proptest! {
             prop_assert!(reached <= (before + 4).max(before * 2).max(1), "{ups:?}");
         }
     }
+}
+
+#[test]
+fn never_to_zero_on_missing_data() {
+    // A scale-to-zero pool whose metric cannot be read holds, however long
+    // the cooldown has passed.
+    let e = engine(pool(0, 10, Mode::PerReplica));
+    let mut s = State::default();
+    for t in [0.0, 400.0, 800.0] {
+        let d = e.decide(0, &mut s, &failing(3), t);
+        assert_eq!(d.desired, 3, "{d:?}");
+        assert!(d.limited_by.contains(&"hold".to_string()));
+    }
+    // Read and inactive: zero after the cooldown, as before.
+    assert_eq!(e.decide(0, &mut s, &obs(3, 0.0), 1200.0).desired, 0);
 }

@@ -107,6 +107,17 @@ impl std::error::Error for SimError {}
 /// Simulates `trace` (as read, before `--speedup` and `--scale`) under the
 /// policy and, unless turned off, the baselines.
 pub fn simulate(p: &Policy, raw: &Trace, o: &Options) -> Result<Report, SimError> {
+    simulate_with_progress(p, raw, o, &mut |_| {})
+}
+
+/// [`simulate`], telling `progress` how far it is, from 0 to 1 over all
+/// the runs.
+pub fn simulate_with_progress(
+    p: &Policy,
+    raw: &Trace,
+    o: &Options,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Report, SimError> {
     if !(o.speedup > 0.0 && o.speedup.is_finite()) {
         return Err(SimError::BadOption(format!(
             "--speedup {} must be above 0",
@@ -178,8 +189,12 @@ pub fn simulate(p: &Policy, raw: &Trace, o: &Options) -> Result<Report, SimError
         signals: &signals,
         interval,
     };
-    let run = |name: &str, setup: &Setup, scaler: &Scaler| {
-        let out = sim::run(arrivals.clone(), duration, setup, scaler);
+    let runs_total = if o.baselines { 3.0 } else { 1.0 };
+    let mut done = 0.0;
+    let mut run = |name: &str, setup: &Setup, scaler: &Scaler| {
+        let mut tick = |t: f64| progress((done + (t / duration.max(1e-9)).min(1.0)) / runs_total);
+        let out = sim::run_with_progress(arrivals.clone(), duration, setup, scaler, &mut tick);
+        done += 1.0;
         report::summarize(
             name,
             &out,
@@ -366,6 +381,9 @@ fn hpa_defaults(p: &a::PoolSpec) -> a::Artifact {
         metrics: vec![a::MetricSpec {
             name: "utilization".into(),
             unit: "percent".into(),
+            source: None,
+            endpoint: None,
+            query: None,
         }],
         rules: Vec::new(),
         schedules: Vec::new(),

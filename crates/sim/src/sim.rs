@@ -233,6 +233,17 @@ pub fn run(
     setup: &Setup,
     scaler: &Scaler,
 ) -> Outcome {
+    run_with_progress(arrivals, duration, setup, scaler, &mut |_| {})
+}
+
+/// [`run`], telling `progress` the simulated time now and then.
+pub fn run_with_progress(
+    arrivals: impl IntoIterator<Item = Request>,
+    duration: f64,
+    setup: &Setup,
+    scaler: &Scaler,
+    progress: &mut dyn FnMut(f64),
+) -> Outcome {
     let mut s = Sim {
         setup,
         duration,
@@ -282,6 +293,9 @@ pub fn run(
         if t == arrival {
             let r = arrivals.next().expect("peeked");
             s.arrive(r);
+            if s.arrived & 0xFFFF == 0 {
+                progress(s.now);
+            }
         } else if t == event {
             let e = s.events.pop().expect("peeked");
             s.handle(e.kind);

@@ -106,6 +106,17 @@ pub fn artifact(p: &Policy) -> a::Artifact {
             .map(|m| a::MetricSpec {
                 name: m.name.clone(),
                 unit: m.unit.name().into(),
+                source: Some(
+                    match m.source {
+                        MetricSourceKind::Builtin => "builtin",
+                        MetricSourceKind::Prometheus => "prometheus",
+                        MetricSourceKind::Cloudwatch => "cloudwatch",
+                        MetricSourceKind::External => "external",
+                    }
+                    .into(),
+                ),
+                endpoint: m.endpoint.clone(),
+                query: Some(m.query.clone()),
             })
             .collect(),
         rules: p

@@ -1,0 +1,337 @@
+//! `scalepol run`: the engine in a live loop. Each tick reads the pool's
+//! metrics from Prometheus (HTTP API), decides with the same `decide()` as
+//! everything else, and prints the decision or hands it to an actuator
+//! command. Missing, NaN or unreachable metrics are failed metrics: the
+//! engine falls back or holds, and never scales to zero on them.
+
+use scalepol_compiler::{check_source, render, FsLoader, Severity};
+use scalepol_runtime::artifact::Artifact;
+use scalepol_runtime::{Engine, Observation, State};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The policy file.
+    pub policy: PathBuf,
+    /// The Prometheus server to query (default: each metric's own URL).
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// Time between decisions.
+    #[arg(long, default_value = "15s", value_name = "DURATION")]
+    pub interval: String,
+    /// The pool to decide for (default: the first that scales).
+    #[arg(long)]
+    pub pool: Option<String>,
+    /// `print` (JSON Lines on stdout) or `exec` (run the command after `--`
+    /// with the pool and the count as two more arguments, the decision as
+    /// JSON on its stdin; never through a shell).
+    #[arg(long, default_value = "print", value_parser = ["print", "exec"])]
+    pub actuator: String,
+    /// PromQL for the current replica count (default: the last decision,
+    /// assumed applied).
+    #[arg(long, value_name = "PROMQL")]
+    pub replicas_query: Option<String>,
+    /// Replicas before the first decision (default: the pool's minimum).
+    #[arg(long)]
+    pub initial: Option<u32>,
+    /// Give up on a query after this long.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub timeout: String,
+    /// Stop after this many decisions (default: run until SIGTERM or SIGINT).
+    #[arg(long)]
+    pub ticks: Option<u64>,
+    /// The actuator command and its arguments, after `--`.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+fn seconds(text: &str, what: &str) -> Result<f64, String> {
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    let (n, unit) = text.split_at(split);
+    let n: f64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{what} `{text}` is not a duration like 15s"))?;
+    let ms = scalepol_compiler::units::duration_unit(if unit.is_empty() { "s" } else { unit })
+        .ok_or_else(|| format!("{what} `{text}`: unknown unit `{unit}` (ms, s, m, h)"))?;
+    if !(n > 0.0 && n.is_finite()) {
+        return Err(format!("{what} `{text}` must be above 0"));
+    }
+    Ok(n * ms as f64 / 1e3)
+}
+
+/// One instant query: the value of a single-series result.
+fn query(agent: &ureq::Agent, base: &str, promql: &str, now: f64) -> Result<f64, String> {
+    if base.starts_with("https://") {
+        return Err("https is not supported: reach Prometheus over http (in-cluster, or through a local proxy)".into());
+    }
+    let url = format!("{}/api/v1/query", base.trim_end_matches('/'));
+    let resp = agent
+        .get(&url)
+        .query("query", promql)
+        .query("time", &format!("{now:.3}"))
+        .call();
+    let body: serde_json::Value = match resp {
+        Ok(r) => r
+            .into_string()
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .ok_or_else(|| "an answer that is not Prometheus JSON".to_string())?,
+        Err(ureq::Error::Status(code, r)) => {
+            let msg = r
+                .into_string()
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v["error"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            return Err(format!("HTTP {code} {msg}").trim().to_string());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    if body["status"] != "success" {
+        return Err(format!(
+            "query failed: {}",
+            body["error"].as_str().unwrap_or("unknown error")
+        ));
+    }
+    let data = &body["data"];
+    let sample = match data["resultType"].as_str() {
+        Some("scalar") => &data["result"],
+        Some("vector") => {
+            let series = data["result"].as_array().map_or(&[][..], Vec::as_slice);
+            match series {
+                [] => return Err("no data".into()),
+                [one] => &one["value"],
+                many => {
+                    return Err(format!(
+                        "{} series: aggregate them (sum, avg, max)",
+                        many.len()
+                    ))
+                }
+            }
+        }
+        other => {
+            return Err(format!(
+                "a {} result, not a vector or scalar",
+                other.unwrap_or("missing")
+            ))
+        }
+    };
+    let v: f64 = sample[1]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| "a sample without a value".to_string())?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("the value is {v}"))
+    }
+}
+
+fn log(msg: &str) {
+    eprintln!("{} {msg}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"));
+}
+
+fn load(a: &Args) -> Result<(Artifact, Engine, usize), (u8, String)> {
+    let name = a.policy.to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(&a.policy).map_err(|e| (2, format!("{name}: {e}")))?;
+    let checked = check_source(&name, &text, &FsLoader);
+    let Some(policy) = checked.policy.clone() else {
+        for d in checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+        {
+            eprint!("{}", render::human(d, &checked.files, false));
+        }
+        return Err((1, format!("{name} has errors")));
+    };
+    let artifact = scalepol_targets::engine::artifact(&policy);
+    let pool = match &a.pool {
+        Some(n) => policy
+            .pools
+            .iter()
+            .position(|p| &p.name == n)
+            .ok_or_else(|| (2, format!("{name} has no pool `{n}`")))?,
+        None => policy
+            .pools
+            .iter()
+            .position(|p| p.scale.is_some())
+            .unwrap_or(0),
+    };
+    let json = serde_json::to_string(&artifact).map_err(|e| (2, e.to_string()))?;
+    let engine = Engine::load(&json).map_err(|e| (2, format!("the engine does not load: {e}")))?;
+    Ok((artifact, engine, pool))
+}
+
+pub fn run(a: &Args) -> u8 {
+    match run_loop(a) {
+        Ok(()) => 0,
+        Err((code, msg)) => {
+            eprintln!("error: {msg}");
+            code
+        }
+    }
+}
+
+fn run_loop(a: &Args) -> Result<(), (u8, String)> {
+    let interval = seconds(&a.interval, "--interval").map_err(|e| (2, e))?;
+    let timeout = seconds(&a.timeout, "--timeout").map_err(|e| (2, e))?;
+    if a.actuator == "exec" && a.command.is_empty() {
+        return Err((2, "--actuator exec needs the command after `--`".into()));
+    }
+    let (artifact, engine, pool) = load(a)?;
+    let spec = &artifact.pools[pool];
+    // The metrics this pool's targets and the rules read.
+    let wanted: Vec<&scalepol_runtime::artifact::MetricSpec> = artifact
+        .metrics
+        .iter()
+        .filter(|m| {
+            spec.targets.iter().any(|t| t.metric == m.name)
+                || artifact
+                    .rules
+                    .iter()
+                    .any(|r| r.when.contains(m.name.as_str()))
+        })
+        .collect();
+    for m in &wanted {
+        if m.source.as_deref() != Some("prometheus") {
+            log(&format!(
+                "metric `{}` comes from {}, which the live loop does not read: it counts as failed",
+                m.name,
+                m.source.as_deref().unwrap_or("an unknown source")
+            ));
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .map_err(|e| (2, format!("signal handler: {e}")))?;
+    }
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs_f64(timeout))
+        .build();
+    let server = |m: &scalepol_runtime::artifact::MetricSpec| {
+        a.prometheus.clone().or_else(|| m.endpoint.clone())
+    };
+    let mut current = a.initial.unwrap_or(spec.min);
+    let epoch = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    };
+    let mut state = State::new_controller(current, epoch());
+    log(&format!(
+        "deciding for pool `{}` every {}s",
+        spec.name, interval
+    ));
+    let mut tick = 0u64;
+    while !stop.load(Ordering::Relaxed) && a.ticks.is_none_or(|n| tick < n) {
+        let started = Instant::now();
+        let now = epoch();
+        let mut metrics = BTreeMap::new();
+        for m in wanted
+            .iter()
+            .filter(|m| m.source.as_deref() == Some("prometheus"))
+        {
+            let (Some(url), Some(q)) = (server(m), m.query.as_deref()) else {
+                log(&format!(
+                    "metric `{}` has no Prometheus URL: pass --prometheus",
+                    m.name
+                ));
+                continue;
+            };
+            match query(&agent, &url, q, now) {
+                Ok(v) => {
+                    metrics.insert(m.name.clone(), v);
+                }
+                Err(e) => log(&format!(
+                    "metric `{}` is missing ({e}): it counts as failed",
+                    m.name
+                )),
+            }
+        }
+        if let Some(q) = &a.replicas_query {
+            let url = a
+                .prometheus
+                .clone()
+                .or_else(|| wanted.iter().find_map(|m| m.endpoint.clone()));
+            match url.map(|u| query(&agent, &u, q, now)) {
+                Some(Ok(v)) if v >= 0.0 => current = v.round().min(f64::from(u32::MAX)) as u32,
+                Some(Ok(v)) => log(&format!("the replica count read {v}: keeping {current}")),
+                Some(Err(e)) => log(&format!(
+                    "the replica count is missing ({e}): keeping {current}"
+                )),
+                None => log("no Prometheus URL for --replicas-query: pass --prometheus"),
+            }
+        }
+        let obs = Observation {
+            replicas: current,
+            metrics,
+            pods: Vec::new(),
+        };
+        let d = engine.decide(pool, &mut state, &obs, now);
+        if act(a, &d) {
+            current = d.desired;
+        }
+        tick += 1;
+        // Sleep in short steps, so that a signal stops the loop at once.
+        while !stop.load(Ordering::Relaxed)
+            && a.ticks.is_none_or(|n| tick < n)
+            && started.elapsed().as_secs_f64() < interval
+        {
+            std::thread::sleep(Duration::from_millis(50).min(Duration::from_secs_f64(interval)));
+        }
+    }
+    if stop.load(Ordering::Relaxed) {
+        log("stopping on a signal");
+    }
+    Ok(())
+}
+
+/// Hands the decision on; whether it was applied.
+fn act(a: &Args, d: &scalepol_runtime::Decision) -> bool {
+    let json = serde_json::to_string(d).expect("a decision serialises");
+    if a.actuator == "print" {
+        let mut out = std::io::stdout().lock();
+        return writeln!(out, "{json}").and_then(|_| out.flush()).is_ok();
+    }
+    let (program, args) = a.command.split_first().expect("checked at start");
+    let child = Command::new(program)
+        .args(args)
+        .arg(&d.pool)
+        .arg(d.desired.to_string())
+        .stdin(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            log(&format!("the actuator `{program}` did not start: {e}"));
+            return false;
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = writeln!(stdin, "{json}");
+    }
+    match child.wait() {
+        Ok(s) if s.success() => true,
+        Ok(s) => {
+            log(&format!(
+                "the actuator `{program}` failed ({s}): the count is unchanged"
+            ));
+            false
+        }
+        Err(e) => {
+            log(&format!("the actuator `{program}`: {e}"));
+            false
+        }
+    }
+}

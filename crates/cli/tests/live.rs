@@ -1,0 +1,339 @@
+//! `scalepol run` against a real Prometheus server (the Debian package
+//! `prometheus`), started on a loopback port and scraping a small loopback
+//! exporter that the test controls. No mock on the main path. Without a
+//! `prometheus` binary the Prometheus cases are skipped with a note, unless
+//! SCALEPOL_REQUIRE_PROMETHEUS is set (as in CI), when they fail.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Serves `/metrics` in the Prometheus text format with the given body.
+fn exporter(body: Arc<Mutex<String>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let text = body.lock().unwrap().clone();
+            let mut s = &stream;
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    port
+}
+
+struct Prometheus {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn has_prometheus() -> bool {
+    let found = Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("SCALEPOL_REQUIRE_PROMETHEUS").is_none(),
+            "prometheus is not installed (apt-get install prometheus)"
+        );
+        eprintln!("note: no `prometheus` binary: the live-loop integration cases are skipped");
+    }
+    found
+}
+
+fn query(port: u16, q: &str) -> Option<serde_json::Value> {
+    let text = ureq::get(&format!("http://127.0.0.1:{port}/api/v1/query"))
+        .query("query", q)
+        .call()
+        .ok()?
+        .into_string()
+        .ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Starts Prometheus scraping the exporter every second and waits until it
+/// has a sample of `metric`.
+fn prometheus(exporter_port: u16, metric: &str) -> Prometheus {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\n"
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--log.level=error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = Prometheus {
+        child,
+        port,
+        _dir: dir,
+    };
+    let start = Instant::now();
+    loop {
+        let v = query(port, metric);
+        if v.is_some_and(|v| {
+            v["data"]["result"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+        }) {
+            return p;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "Prometheus did not scrape the exporter in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+const POLICY: &str = r#"policy live {
+  workload deployment "ml/live"
+
+  pool main: gpu {
+    accelerator "nvidia-l4"
+    replicas MIN..10
+    capacity 8 concurrent
+  }
+
+  metrics prometheus "http://127.0.0.1:PORT" {
+    queue = `QUERY`
+  }
+
+  scale {
+    on queue per replica target 4
+    up { by 10 replicas every 1s, stabilize 0s }
+    cooldown 1s
+  }
+}
+"#;
+
+fn policy_file(dir: &Path, port: u16, query: &str, min: u32) -> std::path::PathBuf {
+    let path = dir.join("live.scalepol");
+    let text = POLICY
+        .replace("PORT", &port.to_string())
+        .replace("QUERY", query)
+        .replace("MIN", &min.to_string());
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn scalepol(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scalepol"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn desired(o: &Output) -> Vec<u64> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["desired"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn decides_from_prometheus_and_holds_on_missing_data() {
+    if !has_prometheus() {
+        return;
+    }
+    let body = Arc::new(Mutex::new(
+        "# TYPE test_queue_depth gauge\ntest_queue_depth 40\n".to_string(),
+    ));
+    let prom = prometheus(exporter(Arc::clone(&body)), "test_queue_depth");
+    let dir = tempfile::tempdir().unwrap();
+
+    // 40 queued over a target of 4 per replica: 10.
+    let p = policy_file(dir.path(), prom.port, "sum(test_queue_depth)", 1);
+    let o = scalepol(&[
+        "run",
+        p.to_str().unwrap(),
+        "--interval",
+        "300ms",
+        "--ticks",
+        "3",
+        "--initial",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(desired(&o), vec![10, 10, 10]);
+
+    // The exporter's value changes; the loop follows through Prometheus.
+    *body.lock().unwrap() = "# TYPE test_queue_depth gauge\ntest_queue_depth 12\n".into();
+    let start = Instant::now();
+    while query(prom.port, "test_queue_depth").unwrap()["data"]["result"][0]["value"][1] != "12" {
+        assert!(start.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let o = scalepol(&[
+        "run",
+        p.to_str().unwrap(),
+        "--interval",
+        "300ms",
+        "--ticks",
+        "1",
+        "--initial",
+        "2",
+    ]);
+    assert_eq!(desired(&o), vec![3]);
+
+    // A series that does not exist: no data, a failed metric. A pool that
+    // may scale to zero holds instead, however long the cooldown.
+    let p = policy_file(dir.path(), prom.port, "sum(no_such_metric)", 0);
+    let o = scalepol(&[
+        "run",
+        p.to_str().unwrap(),
+        "--interval",
+        "500ms",
+        "--ticks",
+        "4",
+        "--initial",
+        "2",
+    ]);
+    assert!(o.status.success());
+    assert_eq!(desired(&o), vec![2, 2, 2, 2]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("metric `queue` is missing (no data)"), "{err}");
+
+    // Several series are an error to fix in the query, not a guess.
+    let p = policy_file(dir.path(), prom.port, "up or vector(1)", 1);
+    let o = scalepol(&["run", p.to_str().unwrap(), "--ticks", "1", "--initial", "3"]);
+    assert_eq!(desired(&o), vec![3]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2 series: aggregate them"));
+
+    // The actuator runs with the pool and the count, the decision on stdin.
+    let p = policy_file(dir.path(), prom.port, "sum(test_queue_depth)", 1);
+    let out = dir.path().join("applied");
+    let o = scalepol(&[
+        "run",
+        p.to_str().unwrap(),
+        "--ticks",
+        "1",
+        "--actuator",
+        "exec",
+        "--",
+        "/bin/sh",
+        "-c",
+        "cat > \"$0.json\"; echo \"$1 $2\" > \"$0.args\"",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(out.with_extension("args")).unwrap(),
+        "main 3\n"
+    );
+    let decision: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.with_extension("json")).unwrap())
+            .unwrap();
+    assert_eq!(decision["desired"], 3);
+
+    // SIGTERM stops the loop cleanly.
+    let child = Command::new(env!("CARGO_BIN_EXE_scalepol"))
+        .args(["run", p.to_str().unwrap(), "--interval", "200ms"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{:?}", o.status);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("stopping on a signal"));
+    assert!(!desired(&o).is_empty());
+}
+
+#[test]
+fn an_unreachable_server_is_a_failed_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = policy_file(dir.path(), free_port(), "sum(x)", 0);
+    let o = scalepol(&[
+        "run",
+        p.to_str().unwrap(),
+        "--interval",
+        "100ms",
+        "--ticks",
+        "2",
+        "--initial",
+        "4",
+        "--timeout",
+        "1s",
+    ]);
+    assert!(o.status.success());
+    assert_eq!(desired(&o), vec![4, 4]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("metric `queue` is missing"));
+}
+
+#[test]
+fn bad_options_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = policy_file(dir.path(), 9, "sum(x)", 1);
+    for (args, words) in [
+        (vec!["--interval", "0s"], "must be above 0"),
+        (vec!["--actuator", "exec"], "needs the command"),
+        (vec!["--pool", "nope"], "no pool `nope`"),
+        (
+            vec!["--prometheus", "https://example.invalid", "--ticks", "1"],
+            "",
+        ),
+    ] {
+        let mut a = vec!["run", p.to_str().unwrap()];
+        a.extend(args);
+        let o = scalepol(&a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        if words.is_empty() {
+            assert!(err.contains("https is not supported"), "{err}");
+        } else {
+            assert_eq!(o.status.code(), Some(2), "{err}");
+            assert!(err.contains(words), "{err}");
+        }
+    }
+}
