@@ -158,6 +158,9 @@ enum Command {
     ///   scalepol run chat.scalepol --prometheus http://127.0.0.1:9090
     ///   scalepol run chat.scalepol --actuator exec -- ./scale.sh
     Run(Box<live::Args>),
+    /// Serve the language server protocol over stdio, for editors
+    /// (docs/editors.md).
+    Lsp,
     /// Explain a diagnostic code, like `scalepol explain SP0203`.
     ///
     /// With no code, list every code with its summary.
@@ -242,6 +245,10 @@ fn main() -> ExitCode {
         Command::Decide { policy, pool } => engine::decide(&policy, pool.as_deref()),
         Command::Simulate(a) => simulate::run(&a),
         Command::Run(a) => live::run(&a),
+        Command::Lsp => {
+            scalepol_lsp::serve_stdio();
+            0
+        }
         Command::Explain { code } => explain::run(code.as_deref()),
     };
     ExitCode::from(code)

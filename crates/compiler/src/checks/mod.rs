@@ -2,7 +2,7 @@
 //! typed model after lowering succeeded. `docs/checks.md` gives each check's
 //! rule, arithmetic and source.
 
-mod catalogue;
+pub mod catalogue;
 mod cost;
 mod dynamics;
 mod hardware;

@@ -5,7 +5,7 @@
 pub mod metrics;
 pub mod pool;
 pub mod scale;
-pub(crate) mod sections;
+pub mod sections;
 
 use crate::args::Args;
 use crate::codes::code;

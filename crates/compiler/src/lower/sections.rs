@@ -230,7 +230,7 @@ fn lower_workload(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Workload> 
     })
 }
 
-const SLO_ITEMS: &[&str] = &["latency", "availability", "peak", "timeout"];
+pub const SLO_ITEMS: &[&str] = &["latency", "availability", "peak", "timeout"];
 
 pub(super) fn lower_slo(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Slo> {
     let mut slo = Slo {

@@ -1,0 +1,320 @@
+//! Hover: what a keyword means, a value in base units, a metric's query, a
+//! pool's worst-case cost, the defaults in force and where they come from,
+//! and the explanation of a diagnostic under the cursor.
+
+use crate::analysis::{arg_at, path_at, word_at, Analysis};
+use scalepol_compiler::checks::catalogue;
+use scalepol_compiler::lower::{pool::POOL_ITEMS, scale::SCALE_ITEMS, POLICY_ITEMS};
+use scalepol_compiler::model::{Origin, Pool, Scaling, Valued};
+use scalepol_compiler::units;
+use scalepol_syntax::{ArgKind, Node, Span};
+
+/// Markdown and the span it is about.
+pub fn hover(a: &Analysis, offset: usize) -> Option<(String, Span)> {
+    let mut parts = Vec::new();
+    let mut span = None;
+    for d in a
+        .diagnostics
+        .iter()
+        .filter(|d| d.primary.file.0 == 0 && contains(d.primary.span, offset))
+    {
+        let info = scalepol_compiler::codes::lookup(d.code);
+        let mut s = format!("**{}** {}", d.code, d.message);
+        if let Some(i) = info {
+            s.push_str(&format!("\n\n*{}*: {}", i.name, i.explanation));
+        }
+        parts.push(s);
+        span.get_or_insert(d.primary.span);
+    }
+    if let Some((text, s)) = symbol(a, offset) {
+        parts.push(text);
+        span = span.or(Some(s));
+    }
+    (!parts.is_empty()).then(|| {
+        (
+            parts.join("\n\n---\n\n"),
+            span.unwrap_or(Span::new(offset, offset)),
+        )
+    })
+}
+
+fn contains(s: Span, offset: usize) -> bool {
+    s.start <= offset && offset <= s.end.max(s.start + 1)
+}
+
+fn symbol(a: &Analysis, offset: usize) -> Option<(String, Span)> {
+    let text = &a.text.text;
+    let Some(doc) = a.tree() else {
+        // A broken file: names still answer, from the last model.
+        let (s, w) = word_at(text, offset)?;
+        return name_info(a, w).map(|t| (t, s));
+    };
+    let path = path_at(doc, offset);
+    let node = *path.last()?;
+    let parent = path.len().checked_sub(2).map(|i| path[i]);
+    if contains(node.keyword_span, offset) {
+        let doc = keyword_doc(node, parent, a)?;
+        return Some((doc, node.keyword_span));
+    }
+    let arg = arg_at(node, offset)?;
+    let info = match &arg.kind {
+        ArgKind::Number { text, unit } => number(text, unit.as_deref()),
+        ArgKind::Money { text, per } => money(text, per.as_deref()),
+        ArgKind::Word(w) => name_info(a, w),
+        ArgKind::Str(s) if node.keyword == "accelerator" => accelerator(s),
+        ArgKind::Str(s) if node.keyword == "schedule" && s.contains('/') => {
+            Some(format!("time zone `{s}`"))
+        }
+        ArgKind::Code(_) => {
+            let (s, w) = word_at(text, offset)?;
+            return cel_word(a, w).map(|t| (t, s));
+        }
+        _ => None,
+    }?;
+    Some((info, arg.span))
+}
+
+fn table(items: &[(&str, &str)], kw: &str) -> Option<String> {
+    items
+        .iter()
+        .find(|(k, _)| *k == kw)
+        .map(|(k, d)| format!("**{k}**: {d}"))
+}
+
+fn keyword_doc(n: &Node, parent: Option<&Node>, a: &Analysis) -> Option<String> {
+    let kw = n.keyword.as_str();
+    let base = match parent.map(|p| p.keyword.as_str()) {
+        None if kw == "policy" => {
+            Some("**policy**: one service's scaling policy: `policy NAME { ... }`".to_string())
+        }
+        None if kw == "defaults" => {
+            Some("**defaults**: settings that policies share with `extends`".to_string())
+        }
+        Some("policy" | "defaults") => table(POLICY_ITEMS, kw),
+        Some("pool") => table(POOL_ITEMS, kw),
+        Some("scale") => table(SCALE_ITEMS, kw),
+        Some("metrics") => name_info(a, kw),
+        Some("given") => name_info(a, kw).map(|t| format!("a value given for {t}")),
+        Some("up" | "down") => Some(format!(
+            "**{kw}**: a rate policy or setting of scale-{}",
+            parent.map_or("", |p| p.keyword.as_str())
+        )),
+        Some("slo") => Some(format!(
+            "**{kw}**: an objective of the service (see docs/language.md, `slo`)"
+        )),
+        _ => None,
+    };
+    let mut out = base?;
+    // The settings in force, with where each comes from.
+    if kw == "scale" {
+        if let Some(s) = scaling_for(a, n) {
+            out.push_str("\n\n");
+            out.push_str(&settings(s));
+        }
+    }
+    if kw == "pool" && parent.is_some_and(|p| p.keyword == "policy") {
+        if let Some(p) = n
+            .args
+            .first()
+            .and_then(|x| x.as_word())
+            .and_then(|w| a.policy.as_ref()?.pool(w))
+        {
+            out.push_str("\n\n");
+            out.push_str(&pool_info(p));
+        }
+    }
+    Some(out)
+}
+
+fn scaling_for<'a>(a: &'a Analysis, n: &Node) -> Option<&'a Scaling> {
+    let p = a.policy.as_ref()?;
+    let pool = match n.args.first().and_then(|x| x.as_word()) {
+        Some(name) => p.pool(name)?,
+        None => p.pools.iter().find(|x| x.scale.is_some())?,
+    };
+    pool.scale.as_ref()
+}
+
+fn origin<T>(v: &Valued<T>) -> String {
+    match &v.origin {
+        Origin::Written { .. } => "written".into(),
+        Origin::Inherited { file, .. } => format!("from `{file}`"),
+        Origin::Default { source } => format!("default: {source}"),
+    }
+}
+
+fn settings(s: &Scaling) -> String {
+    let pct = |v: f64| format!("{}%", (v * 1000.0).round() / 10.0);
+    let behavior = |b: &scalepol_compiler::model::Behavior| {
+        let rates: Vec<String> = b
+            .policies
+            .value
+            .iter()
+            .map(|r| match r.kind {
+                scalepol_compiler::model::RateKind::Percent => {
+                    format!("{}% every {}", r.value, r.period)
+                }
+                scalepol_compiler::model::RateKind::Replicas => {
+                    format!("{} replicas every {}", r.value, r.period)
+                }
+            })
+            .collect();
+        format!(
+            "{} (select {:?}; {}), stabilise {} ({})",
+            if rates.is_empty() {
+                "disabled".to_string()
+            } else {
+                rates.join(", ")
+            },
+            b.select.value,
+            origin(&b.select),
+            b.stabilization.value,
+            origin(&b.stabilization)
+        )
+    };
+    format!(
+        "| setting | value | from |\n|---|---|---|\n| tolerance up | {} | {} |\n| tolerance down | {} | {} |\n| up | {} | {} |\n| down | {} | {} |\n| cooldown | {} | {} |\n| interval | {} | {} |",
+        pct(s.tolerance_up.value),
+        origin(&s.tolerance_up),
+        pct(s.tolerance_down.value),
+        origin(&s.tolerance_down),
+        behavior(&s.up),
+        origin(&s.up.policies),
+        behavior(&s.down),
+        origin(&s.down.policies),
+        s.cooldown.value,
+        origin(&s.cooldown),
+        s.interval.value,
+        origin(&s.interval),
+    )
+}
+
+/// A metric's or a pool's description, by name: from the model, else (a
+/// policy with errors) from the syntax tree.
+fn name_info(a: &Analysis, name: &str) -> Option<String> {
+    let Some(p) = a.policy.as_ref() else {
+        return tree_info(a, name);
+    };
+    if let Some(m) = p.metric(name) {
+        let mut s = format!("metric `{}`: {:?}, in {}", m.name, m.source, m.unit.name());
+        if let Some(e) = &m.endpoint {
+            s.push_str(&format!(" from `{e}`"));
+        }
+        if m.inherited {
+            s.push_str(" (inherited)");
+        }
+        s.push_str(&format!("\n\n```\n{}\n```", m.query));
+        return Some(s);
+    }
+    p.pool(name).map(pool_info)
+}
+
+fn pool_info(p: &Pool) -> String {
+    let mut s = format!(
+        "pool `{}`: {:?}, {}..{} replicas, warmup {} ({})",
+        p.name,
+        p.kind,
+        p.replicas.min,
+        p.replicas.max,
+        p.warmup.value,
+        origin(&p.warmup)
+    );
+    if let Some(acc) = &p.accelerator {
+        s.push_str(&format!(", {} x {}", acc.count, acc.name));
+    }
+    if let Some(c) = &p.cost {
+        let monthly = c.value.times(u64::from(p.replicas.max), 730);
+        s.push_str(&format!(
+            "\n\nworst case: {monthly} a month ({} replicas x {} x 730 h)",
+            p.replicas.max, c.value
+        ));
+    }
+    s
+}
+
+fn cel_word(a: &Analysis, w: &str) -> Option<String> {
+    match w {
+        "replicas" => Some("`replicas` (int): the pool's current replica count".into()),
+        "hour" | "minute" => Some(format!(
+            "`{w}` (int): the {w} of the decision, in the schedule's time zone or UTC"
+        )),
+        "weekday" => Some("`weekday` (int): 0 = Sunday .. 6 = Saturday".into()),
+        _ => name_info(a, w).map(|t| format!("{t}\n\n(a `double` in CEL)")),
+    }
+}
+
+fn accelerator(name: &str) -> Option<String> {
+    let acc = catalogue::find(name)?;
+    let price = acc
+        .price_per_hour
+        .map(|p| format!(", list price {} per accelerator-hour", units::MoneyRate(p)))
+        .unwrap_or_default();
+    Some(format!(
+        "accelerator `{}`: {} GiB{price} (source: {})",
+        acc.name, acc.memory_gib, acc.source
+    ))
+}
+
+/// A number with its unit, in base units.
+fn number(text: &str, unit: Option<&str>) -> Option<String> {
+    let v: f64 = text.parse().ok()?;
+    let unit = unit?;
+    if let Some(ms) = units::duration_unit(unit) {
+        let total = v * ms as f64;
+        return Some(if total < 1000.0 {
+            format!("{text}{unit} = {total} ms")
+        } else {
+            format!("{text}{unit} = {} s", total / 1000.0)
+        });
+    }
+    if let Some(b) = units::byte_unit(unit) {
+        return Some(format!("{text}{unit} = {} bytes", (v * b as f64).round()));
+    }
+    if unit == "%" {
+        return Some(format!(
+            "{text}% = {} (a fraction), or {text} on a 0-100 utilisation scale",
+            v / 100.0
+        ));
+    }
+    None
+}
+
+fn money(text: &str, per: Option<&str>) -> Option<String> {
+    let v: f64 = text.parse().ok()?;
+    match per {
+        Some("h") => Some(format!(
+            "${text}/h = ${:.2} a day, ${:.2} a month (730 h)",
+            v * 24.0,
+            v * 730.0
+        )),
+        Some(p) => Some(format!("${text} per {p}")),
+        None => Some(format!("${text}")),
+    }
+}
+
+/// What the syntax tree alone says about a name.
+fn tree_info(a: &Analysis, name: &str) -> Option<String> {
+    let doc = a.document.as_ref()?;
+    let mut found = None;
+    crate::analysis::walk(&doc.nodes, &mut |n, parent| {
+        if found.is_some() {
+            return;
+        }
+        if parent.is_some_and(|p| p.keyword == "metrics") && n.keyword == name {
+            let query = n.args.iter().find_map(|x| match &x.kind {
+                ArgKind::Code(q) => Some(q.clone()),
+                _ => None,
+            });
+            found = Some(format!(
+                "metric `{name}`\n\n```\n{}\n```",
+                query.unwrap_or_default()
+            ));
+        } else if n.keyword == "pool"
+            && n.block.is_some()
+            && n.args.first().is_some_and(|x| x.is_word(name))
+        {
+            found = Some(format!("pool `{name}`"));
+        }
+    });
+    found
+}

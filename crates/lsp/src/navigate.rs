@@ -1,0 +1,62 @@
+//! Names: definitions, references and renames of metrics and pools, in the
+//! file and along its `extends` chain.
+
+use crate::analysis::{declaration, occurrences, word_at, Analysis};
+use scalepol_syntax::Span;
+
+/// A place in some file: the index of the file in the analysis' chain
+/// (0 is the document itself) and the span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub file: usize,
+    pub span: Span,
+}
+
+/// The metric or pool name at `offset`, if it is one.
+pub fn name_at(a: &Analysis, offset: usize) -> Option<(Span, String)> {
+    let (span, w) = word_at(&a.text.text, offset)?;
+    let known = a.metric_names().iter().any(|m| m == w) || a.pool_names().iter().any(|p| p == w);
+    known.then(|| (span, w.to_string()))
+}
+
+/// Where the name is declared: this file, else the first file of the
+/// `extends` chain that declares it. Built-in metrics have no declaration.
+pub fn definition(a: &Analysis, name: &str) -> Option<Place> {
+    if let Some(doc) = a.tree() {
+        if let Some(span) = declaration(doc, name) {
+            return Some(Place { file: 0, span });
+        }
+    }
+    for (i, f) in a.files.iter().enumerate().skip(1) {
+        if let Ok(doc) = scalepol_syntax::parse(&f.text) {
+            if let Some(span) = declaration(&doc, name) {
+                return Some(Place { file: i, span });
+            }
+        }
+    }
+    None
+}
+
+/// Every reference in this file, the declaration included.
+pub fn references(a: &Analysis, name: &str) -> Vec<Span> {
+    a.tree()
+        .map(|doc| occurrences(doc, &a.text.text, name))
+        .unwrap_or_default()
+}
+
+/// Whether `name` can be a new metric or pool name.
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// The occurrences of `name` in another file's text (for renames across
+/// the files that share a defaults file).
+pub fn occurrences_in(text: &str, name: &str) -> Vec<Span> {
+    scalepol_syntax::parse(text)
+        .map(|doc| occurrences(&doc, text, name))
+        .unwrap_or_default()
+}

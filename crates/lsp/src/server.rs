@@ -1,0 +1,646 @@
+//! The tower-lsp glue: documents in, LSP types out. Every feature is a pure
+//! function of an [`Analysis`] in the modules beside this one.
+
+use crate::analysis::Analysis;
+use crate::completion::{self, Kind};
+use crate::outline::{self, SymbolKind as SK, TOKEN_TYPES};
+use crate::text::Text;
+use crate::{actions, hover, navigate};
+use scalepol_compiler::diagnostics::Diagnostic as CDiagnostic;
+use scalepol_compiler::{Loader, Severity};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use tower_lsp::jsonrpc::{Error, Result};
+use tower_lsp::lsp_types::*;
+use tower_lsp::{Client, LanguageServer};
+
+pub struct Backend {
+    client: Client,
+    docs: Mutex<HashMap<Url, Analysis>>,
+    root: Mutex<Option<PathBuf>>,
+}
+
+impl Backend {
+    pub fn new(client: Client) -> Backend {
+        Backend {
+            client,
+            docs: Mutex::new(HashMap::new()),
+            root: Mutex::new(None),
+        }
+    }
+
+    fn with_doc<T>(&self, uri: &Url, f: impl FnOnce(&Analysis) -> T) -> Result<T> {
+        let docs = self.docs.lock().expect("not poisoned");
+        let a = docs.get(uri).ok_or_else(|| {
+            Error::invalid_params(format!("unknown document {uri}: open it first"))
+        })?;
+        Ok(f(a))
+    }
+
+    /// Re-checks a document and publishes its diagnostics.
+    async fn update(&self, uri: Url, text: Text, version: i32) {
+        let diagnostics = {
+            let mut docs = self.docs.lock().expect("not poisoned");
+            let loader = BufferLoader::new(&docs);
+            let name = file_name(&uri);
+            let previous = docs.get(&uri);
+            let a = Analysis::new(&name, text, version, &loader, previous);
+            let out = lsp_diagnostics(&uri, &a);
+            docs.insert(uri.clone(), a);
+            out
+        };
+        self.client
+            .publish_diagnostics(uri, diagnostics, Some(version))
+            .await;
+    }
+}
+
+/// The compiler's name for a document: its path, or the URI.
+fn file_name(uri: &Url) -> String {
+    uri.to_file_path()
+        .map_or_else(|_| uri.to_string(), |p| p.to_string_lossy().into_owned())
+}
+
+fn uri_of(name: &str) -> Option<Url> {
+    Url::from_file_path(name)
+        .ok()
+        .or_else(|| Url::parse(name).ok())
+}
+
+/// `extends` reads open buffers first, then the disk.
+struct BufferLoader {
+    open: HashMap<String, String>,
+}
+
+impl BufferLoader {
+    fn new(docs: &HashMap<Url, Analysis>) -> BufferLoader {
+        BufferLoader {
+            open: docs
+                .values()
+                .map(|a| (a.name.clone(), a.text.text.clone()))
+                .collect(),
+        }
+    }
+}
+
+impl Loader for BufferLoader {
+    fn load(&self, from: &str, path: &str) -> std::result::Result<(String, String), String> {
+        let base = Path::new(from).parent().unwrap_or(Path::new(""));
+        let full = base.join(path).to_string_lossy().into_owned();
+        match self.open.get(&full) {
+            Some(t) => Ok((full, t.clone())),
+            None => scalepol_compiler::FsLoader.load(from, path),
+        }
+    }
+}
+
+fn docs_url(code: &str) -> Option<Url> {
+    Url::parse(&format!(
+        "{}/blob/main/docs/diagnostics.md#{}",
+        env!("CARGO_PKG_REPOSITORY"),
+        code.to_ascii_lowercase()
+    ))
+    .ok()
+}
+
+fn lsp_diagnostics(uri: &Url, a: &Analysis) -> Vec<Diagnostic> {
+    a.diagnostics
+        .iter()
+        .map(|d| lsp_diagnostic(uri, a, d))
+        .collect()
+}
+
+fn location(uri: &Url, a: &Analysis, file: usize, span: scalepol_syntax::Span) -> Option<Location> {
+    if file == 0 {
+        return Some(Location::new(uri.clone(), a.text.span_range(span)));
+    }
+    let f = a.files.get(file)?;
+    Some(Location::new(
+        uri_of(&f.name)?,
+        Text::new(f.text.clone()).span_range(span),
+    ))
+}
+
+fn lsp_diagnostic(uri: &Url, a: &Analysis, d: &CDiagnostic) -> Diagnostic {
+    let here = d.primary.file.0 == 0;
+    // A problem in a defaults file shows at the top, naming the file.
+    let (range, message) = if here {
+        (a.text.span_range(d.primary.span), d.message.clone())
+    } else {
+        let f = a
+            .files
+            .get(d.primary.file.0 as usize)
+            .map_or("a defaults file", |f| f.name.as_str());
+        (Range::default(), format!("in {f}: {}", d.message))
+    };
+    let mut related: Vec<DiagnosticRelatedInformation> = d
+        .secondary
+        .iter()
+        .filter_map(|l| {
+            Some(DiagnosticRelatedInformation {
+                location: location(uri, a, l.file.0 as usize, l.span)?,
+                message: l.message.clone(),
+            })
+        })
+        .collect();
+    if !here {
+        if let Some(l) = location(uri, a, d.primary.file.0 as usize, d.primary.span) {
+            related.push(DiagnosticRelatedInformation {
+                location: l,
+                message: d.primary.message.clone(),
+            });
+        }
+    }
+    let mut message = message;
+    if let Some(h) = &d.help {
+        message.push_str(&format!("\nhelp: {h}"));
+    }
+    Diagnostic {
+        range,
+        severity: Some(match d.severity {
+            Severity::Error => DiagnosticSeverity::ERROR,
+            Severity::Warning => DiagnosticSeverity::WARNING,
+            _ => DiagnosticSeverity::INFORMATION,
+        }),
+        code: Some(NumberOrString::String(d.code.to_string())),
+        code_description: docs_url(d.code).map(|href| CodeDescription { href }),
+        source: Some("scalepol".into()),
+        message,
+        related_information: (!related.is_empty()).then_some(related),
+        ..Diagnostic::default()
+    }
+}
+
+fn symbol_kind(k: SK) -> SymbolKind {
+    match k {
+        SK::Policy => SymbolKind::MODULE,
+        SK::Pool => SymbolKind::CLASS,
+        SK::Metric => SymbolKind::VARIABLE,
+        SK::Block => SymbolKind::OBJECT,
+        SK::Rule => SymbolKind::EVENT,
+        SK::Test => SymbolKind::METHOD,
+        SK::Setting => SymbolKind::PROPERTY,
+    }
+}
+
+#[allow(deprecated)] // DocumentSymbol::deprecated is required by the type
+fn document_symbol(t: &Text, s: &outline::Symbol) -> DocumentSymbol {
+    DocumentSymbol {
+        name: s.name.clone(),
+        detail: None,
+        kind: symbol_kind(s.kind),
+        tags: None,
+        deprecated: None,
+        range: t.span_range(s.span),
+        selection_range: t.span_range(s.selection),
+        children: Some(s.children.iter().map(|c| document_symbol(t, c)).collect()),
+    }
+}
+
+/// Semantic tokens, relative and split at line ends, in UTF-16 units.
+fn encode_tokens(t: &Text, tokens: &[outline::Token]) -> Vec<SemanticToken> {
+    let mut out = Vec::new();
+    let (mut line, mut col) = (0u32, 0u32);
+    for tok in tokens {
+        let mut start = tok.span.start;
+        for piece in t.text[tok.span.start..tok.span.end.min(t.text.len())].split_inclusive('\n') {
+            let body = piece.trim_end_matches(['\n', '\r']);
+            let p = t.position(start);
+            let len: u32 = body.chars().map(|c| c.len_utf16() as u32).sum();
+            if len > 0 {
+                let delta_line = p.line - line;
+                let delta_start = if delta_line == 0 {
+                    p.character - col
+                } else {
+                    p.character
+                };
+                out.push(SemanticToken {
+                    delta_line,
+                    delta_start,
+                    length: len,
+                    token_type: tok.kind,
+                    token_modifiers_bitset: 0,
+                });
+                (line, col) = (p.line, p.character);
+            }
+            start += piece.len();
+        }
+    }
+    out
+}
+
+/// Policy files under the workspace root (not `target/` or hidden folders).
+fn workspace_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if p.is_dir() && !name.starts_with('.') && name != "target" && name != "node_modules" {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "scalepol") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tower_lsp::async_trait]
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        #[allow(deprecated)] // root_uri is what most clients still send
+        let root = params
+            .workspace_folders
+            .as_ref()
+            .and_then(|f| f.first())
+            .map(|f| f.uri.clone())
+            .or(params.root_uri)
+            .and_then(|u| u.to_file_path().ok());
+        *self.root.lock().expect("not poisoned") = root;
+        Ok(InitializeResult {
+            server_info: Some(ServerInfo {
+                name: "scalepol".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            capabilities: ServerCapabilities {
+                text_document_sync: Some(TextDocumentSyncCapability::Kind(
+                    TextDocumentSyncKind::INCREMENTAL,
+                )),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(vec!["`".into(), "\"".into(), " ".into()]),
+                    ..CompletionOptions::default()
+                }),
+                definition_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Right(RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: Default::default(),
+                })),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                document_formatting_provider: Some(OneOf::Left(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+                semantic_tokens_provider: Some(
+                    SemanticTokensServerCapabilities::SemanticTokensOptions(
+                        SemanticTokensOptions {
+                            legend: SemanticTokensLegend {
+                                token_types: TOKEN_TYPES
+                                    .iter()
+                                    .map(|t| SemanticTokenType::new(t))
+                                    .collect(),
+                                token_modifiers: vec![],
+                            },
+                            full: Some(SemanticTokensFullOptions::Bool(true)),
+                            range: None,
+                            work_done_progress_options: Default::default(),
+                        },
+                    ),
+                ),
+                ..ServerCapabilities::default()
+            },
+        })
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, p: DidOpenTextDocumentParams) {
+        let d = p.text_document;
+        self.update(d.uri, Text::new(d.text), d.version).await;
+    }
+
+    async fn did_change(&self, p: DidChangeTextDocumentParams) {
+        let uri = p.text_document.uri;
+        let text = {
+            let docs = self.docs.lock().expect("not poisoned");
+            let Some(a) = docs.get(&uri) else { return };
+            let mut t = a.text.clone();
+            for c in &p.content_changes {
+                t.apply(c);
+            }
+            t
+        };
+        self.update(uri, text, p.text_document.version).await;
+    }
+
+    async fn did_close(&self, p: DidCloseTextDocumentParams) {
+        self.docs
+            .lock()
+            .expect("not poisoned")
+            .remove(&p.text_document.uri);
+        self.client
+            .publish_diagnostics(p.text_document.uri, Vec::new(), None)
+            .await;
+    }
+
+    async fn hover(&self, p: HoverParams) -> Result<Option<Hover>> {
+        let pos = p.text_document_position_params;
+        self.with_doc(&pos.text_document.uri, |a| {
+            let offset = a.text.offset(pos.position);
+            hover::hover(a, offset).map(|(md, span)| Hover {
+                contents: HoverContents::Markup(MarkupContent {
+                    kind: MarkupKind::Markdown,
+                    value: md,
+                }),
+                range: Some(a.text.span_range(span)),
+            })
+        })
+    }
+
+    async fn completion(&self, p: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let pos = p.text_document_position;
+        self.with_doc(&pos.text_document.uri, |a| {
+            let offset = a.text.offset(pos.position);
+            let here = a.text.range(offset, offset);
+            let items = completion::complete(a, offset)
+                .into_iter()
+                .map(|i| CompletionItem {
+                    kind: Some(match i.kind {
+                        Kind::Keyword => CompletionItemKind::KEYWORD,
+                        Kind::Snippet => CompletionItemKind::SNIPPET,
+                        Kind::Unit => CompletionItemKind::UNIT,
+                        Kind::Metric => CompletionItemKind::VARIABLE,
+                        Kind::Pool => CompletionItemKind::CLASS,
+                        Kind::Value => CompletionItemKind::VALUE,
+                        Kind::Function => CompletionItemKind::FUNCTION,
+                    }),
+                    detail: (!i.detail.is_empty()).then(|| i.detail.clone()),
+                    insert_text_format: i.snippet.as_ref().map(|_| InsertTextFormat::SNIPPET),
+                    insert_text: i.snippet.clone(),
+                    filter_text: i.append.as_ref().map(|(_, f)| f.clone()),
+                    text_edit: i
+                        .append
+                        .as_ref()
+                        .map(|(t, _)| CompletionTextEdit::Edit(TextEdit::new(here, t.clone()))),
+                    label: i.label,
+                    ..CompletionItem::default()
+                })
+                .collect();
+            Some(CompletionResponse::Array(items))
+        })
+    }
+
+    async fn goto_definition(
+        &self,
+        p: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        let pos = p.text_document_position_params;
+        let uri = pos.text_document.uri;
+        self.with_doc(&uri, |a| {
+            let (_, name) = navigate::name_at(a, a.text.offset(pos.position))?;
+            let place = navigate::definition(a, &name)?;
+            location(&uri, a, place.file, place.span).map(GotoDefinitionResponse::Scalar)
+        })
+    }
+
+    async fn references(&self, p: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let pos = p.text_document_position;
+        let uri = pos.text_document.uri;
+        self.with_doc(&uri, |a| {
+            let (_, name) = navigate::name_at(a, a.text.offset(pos.position))?;
+            let mut out: Vec<Location> = navigate::references(a, &name)
+                .into_iter()
+                .map(|s| Location::new(uri.clone(), a.text.span_range(s)))
+                .collect();
+            if let Some(place) = navigate::definition(a, &name).filter(|d| d.file > 0) {
+                out.extend(location(&uri, a, place.file, place.span));
+            }
+            Some(out)
+        })
+    }
+
+    async fn prepare_rename(
+        &self,
+        p: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        self.with_doc(&p.text_document.uri, |a| {
+            let (span, _) = navigate::name_at(a, a.text.offset(p.position))?;
+            Some(PrepareRenameResponse::Range(a.text.span_range(span)))
+        })
+    }
+
+    async fn rename(&self, p: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let pos = p.text_document_position;
+        let uri = pos.text_document.uri;
+        if !navigate::valid_name(&p.new_name) {
+            return Err(Error::invalid_params(format!(
+                "`{}` is not a valid name: lower-case letters, digits, `_` and `-`, starting with a letter",
+                p.new_name
+            )));
+        }
+        let root = self.root.lock().expect("not poisoned").clone();
+        let docs = self.docs.lock().expect("not poisoned");
+        let a = docs
+            .get(&uri)
+            .ok_or_else(|| Error::invalid_params(format!("unknown document {uri}")))?;
+        let Some((_, name)) = navigate::name_at(a, a.text.offset(pos.position)) else {
+            return Ok(None);
+        };
+        if scalepol_compiler::model::BUILTIN_METRICS.contains(&name.as_str()) {
+            return Err(Error::invalid_params(format!(
+                "`{name}` is built in and cannot be renamed"
+            )));
+        }
+        let mut changes: HashMap<Url, Vec<TextEdit>> = HashMap::new();
+        let edits = |t: &Text, spans: Vec<scalepol_syntax::Span>| -> Vec<TextEdit> {
+            spans
+                .into_iter()
+                .map(|s| TextEdit::new(t.span_range(s), p.new_name.clone()))
+                .collect()
+        };
+        changes.insert(uri.clone(), edits(&a.text, navigate::references(a, &name)));
+        // Declared in a defaults file: that file, and every policy of the
+        // workspace that extends it without declaring the name itself.
+        if let Some(place) = navigate::definition(a, &name).filter(|d| d.file > 0) {
+            let defaults = &a.files[place.file];
+            if let Some(du) = uri_of(&defaults.name) {
+                let t = Text::new(defaults.text.clone());
+                changes.insert(du, edits(&t, navigate::occurrences_in(&t.text, &name)));
+            }
+            let loader = BufferLoader::new(&docs);
+            for path in root.as_deref().map(workspace_files).unwrap_or_default() {
+                let fname = path.to_string_lossy().into_owned();
+                let Some(fu) = uri_of(&fname).filter(|u| !changes.contains_key(u)) else {
+                    continue;
+                };
+                let text = match loader.open.get(&fname) {
+                    Some(t) => t.clone(),
+                    None => std::fs::read_to_string(&path).unwrap_or_default(),
+                };
+                let checked = scalepol_compiler::check_source(&fname, &text, &loader);
+                let extends = checked
+                    .files
+                    .iter()
+                    .skip(1)
+                    .any(|f| f.name == defaults.name);
+                let local = checked
+                    .document
+                    .as_ref()
+                    .and_then(|d| crate::analysis::declaration(d, &name))
+                    .is_some();
+                if extends && !local {
+                    let t = Text::new(text);
+                    let spans = navigate::occurrences_in(&t.text, &name);
+                    if !spans.is_empty() {
+                        changes.insert(fu, edits(&t, spans));
+                    }
+                }
+            }
+        }
+        Ok(Some(WorkspaceEdit {
+            changes: Some(changes),
+            ..WorkspaceEdit::default()
+        }))
+    }
+
+    async fn document_symbol(
+        &self,
+        p: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        self.with_doc(&p.text_document.uri, |a| {
+            let doc = a.tree()?;
+            let syms = outline::symbols(doc)
+                .iter()
+                .map(|s| document_symbol(&a.text, s))
+                .collect();
+            Some(DocumentSymbolResponse::Nested(syms))
+        })
+    }
+
+    #[allow(deprecated)] // SymbolInformation::deprecated is required by the type
+    async fn symbol(&self, p: WorkspaceSymbolParams) -> Result<Option<Vec<SymbolInformation>>> {
+        let query = p.query.to_lowercase();
+        let root = self.root.lock().expect("not poisoned").clone();
+        let open: HashMap<String, String> = {
+            let docs = self.docs.lock().expect("not poisoned");
+            docs.values()
+                .map(|a| (a.name.clone(), a.text.text.clone()))
+                .collect()
+        };
+        let mut files: Vec<(String, String)> = open.clone().into_iter().collect();
+        for path in root.as_deref().map(workspace_files).unwrap_or_default() {
+            let name = path.to_string_lossy().into_owned();
+            if !open.contains_key(&name) {
+                files.push((name, std::fs::read_to_string(&path).unwrap_or_default()));
+            }
+        }
+        files.sort();
+        let mut out = Vec::new();
+        for (name, text) in files {
+            let (Ok(doc), Some(uri)) = (scalepol_syntax::parse(&text), uri_of(&name)) else {
+                continue;
+            };
+            let t = Text::new(text);
+            fn flat(s: &[outline::Symbol], out: &mut Vec<outline::Symbol>) {
+                for x in s {
+                    out.push(x.clone());
+                    flat(&x.children, out);
+                }
+            }
+            let mut all = Vec::new();
+            flat(&outline::symbols(&doc), &mut all);
+            for s in all
+                .into_iter()
+                .filter(|s| !matches!(s.kind, SK::Setting | SK::Block))
+            {
+                if s.name.to_lowercase().contains(&query) {
+                    out.push(SymbolInformation {
+                        name: s.name,
+                        kind: symbol_kind(s.kind),
+                        tags: None,
+                        deprecated: None,
+                        location: Location::new(uri.clone(), t.span_range(s.selection)),
+                        container_name: None,
+                    });
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    async fn folding_range(&self, p: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        self.with_doc(&p.text_document.uri, |a| {
+            let doc = a.tree()?;
+            let ranges = outline::folds(doc)
+                .into_iter()
+                .filter_map(|(s, comment)| {
+                    let (start, end) = (a.text.position(s.start).line, a.text.position(s.end).line);
+                    let end = if comment { end } else { end.saturating_sub(1) };
+                    (end > start).then(|| FoldingRange {
+                        start_line: start,
+                        end_line: end,
+                        kind: Some(if comment {
+                            FoldingRangeKind::Comment
+                        } else {
+                            FoldingRangeKind::Region
+                        }),
+                        ..FoldingRange::default()
+                    })
+                })
+                .collect();
+            Some(ranges)
+        })
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        p: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        self.with_doc(&p.text_document.uri, |a| {
+            let doc = a.tree()?;
+            let mut names = a.metric_names();
+            names.extend(a.pool_names());
+            let data = encode_tokens(&a.text, &outline::tokens(doc, &names));
+            Some(SemanticTokensResult::Tokens(SemanticTokens {
+                result_id: None,
+                data,
+            }))
+        })
+    }
+
+    async fn formatting(&self, p: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+        self.with_doc(&p.text_document.uri, |a| {
+            let out = actions::format(a)?;
+            Some(vec![TextEdit::new(a.text.range(0, a.text.text.len()), out)])
+        })
+    }
+
+    async fn code_action(&self, p: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let uri = p.text_document.uri;
+        self.with_doc(&uri, |a| {
+            let range = scalepol_syntax::Span::new(
+                a.text.offset(p.range.start),
+                a.text.offset(p.range.end),
+            );
+            let list = actions::actions(a, range)
+                .into_iter()
+                .map(|x| {
+                    let d = lsp_diagnostic(&uri, a, &a.diagnostics[x.diagnostic]);
+                    let edit = TextEdit::new(a.text.span_range(x.edit.0), x.edit.1);
+                    CodeActionOrCommand::CodeAction(CodeAction {
+                        title: x.title,
+                        kind: Some(CodeActionKind::QUICKFIX),
+                        diagnostics: Some(vec![d]),
+                        edit: Some(WorkspaceEdit {
+                            changes: Some(HashMap::from([(uri.clone(), vec![edit])])),
+                            ..WorkspaceEdit::default()
+                        }),
+                        is_preferred: Some(x.preferred),
+                        ..CodeAction::default()
+                    })
+                })
+                .collect();
+            Some(list)
+        })
+    }
+}
