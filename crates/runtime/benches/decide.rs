@@ -44,6 +44,7 @@ fn engine(rules: Vec<RuleSpec>) -> Engine {
         warmup_seconds: 60.0,
         legacy: false,
         idle_to_zero: false,
+        kpa: None,
     };
     let metric = |n: &str| MetricSpec {
         name: n.into(),

@@ -144,6 +144,9 @@ pub struct PoolSpec {
     /// when every target is inactive for `cooldown_seconds`.
     #[serde(default)]
     pub idle_to_zero: bool,
+    /// Knative's KPA decides instead of the HPA (KServe Serverless).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpa: Option<crate::kpa::KpaSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

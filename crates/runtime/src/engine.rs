@@ -68,6 +68,9 @@ pub struct State {
     /// The last time a target was active (KEDA), if ever.
     last_active: Option<f64>,
     last_time: Option<f64>,
+    /// Knative's panic state and the metric's recent samples (KPA pools).
+    kpa: Option<crate::kpa::KpaState>,
+    samples: VecDeque<(f64, f64)>,
 }
 
 impl State {
@@ -264,6 +267,9 @@ impl Engine {
             })
             .collect();
         self.with_fallback(p, state, &mut proposals, current, &mut why, &mut notes);
+        if let Some(k) = &p.kpa {
+            return self.decide_kpa(p, k, state, obs, proposals, now, why, notes);
+        }
         let recommendation = if p.targets.is_empty() {
             notes.push("a fixed-size pool".into());
             p.min
@@ -311,6 +317,97 @@ impl Engine {
             time: now,
             current,
             desired,
+            proposals,
+            limited_by: why,
+            reason,
+        }
+    }
+
+    /// A KServe Serverless pool: Knative's KPA on the first target's metric
+    /// (docs/runtime.md), averaged over the stable and panic windows of the
+    /// samples this engine has seen; then scale to zero after the retention
+    /// period (`cooldown`), and the range.
+    #[allow(clippy::too_many_arguments)]
+    fn decide_kpa(
+        &self,
+        p: &PoolSpec,
+        k: &crate::kpa::KpaSpec,
+        state: &mut State,
+        obs: &Observation,
+        proposals: Vec<Proposal>,
+        now: f64,
+        mut why: Vec<String>,
+        mut notes: Vec<String>,
+    ) -> Decision {
+        let current = obs.replicas.min(i32::MAX as u32);
+        let ready = ready_pods(&obs.pods).unwrap_or(current);
+        let value = proposals.first().and_then(|x| x.value);
+        let desired = match value {
+            None => {
+                why.push("hold".into());
+                notes.push("no metric to scale on: the KPA keeps the count".into());
+                current
+            }
+            Some(v) => {
+                state.samples.push_back((now, v));
+                while state
+                    .samples
+                    .front()
+                    .is_some_and(|&(t, _)| t <= now - k.stable_window_seconds)
+                {
+                    state.samples.pop_front();
+                }
+                let mean = |window: f64| {
+                    let in_window: Vec<f64> = state
+                        .samples
+                        .iter()
+                        .filter(|&&(t, _)| t > now - window)
+                        .map(|&(_, x)| x)
+                        .collect();
+                    in_window.iter().sum::<f64>() / in_window.len().max(1) as f64
+                };
+                let (stable, panic) = (mean(k.stable_window_seconds), mean(k.panic_window_seconds));
+                let kpa = state
+                    .kpa
+                    .get_or_insert_with(|| crate::kpa::KpaState::starting(ready, now));
+                let d = crate::kpa::scale(k, kpa, ready, stable, panic, true, now);
+                if crate::kpa::panicking(kpa) {
+                    why.push("panic".into());
+                }
+                d
+            }
+        };
+        if desired > 0 {
+            state.last_active = Some(now);
+        }
+        let mut range = (p.min, p.max);
+        self.apply_schedules(p, now, &mut range, &mut why);
+        self.apply_rules(p, obs, now, current, &mut range, &mut why, &mut notes);
+        // To zero only after the retention period since the last demand.
+        let idle_for = state.last_active.map_or(f64::INFINITY, |t| now - t);
+        let floor = if range.0 == 0 && desired == 0 && current > 0 && idle_for < p.cooldown_seconds
+        {
+            why.push("cooldown".into());
+            1
+        } else {
+            range.0
+        };
+        let result = desired.clamp(floor, range.1.max(floor));
+        if result != desired && !why.iter().any(|w| w == "cooldown") {
+            why.push(if result > desired { "min" } else { "max" }.to_string());
+        }
+        if result != current {
+            state
+                .events
+                .push_back((now, result as i64 - current as i64));
+        }
+        trim(state, p, now);
+        let reason = reason(p, current, result, &proposals, &why, &notes);
+        Decision {
+            pool: p.name.clone(),
+            time: now,
+            current,
+            desired: result,
             proposals,
             limited_by: why,
             reason,

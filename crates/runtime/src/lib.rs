@@ -5,6 +5,7 @@
 
 pub mod artifact;
 mod engine;
+pub mod kpa;
 
 pub use artifact::Artifact;
 pub use engine::{Decision, Engine, LoadError, Observation, Phase, Pod, Proposal, State};

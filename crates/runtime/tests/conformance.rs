@@ -79,6 +79,7 @@ fn engine(c: &Value, targets: Vec<TargetSpec>, tolerance: f64) -> Engine {
             .get("idle_to_zero")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        kpa: None,
     };
     let a = Artifact {
         format: FORMAT.into(),
@@ -318,4 +319,49 @@ fn keda() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(cases.len() >= 13);
+}
+
+/// Knative's KPA cases, through `kpa::scale`.
+#[test]
+fn knative_kpa() {
+    use scalepol_runtime::kpa::{scale, KpaSpec, KpaState};
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/conformance/knative.json"
+    ))
+    .unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let cases = doc["cases"].as_array().unwrap();
+    let mut failures = Vec::new();
+    for c in cases {
+        let mut spec: KpaSpec = serde_json::from_value(c["spec"].clone()).unwrap();
+        let reachable = c.get("reachable").and_then(Value::as_bool).unwrap_or(true);
+        let mut state = KpaState::starting(c["start_ready"].as_u64().unwrap() as u32, NOW);
+        if let Some(p) = c.get("prep") {
+            state.panic_time = Some(NOW - p["panic_ago"].as_f64().unwrap());
+            state.max_panic_pods = p["max_panic_pods"].as_u64().unwrap() as u32;
+        }
+        for (i, s) in c["steps"].as_array().unwrap().iter().enumerate() {
+            if let Some(sp) = s.get("spec") {
+                spec = serde_json::from_value(sp.clone()).unwrap();
+            }
+            let got = scale(
+                &spec,
+                &mut state,
+                s["ready"].as_u64().unwrap() as u32,
+                s["stable"].as_f64().unwrap(),
+                s["panic"].as_f64().unwrap(),
+                reachable,
+                NOW + s["t"].as_f64().unwrap(),
+            );
+            if u64::from(got) != s["expect"].as_u64().unwrap() {
+                failures.push(format!(
+                    "{} step {i}: expected {}, got {got}",
+                    c["upstream"], s["expect"]
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(cases.len() >= 28);
 }

@@ -47,6 +47,7 @@ fn pool(min: u32, max: u32, mode: Mode) -> PoolSpec {
         warmup_seconds: 0.0,
         legacy: false,
         idle_to_zero: false,
+        kpa: None,
     }
 }
 
@@ -477,4 +478,41 @@ fn never_to_zero_on_missing_data() {
     }
     // Read and inactive: zero after the cooldown, as before.
     assert_eq!(e.decide(0, &mut s, &obs(3, 0.0), 1200.0).desired, 0);
+}
+
+#[test]
+fn kserve_serverless_pools_follow_the_kpa() {
+    // Target 10 per pod (KPA target value), stable window 60 s, panic 6 s.
+    let mut p = pool(0, 100, Mode::PerReplica);
+    let mut k = scalepol_runtime::kpa::KpaSpec::defaults(10.0, 60.0);
+    k.target_value = 10.0;
+    p.kpa = Some(k);
+    p.cooldown_seconds = 30.0;
+    let e = engine(p);
+    let mut s = State::default();
+    // Steady at 40 in flight: 4 pods.
+    for t in [0.0, 2.0, 4.0] {
+        assert_eq!(e.decide(0, &mut s, &obs(4, 40.0), t).desired, 4);
+    }
+    // A burst: the 6 s panic window sees it at once (at least twice the
+    // ready pods' worth: panic), the 60 s stable window barely.
+    let d = e.decide(0, &mut s, &obs(4, 400.0), 6.0);
+    assert!(d.limited_by.contains(&"panic".to_string()), "{d:?}");
+    assert!(d.desired >= 16, "{d:?}");
+    // In panic, no scale-down while the burst fades.
+    let high = d.desired;
+    assert_eq!(e.decide(0, &mut s, &obs(high, 40.0), 20.0).desired, high);
+    // A stable window after the last panic reading: back to the stable count,
+    // bounded by the scale-down rate (half the ready pods at most).
+    let d = e.decide(0, &mut s, &obs(high, 0.0), 80.0);
+    assert!(!d.limited_by.contains(&"panic".to_string()), "{d:?}");
+    assert_eq!(d.desired, high / 2);
+    // No traffic for the retention period: zero.
+    let mut t = 80.0;
+    let mut n = high / 2;
+    while n > 0 && t < 1000.0 {
+        t += 15.0;
+        n = e.decide(0, &mut s, &obs(n, 0.0), t).desired;
+    }
+    assert_eq!(n, 0);
 }

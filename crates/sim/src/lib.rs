@@ -372,6 +372,7 @@ fn hpa_defaults(p: &a::PoolSpec) -> a::Artifact {
         warmup_seconds: p.warmup_seconds,
         legacy: false,
         idle_to_zero: false,
+        kpa: None,
     };
     a::Artifact {
         format: a::FORMAT.into(),

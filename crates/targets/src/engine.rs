@@ -92,6 +92,7 @@ pub fn artifact(p: &Policy) -> a::Artifact {
                 warmup_seconds: pool.warmup.value.secs_f64(),
                 legacy: false,
                 idle_to_zero: s.is_some_and(|s| s.scale_to_zero.is_some()) && pool.replicas.min > 0,
+                kpa: crate::kserve::kpa(p, pool),
             }
         })
         .collect();

@@ -42,7 +42,7 @@ struct Predictor {
 /// The Knative metric a target maps to: concurrency for in-flight counts,
 /// rps for request rates; `None` for anything else (the capability table
 /// reports it).
-fn knative_metric(p: &Policy, t: &ScaleTarget) -> Option<&'static str> {
+pub(crate) fn knative_metric(p: &Policy, t: &ScaleTarget) -> Option<&'static str> {
     let m = p.metric(&t.metric)?;
     match (m.source, m.unit, t.mode) {
         (MetricSourceKind::Builtin, _, _) if m.name == "cpu" => Some("cpu"),
@@ -51,6 +51,29 @@ fn knative_metric(p: &Policy, t: &ScaleTarget) -> Option<&'static str> {
         (_, MetricUnit::Count, TargetMode::PerReplica) => Some("concurrency"),
         _ => None,
     }
+}
+
+/// Whether the pool runs under Knative's KPA: an InferenceService in
+/// Serverless mode (the default), scaled on concurrency or requests per
+/// second.
+pub(crate) fn kpa(p: &Policy, pool: &Pool) -> Option<scalepol_runtime::kpa::KpaSpec> {
+    if p.workload.kind != WorkloadKind::Inferenceservice {
+        return None;
+    }
+    let serverless = p
+        .targets
+        .iter()
+        .find(|t| t.target == TargetKind::Kserve)
+        .and_then(|t| t.options.iter().find(|(k, _)| k == "mode"))
+        .is_none_or(|(_, v)| v == "serverless");
+    let s = pool.scale.as_ref()?;
+    let t = s.targets.first()?;
+    let metric = knative_metric(p, t)?;
+    (serverless && (metric == "concurrency" || metric == "rps")).then(|| {
+        // The same window as the annotation written below.
+        let window = s.down.stabilization.value.secs_ceil().clamp(6, 3600) as f64;
+        scalepol_runtime::kpa::KpaSpec::defaults(t.target.round().max(1.0), window)
+    })
 }
 
 pub fn emit(p: &Policy, pool: &Pool, out: &mut Emitted) {

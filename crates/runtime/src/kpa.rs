@@ -1,0 +1,139 @@
+//! Knative's Pod Autoscaler (KPA), the autoscaler of KServe in Serverless
+//! mode, as knative/serving `pkg/autoscaler/scaling/autoscaler.go` decides:
+//! the stable and panic windows' desired counts, each bounded by the
+//! maximum scale-up and scale-down rates, panic mode (entered when the panic
+//! window's desired count is at least the panic threshold times the ready
+//! pods, held for a stable window after the last such reading, never
+//! scaling down while in it), and the scale-down delay. Facts from
+//! upstream; the code is this project's.
+
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// Knative's DeciderSpec, as far as the replica count goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KpaSpec {
+    /// Per-pod target: the `target` annotation times the target utilisation
+    /// (Knative's default utilisation is 70%).
+    pub target_value: f64,
+    /// Default 1000.
+    pub max_scale_up_rate: f64,
+    /// Default 2.
+    pub max_scale_down_rate: f64,
+    /// The panic threshold as a ratio (Knative's 200% is 2.0).
+    pub panic_threshold: f64,
+    /// Default 60 s.
+    pub stable_window_seconds: f64,
+    /// Default 10% of the stable window.
+    pub panic_window_seconds: f64,
+    /// Default 0: no delay.
+    #[serde(default)]
+    pub scale_down_delay_seconds: f64,
+}
+
+impl KpaSpec {
+    /// Knative's defaults (config-autoscaler) for a per-pod target.
+    pub fn defaults(target: f64, stable_window_seconds: f64) -> KpaSpec {
+        KpaSpec {
+            target_value: target * 70.0 / 100.0,
+            max_scale_up_rate: 1000.0,
+            max_scale_down_rate: 2.0,
+            panic_threshold: 2.0,
+            stable_window_seconds,
+            panic_window_seconds: stable_window_seconds * 0.1,
+            scale_down_delay_seconds: 0.0,
+        }
+    }
+}
+
+/// What the KPA remembers between decisions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KpaState {
+    /// When the panic began or was last extended.
+    pub panic_time: Option<f64>,
+    pub max_panic_pods: u32,
+    /// (time, desired) of the scale-down delay window.
+    delayed: VecDeque<(f64, u32)>,
+}
+
+impl KpaState {
+    /// A new autoscaler starts in panic mode when more than one pod is ready
+    /// ("keep at least the current scale until enough data").
+    pub fn starting(ready: u32, now: f64) -> KpaState {
+        KpaState {
+            panic_time: (ready > 1).then_some(now),
+            max_panic_pods: ready,
+            delayed: VecDeque::new(),
+        }
+    }
+}
+
+/// Whether the last decision was in panic mode, for reasons.
+pub fn panicking(s: &KpaState) -> bool {
+    s.panic_time.is_some()
+}
+
+/// The desired pod count from the stable- and panic-window averages of the
+/// scaling metric (a revision's total concurrency or requests per second).
+/// `reachable` is false while the revision takes no traffic (it may then
+/// scale down without the rate bound).
+pub fn scale(
+    spec: &KpaSpec,
+    state: &mut KpaState,
+    ready: u32,
+    stable: f64,
+    panic: f64,
+    reachable: bool,
+    now: f64,
+) -> u32 {
+    // Zero ready pods count as one.
+    let ready = f64::from(ready.max(1));
+    let max_up = (spec.max_scale_up_rate * ready).ceil();
+    let max_down = if reachable {
+        (ready / spec.max_scale_down_rate).floor()
+    } else {
+        0.0
+    };
+    let dspc = (stable / spec.target_value).ceil();
+    let dppc = (panic / spec.target_value).ceil();
+    let bound = |v: f64| v.max(max_down).min(max_up).clamp(0.0, i32::MAX as f64) as u32;
+    let (stable_pods, panic_pods) = (bound(dspc), bound(dppc));
+    let over = dppc / ready >= spec.panic_threshold;
+    match state.panic_time {
+        _ if over => state.panic_time = Some(now),
+        // Out of panic once the surge has been in the stable window for a
+        // whole window (upstream: panic time + window strictly before now).
+        Some(t) if t + spec.stable_window_seconds < now => {
+            state.panic_time = None;
+            state.max_panic_pods = 0;
+        }
+        _ => {}
+    }
+    let mut desired = stable_pods;
+    if state.panic_time.is_some() {
+        desired = desired.max(panic_pods);
+        // No scale-down in panic mode.
+        state.max_panic_pods = state.max_panic_pods.max(desired);
+        desired = state.max_panic_pods;
+    }
+    if spec.scale_down_delay_seconds > 0.0 {
+        desired = delay(spec, state, desired, now);
+    }
+    desired
+}
+
+/// The highest count of the scale-down delay window (Knative's max
+/// TimeWindow with one-second buckets: a value leaves it once its bucket is
+/// a whole window old).
+fn delay(spec: &KpaSpec, state: &mut KpaState, desired: u32, now: f64) -> u32 {
+    let w = &mut state.delayed;
+    w.push_back((now.floor(), desired));
+    while w
+        .front()
+        .is_some_and(|&(t, _)| t <= now.floor() - spec.scale_down_delay_seconds)
+    {
+        w.pop_front();
+    }
+    w.iter().map(|&(_, d)| d).max().unwrap_or(desired)
+}
