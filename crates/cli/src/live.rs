@@ -4,6 +4,7 @@
 //! command. Missing, NaN or unreachable metrics are failed metrics: the
 //! engine falls back or holds, and never scales to zero on them.
 
+use crate::duration::positive_seconds;
 use scalepol_compiler::{check_source, render, FsLoader, Severity};
 use scalepol_runtime::artifact::Artifact;
 use scalepol_runtime::{Engine, Observation, State};
@@ -49,23 +50,6 @@ pub struct Args {
     /// The actuator command and its arguments, after `--`.
     #[arg(last = true)]
     pub command: Vec<String>,
-}
-
-fn seconds(text: &str, what: &str) -> Result<f64, String> {
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(text.len());
-    let (n, unit) = text.split_at(split);
-    let n: f64 = n
-        .trim()
-        .parse()
-        .map_err(|_| format!("{what} `{text}` is not a duration like 15s"))?;
-    let ms = scalepol_compiler::units::duration_unit(if unit.is_empty() { "s" } else { unit })
-        .ok_or_else(|| format!("{what} `{text}`: unknown unit `{unit}` (ms, s, m, h)"))?;
-    if !(n > 0.0 && n.is_finite()) {
-        return Err(format!("{what} `{text}` must be above 0"));
-    }
-    Ok(n * ms as f64 / 1e3)
 }
 
 /// One instant query: the value of a single-series result.
@@ -183,8 +167,8 @@ pub fn run(a: &Args) -> u8 {
 }
 
 fn run_loop(a: &Args) -> Result<(), (u8, String)> {
-    let interval = seconds(&a.interval, "--interval").map_err(|e| (2, e))?;
-    let timeout = seconds(&a.timeout, "--timeout").map_err(|e| (2, e))?;
+    let interval = positive_seconds(&a.interval, "--interval").map_err(|e| (2, e))?;
+    let timeout = positive_seconds(&a.timeout, "--timeout").map_err(|e| (2, e))?;
     if a.actuator == "exec" && a.command.is_empty() {
         return Err((2, "--actuator exec needs the command after `--`".into()));
     }

@@ -2,6 +2,7 @@
 
 mod check;
 mod compile;
+mod duration;
 mod engine;
 mod explain;
 mod files;

@@ -1,5 +1,6 @@
 //! `scalepol simulate`: a policy on a traffic trace, against baselines.
 
+use crate::duration::seconds;
 use crate::fmt::write_atomically;
 use scalepol_compiler::{check_source, render, FsLoader, Severity};
 use scalepol_sim::signals::Signal;
@@ -67,23 +68,6 @@ pub struct Args {
     /// Skip the baselines.
     #[arg(long)]
     pub no_baselines: bool,
-}
-
-fn seconds(text: &str, what: &str) -> Result<f64, String> {
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(text.len());
-    let (n, unit) = text.split_at(split);
-    let n: f64 = n
-        .trim()
-        .parse()
-        .map_err(|_| format!("{what} `{text}` is not a duration like 15s"))?;
-    let ms = scalepol_compiler::units::duration_unit(if unit.is_empty() { "s" } else { unit })
-        .ok_or_else(|| format!("{what} `{text}`: unknown unit `{unit}` (ms, s, m, h)"))?;
-    if !(n >= 0.0 && n.is_finite()) {
-        return Err(format!("{what} `{text}` must be 0 or more"));
-    }
-    Ok(n * ms as f64 / 1e3)
 }
 
 fn options(a: &Args) -> Result<(ReadOptions, Options), String> {

@@ -305,22 +305,7 @@ impl Engine {
             let stabilized = stabilize(p, state, recommendation, current, now, &mut why);
             with_rate_limits(p, state, stabilized, current, range, now, &mut why)
         };
-        if desired != current {
-            state
-                .events
-                .push_back((now, desired as i64 - current as i64));
-        }
-        trim(state, p, now);
-        let reason = reason(p, current, desired, &proposals, &why, &notes);
-        Decision {
-            pool: p.name.clone(),
-            time: now,
-            current,
-            desired,
-            proposals,
-            limited_by: why,
-            reason,
-        }
+        finish(p, state, current, desired, proposals, why, notes, now)
     }
 
     /// A KServe Serverless pool: Knative's KPA on the first target's metric
@@ -396,22 +381,7 @@ impl Engine {
         if result != desired && !why.iter().any(|w| w == "cooldown") {
             why.push(if result > desired { "min" } else { "max" }.to_string());
         }
-        if result != current {
-            state
-                .events
-                .push_back((now, result as i64 - current as i64));
-        }
-        trim(state, p, now);
-        let reason = reason(p, current, result, &proposals, &why, &notes);
-        Decision {
-            pool: p.name.clone(),
-            time: now,
-            current,
-            desired: result,
-            proposals,
-            limited_by: why,
-            reason,
-        }
+        finish(p, state, current, result, proposals, why, notes, now)
     }
 
     /// The largest proposal, with fallback, invalid metrics and activation.
@@ -973,6 +943,37 @@ fn scale_down_limit(
         _ => proposals.fold(f64::INFINITY, f64::min),
     };
     v.clamp(0.0, MAX_REPLICAS) as u32
+}
+
+/// Records the scale event, forgets what no window can reach, and words
+/// the decision.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    p: &PoolSpec,
+    state: &mut State,
+    current: u32,
+    desired: u32,
+    proposals: Vec<Proposal>,
+    why: Vec<String>,
+    notes: Vec<String>,
+    now: f64,
+) -> Decision {
+    if desired != current {
+        state
+            .events
+            .push_back((now, desired as i64 - current as i64));
+    }
+    trim(state, p, now);
+    let reason = reason(p, current, desired, &proposals, &why, &notes);
+    Decision {
+        pool: p.name.clone(),
+        time: now,
+        current,
+        desired,
+        proposals,
+        limited_by: why,
+        reason,
+    }
 }
 
 /// Forgets what no window or period can reach any more.

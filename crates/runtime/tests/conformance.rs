@@ -200,20 +200,7 @@ fn replica_calc(c: &Value) -> Option<String> {
     spec["down"] = free;
     let e = engine(&spec, vec![target], 0.1);
     let pods: Vec<scalepol_runtime::Pod> = serde_json::from_value(c["pods"].clone()).unwrap();
-    let metrics = c
-        .get("metrics")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let obs = Observation {
-        replicas: c["current"].as_u64().unwrap() as u32,
-        metrics,
-        pods,
-    };
+    let obs = observation(c, pods);
     let d = e.decide(0, &mut State::default(), &obs, NOW);
     (d.desired as u64 != c["expect"].as_u64().unwrap()).then(|| {
         format!(
@@ -234,20 +221,7 @@ fn whole_controller(c: &Value) -> Option<String> {
     let e = engine(&spec, targets, 0.1);
     let pods: Vec<scalepol_runtime::Pod> =
         serde_json::from_value(c.get("pods").cloned().unwrap_or_default()).unwrap_or_default();
-    let metrics = c
-        .get("metrics")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let obs = Observation {
-        replicas: c["current"].as_u64().unwrap() as u32,
-        metrics,
-        pods,
-    };
+    let obs = observation(c, pods);
     // A test that leaves the recommendations unset gets the controller's
     // seed: the current count, now.
     let mut state = if c.get("seeded").and_then(Value::as_bool) == Some(true) {
@@ -364,4 +338,22 @@ fn knative_kpa() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(cases.len() >= 28);
+}
+
+/// A case's observation: its current count, metrics and pods.
+fn observation(c: &Value, pods: Vec<scalepol_runtime::Pod>) -> Observation {
+    let metrics = c
+        .get("metrics")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Observation {
+        replicas: c["current"].as_u64().unwrap() as u32,
+        metrics,
+        pods,
+    }
 }
