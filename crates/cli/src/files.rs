@@ -81,3 +81,25 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Reads and checks one policy file; on failure prints why and gives the
+/// exit code (2: unreadable, 1: the policy has errors).
+pub fn read_policy(path: &Path) -> Result<scalepol_compiler::Policy, u8> {
+    use scalepol_compiler::{check_source, render, FsLoader, Severity};
+    let name = path.to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: {name}: {e}");
+        2u8
+    })?;
+    let checked = check_source(&name, &text, &FsLoader);
+    checked.policy.clone().ok_or_else(|| {
+        for d in checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+        {
+            eprint!("{}", render::human(d, &checked.files, false));
+        }
+        1
+    })
+}

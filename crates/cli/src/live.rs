@@ -5,7 +5,6 @@
 //! engine falls back or holds, and never scales to zero on them.
 
 use crate::duration::positive_seconds;
-use scalepol_compiler::{check_source, render, FsLoader, Severity};
 use scalepol_runtime::artifact::Artifact;
 use scalepol_runtime::{Engine, Observation, State};
 use std::collections::BTreeMap;
@@ -126,18 +125,8 @@ fn log(msg: &str) {
 
 fn load(a: &Args) -> Result<(Artifact, Engine, usize), (u8, String)> {
     let name = a.policy.to_string_lossy().into_owned();
-    let text = std::fs::read_to_string(&a.policy).map_err(|e| (2, format!("{name}: {e}")))?;
-    let checked = check_source(&name, &text, &FsLoader);
-    let Some(policy) = checked.policy.clone() else {
-        for d in checked
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-        {
-            eprint!("{}", render::human(d, &checked.files, false));
-        }
-        return Err((1, format!("{name} has errors")));
-    };
+    let policy = crate::files::read_policy(&a.policy)
+        .map_err(|code| (code, format!("{name} cannot run")))?;
     let artifact = scalepol_targets::engine::artifact(&policy);
     let pool = match &a.pool {
         Some(n) => policy

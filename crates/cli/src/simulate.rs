@@ -2,7 +2,6 @@
 
 use crate::duration::seconds;
 use crate::fmt::write_atomically;
-use scalepol_compiler::{check_source, render, FsLoader, Severity};
 use scalepol_sim::signals::Signal;
 use scalepol_sim::trace::{self, Columns, Layout, ReadOptions};
 use scalepol_sim::{Load, Options};
@@ -158,24 +157,9 @@ pub fn run(a: &Args) -> u8 {
             return 2;
         }
     };
-    let name = a.policy.to_string_lossy().into_owned();
-    let text = match std::fs::read_to_string(&a.policy) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {name}: {e}");
-            return 2;
-        }
-    };
-    let checked = check_source(&name, &text, &FsLoader);
-    let Some(policy) = checked.policy.clone() else {
-        for d in checked
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-        {
-            eprint!("{}", render::human(d, &checked.files, false));
-        }
-        return 1;
+    let policy = match crate::files::read_policy(&a.policy) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let trace_name = a.trace.to_string_lossy();
     let trace = match std::fs::read_to_string(&a.trace)
