@@ -51,6 +51,7 @@ pub fn run(
             diagnostics: r.diagnostics,
             document: None,
             policy: None,
+            partial: None,
             is_defaults: false,
         });
     }
@@ -100,6 +101,7 @@ fn check_input(input: &Input) -> Result<Checked, String> {
                 diagnostics: vec![d],
                 document: None,
                 policy: None,
+                partial: None,
                 is_defaults: false,
             })
         }

@@ -49,6 +49,7 @@ pub fn run(a: Args) -> u8 {
             diagnostics: Vec::new(),
             document: None,
             policy: c.policy.clone(),
+            partial: None,
             is_defaults: c.is_defaults,
         })
         .collect();

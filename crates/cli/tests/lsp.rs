@@ -380,6 +380,16 @@ fn every_feature_end_to_end() {
     let (l, ch) = pos(&misspelt, "wramup", 2);
     let h = c.at("textDocument/hover", &uri, l, ch);
     insta::assert_json_snapshot!("hover on a diagnostic", h["result"]);
+    // With an error, the model is partial but still answers: the pool's cost.
+    let (l, ch) = pos(&misspelt, "scale l4", 7);
+    let h = c.at("textDocument/hover", &uri, l, ch);
+    assert!(
+        h["result"]["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("worst case"),
+        "{h}"
+    );
     let (l, ch) = pos(&misspelt, "wramup", 0);
     let actions = c.request(
         "textDocument/codeAction",

@@ -67,6 +67,10 @@ pub struct Checked {
     pub document: Option<Document>,
     /// The model, when the policy had no errors that prevent building it.
     pub policy: Option<Policy>,
+    /// The model as far as it could be built despite errors (what failed is
+    /// left out): for tools that must answer on a broken policy, such as an
+    /// editor. Never compiled or run.
+    pub partial: Option<Policy>,
     /// True when the file is a `defaults` file rather than a policy.
     pub is_defaults: bool,
 }
@@ -116,6 +120,7 @@ pub fn check_source(name: &str, text: &str, loader: &dyn Loader) -> Checked {
                 diagnostics,
                 document: None,
                 policy: None,
+                partial: None,
                 is_defaults: false,
             };
         }
@@ -177,9 +182,12 @@ pub fn check_source(name: &str, text: &str, loader: &dyn Loader) -> Checked {
         diagnostics,
         document: Some(doc),
         policy: None,
+        partial: None,
         is_defaults,
     };
-    if !checked.has_errors() {
+    if checked.has_errors() {
+        checked.partial = policy;
+    } else {
         checked.policy = policy;
     }
     checked

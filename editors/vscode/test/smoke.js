@@ -49,9 +49,13 @@ function initialize(server) {
   return new Promise((resolve, reject) => {
     const child = spawn(server.command, server.args, { stdio: ["pipe", "pipe", "inherit"] });
     let buf = Buffer.alloc(0);
+    let answered = false;
+    // The server closes its end after `exit`; a late write is not a failure.
+    child.stdin.on("error", () => {});
     const timer = setTimeout(() => reject(new Error("no answer to initialize in 10 s")), 10000);
     child.on("error", reject);
     child.stdout.on("data", (d) => {
+      if (answered) return; // later messages (the shutdown's answer) are not needed
       buf = Buffer.concat([buf, d]);
       const text = buf.toString();
       const head = text.indexOf("\r\n\r\n");
@@ -60,6 +64,7 @@ function initialize(server) {
       const body = buf.slice(head + 4, head + 4 + len);
       if (body.length < len) return;
       clearTimeout(timer);
+      answered = true;
       const msg = JSON.parse(body.toString());
       child.stdin.write(frame({ jsonrpc: "2.0", id: 2, method: "shutdown" }));
       child.stdin.write(frame({ jsonrpc: "2.0", method: "exit" }));
