@@ -278,8 +278,10 @@ the server stops accepting requests (the `sleep` action needs Kubernetes 1.30+).
   allowed), `maxReplicas`, `scaleMetric` (`concurrency` for a per-replica count,
   `rps` for a per-replica request rate), `scaleTarget`, `containerConcurrency`
   from `capacity N concurrent`, and Knative annotations `autoscaling.knative.dev/window`
-  (the scale-down window, 6 s-1 h) and `scale-to-zero-pod-retention-period`
-  (the cooldown). Standard mode (`mode standard`, `autoscaler hpa|keda`): the
+  (the scale-down window, 6 s-1 h), `target-utilization-percentage: "100"`
+  (so that Knative holds the policy's target, not its default 70% of it) and
+  `scale-to-zero-pod-retention-period` (the cooldown). The engine decides such
+  pools with Knative's KPA (docs/runtime.md). Standard mode (`mode standard`, `autoscaler hpa|keda`): the
   same fields with `serving.kserve.io/autoscalerClass`.
 - **VPA** ([Vertical Pod Autoscaler](https://github.com/kubernetes/autoscaler/tree/master/vertical-pod-autoscaler)):
   `vertical { cpu .. cores, memory .. }` → `resourcePolicy.containerPolicies[*]`

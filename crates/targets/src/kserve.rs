@@ -72,7 +72,10 @@ pub(crate) fn kpa(p: &Policy, pool: &Pool) -> Option<scalepol_runtime::kpa::KpaS
     (serverless && (metric == "concurrency" || metric == "rps")).then(|| {
         // The same window as the annotation written below.
         let window = s.down.stabilization.value.secs_ceil().clamp(6, 3600) as f64;
-        scalepol_runtime::kpa::KpaSpec::defaults(t.target.round().max(1.0), window)
+        let mut spec = scalepol_runtime::kpa::KpaSpec::defaults(t.target.round().max(1.0), window);
+        // The emitted target-utilization-percentage is 100.
+        spec.target_value = t.target.round().max(1.0);
+        spec
     })
 }
 
@@ -102,6 +105,12 @@ pub fn emit(p: &Policy, pool: &Pool, out: &mut Emitted) {
         );
         let window = s.down.stabilization.value.secs_ceil().clamp(6, 3600);
         predictor_annotations.insert("autoscaling.knative.dev/window", format!("{window}s"));
+        // Knative holds 70% of the target by default: ask for 100%, so that
+        // the policy's target is the one held.
+        predictor_annotations.insert(
+            "autoscaling.knative.dev/target-utilization-percentage",
+            "100".to_string(),
+        );
         if pool.replicas.min == 0 {
             predictor_annotations.insert(
                 "autoscaling.knative.dev/scale-to-zero-pod-retention-period",
