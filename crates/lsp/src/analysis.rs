@@ -161,9 +161,13 @@ pub fn word_at(text: &str, offset: usize) -> Option<(Span, &str)> {
     if !text.is_char_boundary(offset) {
         return None;
     }
+    // After the last character that is not part of a name (which may be
+    // several bytes long).
     let start = text[..offset]
-        .rfind(|c: char| !is_ident(c))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !is_ident(*c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let end = text[offset..]
         .find(|c: char| !is_ident(c))
         .map_or(text.len(), |i| offset + i);
