@@ -17,7 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The policy file.
+    /// The policy file, or an engine artifact (`*.json`, from
+    /// `scalepol compile --target engine`).
     pub policy: PathBuf,
     /// The Prometheus server to query (default: each metric's own URL).
     #[arg(long, value_name = "URL")]
@@ -123,25 +124,32 @@ fn log(msg: &str) {
     eprintln!("{} {msg}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"));
 }
 
+/// The engine from a policy, or from an engine artifact (`.json`, as
+/// `scalepol compile --target engine` writes it: what a deployment ships).
 fn load(a: &Args) -> Result<(Artifact, Engine, usize), (u8, String)> {
     let name = a.policy.to_string_lossy().into_owned();
-    let policy = crate::files::read_policy(&a.policy)
-        .map_err(|code| (code, format!("{name} cannot run")))?;
-    let artifact = scalepol_targets::engine::artifact(&policy);
+    let json = if a.policy.extension().is_some_and(|e| e == "json") {
+        std::fs::read_to_string(&a.policy).map_err(|e| (2, format!("{name}: {e}")))?
+    } else {
+        let policy = crate::files::read_policy(&a.policy)
+            .map_err(|code| (code, format!("{name} cannot run")))?;
+        serde_json::to_string(&scalepol_targets::engine::artifact(&policy))
+            .map_err(|e| (2, e.to_string()))?
+    };
+    let engine =
+        Engine::load(&json).map_err(|e| (2, format!("{name}: the engine does not load: {e}")))?;
+    let artifact: Artifact =
+        serde_json::from_str(&json).map_err(|e| (2, format!("{name}: {e}")))?;
     let pool = match &a.pool {
-        Some(n) => policy
-            .pools
-            .iter()
-            .position(|p| &p.name == n)
+        Some(n) => engine
+            .pool_index(n)
             .ok_or_else(|| (2, format!("{name} has no pool `{n}`")))?,
-        None => policy
+        None => artifact
             .pools
             .iter()
-            .position(|p| p.scale.is_some())
+            .position(|p| !p.targets.is_empty())
             .unwrap_or(0),
     };
-    let json = serde_json::to_string(&artifact).map_err(|e| (2, e.to_string()))?;
-    let engine = Engine::load(&json).map_err(|e| (2, format!("the engine does not load: {e}")))?;
     Ok((artifact, engine, pool))
 }
 

@@ -203,6 +203,31 @@ fn decides_from_prometheus_and_holds_on_missing_data() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(desired(&o), vec![10, 10, 10]);
 
+    // The same from the compiled engine artifact, as a deployment ships it.
+    let out = dir.path().join("out");
+    let o = scalepol(&[
+        "compile",
+        p.to_str().unwrap(),
+        "--target",
+        "engine",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let artifact = out.join("live.engine.json");
+    let o = scalepol(&[
+        "run",
+        artifact.to_str().unwrap(),
+        "--interval",
+        "300ms",
+        "--ticks",
+        "1",
+        "--initial",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(desired(&o), vec![10]);
+
     // The exporter's value changes; the loop follows through Prometheus.
     *body.lock().unwrap() = "# TYPE test_queue_depth gauge\ntest_queue_depth 12\n".into();
     let start = Instant::now();

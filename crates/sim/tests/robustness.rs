@@ -7,7 +7,10 @@ use scalepol_sim::trace::{Request, Trace};
 use scalepol_sim::{simulate, Load, Options};
 
 fn policy(name: &str) -> scalepol_compiler::Policy {
-    let path = format!("{}/../../policies/{name}.scalepol", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../policies/{name}.scalepol",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap();
     check_source(&path, &text, &FsLoader).policy.unwrap()
 }
@@ -19,7 +22,12 @@ fn trace() -> impl Strategy<Value = Trace> {
         Trace {
             requests: v
                 .into_iter()
-                .map(|(t, i, o)| Request { t, input_tokens: i, output_tokens: o, service: None })
+                .map(|(t, i, o)| Request {
+                    t,
+                    input_tokens: i,
+                    output_tokens: o,
+                    service: None,
+                })
                 .collect(),
             duration,
             has_tokens: true,
