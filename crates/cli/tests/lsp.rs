@@ -14,10 +14,15 @@ struct Client {
     out: BufReader<ChildStdout>,
     id: u64,
     notifications: Vec<Value>,
+    encoding: String,
 }
 
 impl Client {
     fn start(root: &Path) -> Client {
+        Client::start_with(root, json!({}))
+    }
+
+    fn start_with(root: &Path, capabilities: Value) -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_scalepol"))
             .arg("lsp")
             .stdin(Stdio::piped())
@@ -33,15 +38,20 @@ impl Client {
             out,
             id: 0,
             notifications: Vec::new(),
+            encoding: String::new(),
         };
         let root_uri = url(root);
         let r = c.request(
             "initialize",
-            json!({"processId": null, "rootUri": root_uri, "capabilities": {}, "workspaceFolders": [{"uri": root_uri, "name": "ws"}]}),
+            json!({"processId": null, "rootUri": root_uri, "capabilities": capabilities, "workspaceFolders": [{"uri": root_uri, "name": "ws"}]}),
         );
         assert!(r["result"]["capabilities"]["hoverProvider"]
             .as_bool()
             .unwrap());
+        c.encoding = r["result"]["capabilities"]["positionEncoding"]
+            .as_str()
+            .unwrap_or("utf-16")
+            .to_string();
         c.notify("initialized", json!({}));
         c
     }
@@ -491,6 +501,40 @@ fn utf16_positions_and_incremental_edits() {
     let (l, _) = pos(&text, "🚀", 0);
     let h = c.at("textDocument/hover", &uri, l, 200);
     assert!(h["result"].is_null(), "{h}");
+    c.stop();
+}
+
+#[test]
+fn utf8_positions_when_the_client_offers_them() {
+    let dir = workspace();
+    let uri = url(&dir.path().join("chat.scalepol"));
+    let mut c = Client::start_with(
+        dir.path(),
+        json!({"general": {"positionEncodings": ["utf-8", "utf-16"]}}),
+    );
+    assert_eq!(c.encoding, "utf-8");
+    let text = POLICY.replace("rule \"burst floor\"", "rule \"burst 🚀 floor\"");
+    c.open(&uri, &text);
+    // Columns count bytes: the rocket is 4 of them.
+    let at = text.find("queue_depth > 50").unwrap() + 2;
+    let line = text[..at].matches('\n').count() as u32;
+    let col = (at - text[..at].rfind('\n').unwrap() - 1) as u32;
+    let h = c.at("textDocument/hover", &uri, line, col);
+    assert!(
+        h["result"]["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("queue_depth"),
+        "{h}"
+    );
+    assert_eq!(
+        h["result"]["range"]["start"]["character"].as_u64().unwrap() as u32,
+        col - 2
+    );
+    c.stop();
+    // Without the offer, UTF-16 as the protocol's default.
+    let c = Client::start(dir.path());
+    assert_eq!(c.encoding, "utf-16");
     c.stop();
 }
 

@@ -19,6 +19,8 @@ pub struct Backend {
     client: Client,
     docs: Mutex<HashMap<Url, Analysis>>,
     root: Mutex<Option<PathBuf>>,
+    /// Positions in bytes, when the client offered `utf-8`.
+    utf8: std::sync::atomic::AtomicBool,
 }
 
 impl Backend {
@@ -27,6 +29,7 @@ impl Backend {
             client,
             docs: Mutex::new(HashMap::new()),
             root: Mutex::new(None),
+            utf8: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -118,7 +121,9 @@ fn location(uri: &Url, a: &Analysis, file: usize, span: scalepol_syntax::Span) -
     let f = a.files.get(file)?;
     Some(Location::new(
         uri_of(&f.name)?,
-        Text::new(f.text.clone()).span_range(span),
+        Text::new(f.text.clone())
+            .with_utf8(a.text.utf8)
+            .span_range(span),
     ))
 }
 
@@ -264,12 +269,25 @@ impl LanguageServer for Backend {
             .or(params.root_uri)
             .and_then(|u| u.to_file_path().ok());
         *self.root.lock().expect("not poisoned") = root;
+        // Bytes when the client can: no UTF-16 counting on every request.
+        let utf8 = params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.as_ref())
+            .is_some_and(|e| e.contains(&PositionEncodingKind::UTF8));
+        self.utf8.store(utf8, std::sync::atomic::Ordering::Relaxed);
         Ok(InitializeResult {
             server_info: Some(ServerInfo {
                 name: "scalepol".into(),
                 version: Some(env!("CARGO_PKG_VERSION").into()),
             }),
             capabilities: ServerCapabilities {
+                position_encoding: Some(if utf8 {
+                    PositionEncodingKind::UTF8
+                } else {
+                    PositionEncodingKind::UTF16
+                }),
                 text_document_sync: Some(TextDocumentSyncCapability::Kind(
                     TextDocumentSyncKind::INCREMENTAL,
                 )),
@@ -316,7 +334,9 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, p: DidOpenTextDocumentParams) {
         let d = p.text_document;
-        self.update(d.uri, Text::new(d.text), d.version).await;
+        let utf8 = self.utf8.load(std::sync::atomic::Ordering::Relaxed);
+        self.update(d.uri, Text::new(d.text).with_utf8(utf8), d.version)
+            .await;
     }
 
     async fn did_change(&self, p: DidChangeTextDocumentParams) {
@@ -464,7 +484,7 @@ impl LanguageServer for Backend {
         if let Some(place) = navigate::definition(a, &name).filter(|d| d.file > 0) {
             let defaults = &a.files[place.file];
             if let Some(du) = uri_of(&defaults.name) {
-                let t = Text::new(defaults.text.clone());
+                let t = Text::new(defaults.text.clone()).with_utf8(a.text.utf8);
                 changes.insert(du, edits(&t, navigate::occurrences_in(&t.text, &name)));
             }
             let loader = BufferLoader::new(&docs);
@@ -489,7 +509,7 @@ impl LanguageServer for Backend {
                     .and_then(|d| crate::analysis::declaration(d, &name))
                     .is_some();
                 if extends && !local {
-                    let t = Text::new(text);
+                    let t = Text::new(text).with_utf8(a.text.utf8);
                     let spans = navigate::occurrences_in(&t.text, &name);
                     if !spans.is_empty() {
                         changes.insert(fu, edits(&t, spans));
@@ -540,7 +560,7 @@ impl LanguageServer for Backend {
             let (Ok(doc), Some(uri)) = (scalepol_syntax::parse(&text), uri_of(&name)) else {
                 continue;
             };
-            let t = Text::new(text);
+            let t = Text::new(text).with_utf8(self.utf8.load(std::sync::atomic::Ordering::Relaxed));
             fn flat(s: &[outline::Symbol], out: &mut Vec<outline::Symbol>) {
                 for x in s {
                     out.push(x.clone());

@@ -1,6 +1,7 @@
 //! Document text and LSP positions. LSP counts columns in UTF-16 code
-//! units by default; the compiler counts bytes. Every conversion clamps, so
-//! a position past the end of a line or of the file is never a panic.
+//! units by default, or in bytes (UTF-8) when client and server agree on
+//! it; the compiler counts bytes. Every conversion clamps, so a position
+//! past the end of a line or of the file is never a panic.
 
 use tower_lsp::lsp_types::{Position, Range, TextDocumentContentChangeEvent};
 
@@ -9,13 +10,25 @@ use tower_lsp::lsp_types::{Position, Range, TextDocumentContentChangeEvent};
 pub struct Text {
     pub text: String,
     starts: Vec<usize>,
+    /// Columns in bytes (negotiated `utf-8`) rather than UTF-16 units.
+    pub utf8: bool,
 }
 
 impl Text {
     pub fn new(text: String) -> Text {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Text { text, starts }
+        Text {
+            text,
+            starts,
+            utf8: false,
+        }
+    }
+
+    /// The same text, counting columns in bytes when `utf8`.
+    pub fn with_utf8(mut self, utf8: bool) -> Text {
+        self.utf8 = utf8;
+        self
     }
 
     pub fn lines(&self) -> usize {
@@ -35,6 +48,14 @@ impl Text {
             return self.text.len();
         }
         let start = self.starts[line];
+        if self.utf8 {
+            let content = self.line_text(line).trim_end_matches(['\n', '\r']).len();
+            let mut at = start + (p.character as usize).min(content);
+            while !self.text.is_char_boundary(at) {
+                at -= 1;
+            }
+            return at;
+        }
         let mut units = 0u32;
         for (i, c) in self.line_text(line).char_indices() {
             let next = units + c.len_utf16() as u32;
@@ -62,6 +83,9 @@ impl Text {
         // An offset inside the line break is the end of the line's text.
         let content = self.line_text(line).trim_end_matches(['\n', '\r']).len();
         let offset = offset.min(start + content);
+        if self.utf8 {
+            return Position::new(line as u32, (offset - start) as u32);
+        }
         let character = self.text[start..offset]
             .chars()
             .map(|c| c.len_utf16() as u32)
@@ -91,6 +115,6 @@ impl Text {
             }
             None => change.text.clone(),
         };
-        *self = Text::new(text);
+        *self = Text::new(text).with_utf8(self.utf8);
     }
 }

@@ -88,6 +88,43 @@ proptest! {
     }
 }
 
+/// The byte model: a clamped position as a byte offset on a boundary.
+fn byte_offset(s: &str, p: Position) -> usize {
+    let mut start = 0;
+    for (i, line) in s.split_inclusive('\n').enumerate() {
+        if i == p.line as usize {
+            let content = line.trim_end_matches(['\n', '\r']).len();
+            let mut at = start + (p.character as usize).min(content);
+            while !s.is_char_boundary(at) {
+                at -= 1;
+            }
+            return at;
+        }
+        start += line.len();
+    }
+    if s.ends_with('\n') && p.line as usize == s.split_inclusive('\n').count() {
+        return s.len();
+    }
+    s.len()
+}
+
+proptest! {
+    #[test]
+    fn utf8_edits_match_the_byte_model(start in text_strategy(), edits in prop::collection::vec(edit_strategy(), 1..12)) {
+        let mut text = Text::new(start.clone()).with_utf8(true);
+        let mut model = start;
+        for (l1, c1, l2, c2, insert) in edits {
+            let range = Range::new(Position::new(l1, c1), Position::new(l2, c2));
+            text.apply(&TextDocumentContentChangeEvent { range: Some(range), range_length: None, text: insert.clone() });
+            let (a, b) = (byte_offset(&model, range.start), byte_offset(&model, range.end));
+            let (a, b) = (a.min(b), a.max(b));
+            model = format!("{}{insert}{}", &model[..a], &model[b..]);
+            prop_assert_eq!(&text.text, &model);
+            prop_assert!(text.utf8);
+        }
+    }
+}
+
 #[test]
 fn a_full_change_replaces_everything() {
     let mut t = Text::new("abc\ndef".into());
