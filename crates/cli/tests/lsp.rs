@@ -294,6 +294,13 @@ fn every_feature_end_to_end() {
     );
     ask(
         &mut c,
+        "definition of the defaults file",
+        "textDocument/definition",
+        "platform.scalepol",
+        3,
+    );
+    ask(
+        &mut c,
         "references of a metric",
         "textDocument/references",
         "kv_cache target",

@@ -60,3 +60,16 @@ pub fn occurrences_in(text: &str, name: &str) -> Vec<Span> {
         .map(|doc| occurrences(&doc, text, name))
         .unwrap_or_default()
 }
+
+/// The defaults file named by the `extends "..."` string at `offset`: its
+/// index in the analysis' chain.
+pub fn extends_at(a: &Analysis, offset: usize) -> Option<usize> {
+    let top = a
+        .tree()?
+        .nodes
+        .iter()
+        .find(|n| n.keyword == "policy" || n.keyword == "defaults")?;
+    let i = top.args.iter().position(|x| x.is_word("extends"))?;
+    let path = top.args.get(i + 1)?;
+    (path.span.start <= offset && offset <= path.span.end && a.files.len() > 1).then_some(1)
+}

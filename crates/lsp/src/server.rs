@@ -417,7 +417,12 @@ impl LanguageServer for Backend {
         let pos = p.text_document_position_params;
         let uri = pos.text_document.uri;
         self.with_doc(&uri, |a| {
-            let (_, name) = navigate::name_at(a, a.text.offset(pos.position))?;
+            let offset = a.text.offset(pos.position);
+            if let Some(file) = navigate::extends_at(a, offset) {
+                let span = scalepol_syntax::Span::new(0, 0);
+                return location(&uri, a, file, span).map(GotoDefinitionResponse::Scalar);
+            }
+            let (_, name) = navigate::name_at(a, offset)?;
             let place = navigate::definition(a, &name)?;
             location(&uri, a, place.file, place.span).map(GotoDefinitionResponse::Scalar)
         })
