@@ -2,7 +2,7 @@
 //! Both go through the engine artifact, as a deployed runtime would.
 
 use crate::files;
-use scalepol_compiler::{check_source, render, FsLoader, Policy};
+use scalepol_compiler::Policy;
 use scalepol_runtime::{Engine, Observation, State};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -12,19 +12,8 @@ const DEFAULT_TIME: f64 = 1_767_614_400.0;
 
 /// Checks a file and loads its engine; prints the errors when it cannot.
 fn load(name: &str, text: &str) -> Result<(Policy, Engine), ()> {
-    let checked = check_source(name, text, &FsLoader);
-    let Some(p) = checked.policy.clone() else {
-        for d in checked
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == scalepol_compiler::Severity::Error)
-        {
-            eprint!("{}", render::human(d, &checked.files, false));
-        }
-        return Err(());
-    };
-    let json = serde_json::to_string(&scalepol_targets::engine::artifact(&p)).map_err(|_| ())?;
-    match Engine::load(&json) {
+    let p = files::policy_of(name, text).map_err(|_| ())?;
+    match Engine::new(scalepol_targets::engine::artifact(&p)) {
         Ok(e) => Ok((p, e)),
         Err(e) => {
             eprintln!("error: {name}: the engine does not load: {e}");

@@ -85,13 +85,18 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// Reads and checks one policy file; on failure prints why and gives the
 /// exit code (2: unreadable, 1: the policy has errors).
 pub fn read_policy(path: &Path) -> Result<scalepol_compiler::Policy, u8> {
-    use scalepol_compiler::{check_source, render, FsLoader, Severity};
     let name = path.to_string_lossy().into_owned();
     let text = std::fs::read_to_string(path).map_err(|e| {
         eprintln!("error: {name}: {e}");
         2u8
     })?;
-    let checked = check_source(&name, &text, &FsLoader);
+    policy_of(&name, &text)
+}
+
+/// Checks one policy's text; on errors prints them and gives exit code 1.
+pub fn policy_of(name: &str, text: &str) -> Result<scalepol_compiler::Policy, u8> {
+    use scalepol_compiler::{check_source, render, FsLoader, Severity};
+    let checked = check_source(name, text, &FsLoader);
     checked.policy.clone().ok_or_else(|| {
         for d in checked
             .diagnostics

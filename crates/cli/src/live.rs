@@ -5,7 +5,6 @@
 //! engine falls back or holds, and never scales to zero on them.
 
 use crate::duration::positive_seconds;
-use scalepol_runtime::artifact::Artifact;
 use scalepol_runtime::{Engine, Observation, State};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -126,31 +125,29 @@ fn log(msg: &str) {
 
 /// The engine from a policy, or from an engine artifact (`.json`, as
 /// `scalepol compile --target engine` writes it: what a deployment ships).
-fn load(a: &Args) -> Result<(Artifact, Engine, usize), (u8, String)> {
+fn load(a: &Args) -> Result<(Engine, usize), (u8, String)> {
     let name = a.policy.to_string_lossy().into_owned();
-    let json = if a.policy.extension().is_some_and(|e| e == "json") {
-        std::fs::read_to_string(&a.policy).map_err(|e| (2, format!("{name}: {e}")))?
+    let engine = if a.policy.extension().is_some_and(|e| e == "json") {
+        let json = std::fs::read_to_string(&a.policy).map_err(|e| (2, format!("{name}: {e}")))?;
+        Engine::load(&json)
     } else {
         let policy = crate::files::read_policy(&a.policy)
             .map_err(|code| (code, format!("{name} cannot run")))?;
-        serde_json::to_string(&scalepol_targets::engine::artifact(&policy))
-            .map_err(|e| (2, e.to_string()))?
-    };
-    let engine =
-        Engine::load(&json).map_err(|e| (2, format!("{name}: the engine does not load: {e}")))?;
-    let artifact: Artifact =
-        serde_json::from_str(&json).map_err(|e| (2, format!("{name}: {e}")))?;
+        Engine::new(scalepol_targets::engine::artifact(&policy))
+    }
+    .map_err(|e| (2, format!("{name}: the engine does not load: {e}")))?;
     let pool = match &a.pool {
         Some(n) => engine
             .pool_index(n)
             .ok_or_else(|| (2, format!("{name} has no pool `{n}`")))?,
-        None => artifact
+        None => engine
+            .artifact()
             .pools
             .iter()
             .position(|p| !p.targets.is_empty())
             .unwrap_or(0),
     };
-    Ok((artifact, engine, pool))
+    Ok((engine, pool))
 }
 
 pub fn run(a: &Args) -> u8 {
@@ -169,7 +166,8 @@ fn run_loop(a: &Args) -> Result<(), (u8, String)> {
     if a.actuator == "exec" && a.command.is_empty() {
         return Err((2, "--actuator exec needs the command after `--`".into()));
     }
-    let (artifact, engine, pool) = load(a)?;
+    let (engine, pool) = load(a)?;
+    let artifact = engine.artifact();
     let spec = &artifact.pools[pool];
     // The metrics this pool's targets and the rules read.
     let wanted: Vec<&scalepol_runtime::artifact::MetricSpec> = artifact

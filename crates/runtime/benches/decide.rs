@@ -62,7 +62,7 @@ fn engine(rules: Vec<RuleSpec>) -> Engine {
         rules,
         schedules: vec![],
     };
-    Engine::load(&serde_json::to_string(&a).unwrap()).unwrap()
+    Engine::new(a).unwrap()
 }
 
 fn bench(c: &mut Criterion) {

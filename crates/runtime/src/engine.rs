@@ -198,6 +198,12 @@ impl Engine {
         }
         let artifact: Artifact = serde_json::from_value(v)
             .map_err(|e| LoadError(format!("invalid engine artifact: {e}")))?;
+        Engine::new(artifact)
+    }
+
+    /// An engine for an artifact already in memory (as the compiler builds
+    /// it): compiles the CEL rules and the schedules once.
+    pub fn new(artifact: Artifact) -> Result<Engine, LoadError> {
         let mut rules = Vec::new();
         for r in &artifact.rules {
             let program = compile_rule(r)?;
@@ -228,6 +234,11 @@ impl Engine {
             rules,
             schedules,
         })
+    }
+
+    /// The artifact this engine runs.
+    pub fn artifact(&self) -> &Artifact {
+        &self.artifact
     }
 
     /// The index of the pool named `name`, if the artifact has it.

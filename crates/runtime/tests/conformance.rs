@@ -90,7 +90,7 @@ fn engine(c: &Value, targets: Vec<TargetSpec>, tolerance: f64) -> Engine {
         rules: vec![],
         schedules: vec![],
     };
-    Engine::load(&serde_json::to_string(&a).unwrap()).unwrap()
+    Engine::new(a).unwrap()
 }
 
 fn pairs<T: Copy>(v: Option<&Value>, f: impl Fn(&Value) -> T) -> Vec<(f64, T)> {

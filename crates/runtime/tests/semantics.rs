@@ -67,7 +67,7 @@ fn engine_with(p: PoolSpec, rules: Vec<RuleSpec>, schedules: Vec<ScheduleSpec>) 
         rules,
         schedules,
     };
-    Engine::load(&serde_json::to_string(&a).unwrap()).unwrap()
+    Engine::new(a).unwrap()
 }
 
 fn engine(p: PoolSpec) -> Engine {

@@ -180,9 +180,9 @@ pub fn simulate_with_progress(
             },
         });
     let money = money(p, pool);
-    let artifact = scalepol_targets::engine::artifact(p);
-    let engine = load(&artifact)?;
-    let interval = artifact.pools[pool_index].interval_seconds;
+    let engine = load(scalepol_targets::engine::artifact(p))?;
+    let spec = &engine.artifact().pools[pool_index];
+    let interval = spec.interval_seconds;
     let scaler = Scaler::Engine {
         engine: &engine,
         pool: pool_index,
@@ -216,7 +216,7 @@ pub fn simulate_with_progress(
             },
             &Scaler::Fixed(n),
         ));
-        let hpa = load(&hpa_defaults(&artifact.pools[pool_index]))?;
+        let hpa = load(hpa_defaults(spec))?;
         let hpa_signals = vec![("utilization".to_string(), Signal::Utilization)];
         let hpa_setup = Setup {
             initial: setup.initial.max(1),
@@ -320,9 +320,8 @@ fn money(p: &Policy, pool: &Pool) -> Money {
     }
 }
 
-fn load(a: &a::Artifact) -> Result<Engine, SimError> {
-    let json = serde_json::to_string(a).map_err(|e| SimError::Engine(e.to_string()))?;
-    Engine::load(&json).map_err(|e| SimError::Engine(e.to_string()))
+fn load(a: a::Artifact) -> Result<Engine, SimError> {
+    Engine::new(a).map_err(|e| SimError::Engine(e.to_string()))
 }
 
 /// Enough replicas that the busiest minute runs its slots at 80%.
