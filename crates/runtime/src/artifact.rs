@@ -91,6 +91,42 @@ pub struct BehaviorSpec {
     pub stabilization_seconds: f64,
 }
 
+impl BehaviorSpec {
+    /// The HPA's default scale-up (Kubernetes API reference,
+    /// HPAScalingRules): 100% or 4 pods per 15 s, the larger; no window.
+    pub fn kubernetes_scale_up() -> BehaviorSpec {
+        BehaviorSpec {
+            policies: vec![
+                RateSpec {
+                    kind: RateKind::Percent,
+                    value: 100,
+                    period_seconds: 15.0,
+                },
+                RateSpec {
+                    kind: RateKind::Pods,
+                    value: 4,
+                    period_seconds: 15.0,
+                },
+            ],
+            select: Select::Max,
+            stabilization_seconds: 0.0,
+        }
+    }
+
+    /// The HPA's default scale-down: 100% per 15 s after a 300 s window.
+    pub fn kubernetes_scale_down() -> BehaviorSpec {
+        BehaviorSpec {
+            policies: vec![RateSpec {
+                kind: RateKind::Percent,
+                value: 100,
+                period_seconds: 15.0,
+            }],
+            select: Select::Max,
+            stabilization_seconds: 300.0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FallbackSpec {

@@ -16,38 +16,6 @@ fn behavior(v: Option<&Value>, default: BehaviorSpec) -> BehaviorSpec {
     }
 }
 
-/// The Kubernetes defaults (HPA API docs).
-fn default_up() -> BehaviorSpec {
-    BehaviorSpec {
-        policies: vec![
-            RateSpec {
-                kind: RateKind::Percent,
-                value: 100,
-                period_seconds: 15.0,
-            },
-            RateSpec {
-                kind: RateKind::Pods,
-                value: 4,
-                period_seconds: 15.0,
-            },
-        ],
-        select: Select::Max,
-        stabilization_seconds: 0.0,
-    }
-}
-
-fn default_down() -> BehaviorSpec {
-    BehaviorSpec {
-        policies: vec![RateSpec {
-            kind: RateKind::Percent,
-            value: 100,
-            period_seconds: 15.0,
-        }],
-        select: Select::Max,
-        stabilization_seconds: 300.0,
-    }
-}
-
 fn engine(c: &Value, targets: Vec<TargetSpec>, tolerance: f64) -> Engine {
     let metrics = targets
         .iter()
@@ -66,8 +34,8 @@ fn engine(c: &Value, targets: Vec<TargetSpec>, tolerance: f64) -> Engine {
         targets,
         tolerance_up: tolerance,
         tolerance_down: tolerance,
-        up: behavior(c.get("up"), default_up()),
-        down: behavior(c.get("down"), default_down()),
+        up: behavior(c.get("up"), BehaviorSpec::kubernetes_scale_up()),
+        down: behavior(c.get("down"), BehaviorSpec::kubernetes_scale_down()),
         cooldown_seconds: 0.0,
         interval_seconds: 15.0,
         fallback: c

@@ -338,11 +338,6 @@ fn static_for_peak(
 /// The pool under a plain HPA: utilisation at 50% (the Kubernetes HPA
 /// walkthrough's target) with the default behavior, and no scale to zero.
 fn hpa_defaults(p: &a::PoolSpec) -> a::Artifact {
-    let rate = |kind, value| a::RateSpec {
-        kind,
-        value,
-        period_seconds: 15.0,
-    };
     let pool = a::PoolSpec {
         name: p.name.clone(),
         min: p.min.max(1),
@@ -355,16 +350,8 @@ fn hpa_defaults(p: &a::PoolSpec) -> a::Artifact {
         }],
         tolerance_up: 0.1,
         tolerance_down: 0.1,
-        up: a::BehaviorSpec {
-            policies: vec![rate(a::RateKind::Percent, 100), rate(a::RateKind::Pods, 4)],
-            select: a::Select::Max,
-            stabilization_seconds: 0.0,
-        },
-        down: a::BehaviorSpec {
-            policies: vec![rate(a::RateKind::Percent, 100)],
-            select: a::Select::Max,
-            stabilization_seconds: 300.0,
-        },
+        up: a::BehaviorSpec::kubernetes_scale_up(),
+        down: a::BehaviorSpec::kubernetes_scale_down(),
         cooldown_seconds: 300.0,
         interval_seconds: 15.0,
         fallback: None,
