@@ -145,6 +145,8 @@ pub fn simulate_with_progress(
     };
     let arrivals = raw.arrivals(o.speedup, scale);
     let duration = raw.duration / o.speedup;
+    // The busiest minute, for the static baseline and the summary.
+    let peak = trace::peak_rate(arrivals.clone(), duration, 60.0);
     let model = ServingModel::for_pool(p, pool, raw, &o.model);
     let signals = signals_for(p, pool, &o.signals)?;
     let setup = Setup {
@@ -207,7 +209,7 @@ pub fn simulate_with_progress(
     let mut runs = vec![run("policy", &setup, &scaler)];
     if o.baselines {
         // An operator provisioning for the peak keeps the pool's floor.
-        let n = static_for_peak(arrivals.clone(), duration, raw, &model).max(pool.replicas.min);
+        let n = static_for_peak(peak, raw, &model).max(pool.replicas.min);
         runs.push(run(
             "static peak",
             &Setup {
@@ -238,8 +240,7 @@ pub fn simulate_with_progress(
             requests: runs[0].requests,
             duration_s: (duration * 10.0).round() / 10.0,
             mean_rps: (runs[0].requests as f64 / duration.max(1e-9) * 100.0).round() / 100.0,
-            peak_rps_60s: (trace::peak_rate(arrivals.clone(), duration, 60.0) * 100.0).round()
-                / 100.0,
+            peak_rps_60s: (peak * 100.0).round() / 100.0,
             speedup: o.speedup,
             scale: (scale * 1000.0).round() / 1000.0,
         },
@@ -325,13 +326,8 @@ fn load(a: a::Artifact) -> Result<Engine, SimError> {
 }
 
 /// Enough replicas that the busiest minute runs its slots at 80%.
-fn static_for_peak(
-    arrivals: impl Iterator<Item = trace::Request>,
-    duration: f64,
-    raw: &Trace,
-    model: &ServingModel,
-) -> u32 {
-    let offered = trace::peak_rate(arrivals, duration, 60.0) * model.mean_service(raw);
+fn static_for_peak(peak: f64, raw: &Trace, model: &ServingModel) -> u32 {
+    let offered = peak * model.mean_service(raw);
     (offered / (f64::from(model.slots) * 0.8)).ceil().max(1.0) as u32
 }
 
