@@ -45,10 +45,14 @@ impl Backend {
     async fn update(&self, uri: Url, text: Text, version: i32) {
         let diagnostics = {
             let mut docs = self.docs.lock().expect("not poisoned");
-            let loader = BufferLoader::new(&docs);
             let name = file_name(&uri);
-            let previous = docs.get(&uri);
-            let a = Analysis::new(&name, text, version, &loader, previous);
+            let a = Analysis::new(
+                &name,
+                text,
+                version,
+                &BufferLoader { docs: &docs },
+                docs.get(&uri),
+            );
             let out = lsp_diagnostics(&uri, &a);
             docs.insert(uri.clone(), a);
             out
@@ -71,28 +75,28 @@ fn uri_of(name: &str) -> Option<Url> {
         .or_else(|| Url::parse(name).ok())
 }
 
-/// `extends` reads open buffers first, then the disk.
-struct BufferLoader {
-    open: HashMap<String, String>,
+/// `extends` reads open buffers first, then the disk. It borrows the open
+/// documents: checking on every keystroke copies only the files it reads.
+struct BufferLoader<'a> {
+    docs: &'a HashMap<Url, Analysis>,
 }
 
-impl BufferLoader {
-    fn new(docs: &HashMap<Url, Analysis>) -> BufferLoader {
-        BufferLoader {
-            open: docs
-                .values()
-                .map(|a| (a.name.clone(), a.text.text.clone()))
-                .collect(),
-        }
+impl BufferLoader<'_> {
+    /// The text of the open document named `name` (its path), if open.
+    fn open(&self, name: &str) -> Option<&str> {
+        self.docs
+            .values()
+            .find(|a| a.name == name)
+            .map(|a| a.text.text.as_str())
     }
 }
 
-impl Loader for BufferLoader {
+impl Loader for BufferLoader<'_> {
     fn load(&self, from: &str, path: &str) -> std::result::Result<(String, String), String> {
         let base = Path::new(from).parent().unwrap_or(Path::new(""));
         let full = base.join(path).to_string_lossy().into_owned();
-        match self.open.get(&full) {
-            Some(t) => Ok((full, t.clone())),
+        match self.open(&full) {
+            Some(t) => Ok((full, t.to_string())),
             None => scalepol_compiler::FsLoader.load(from, path),
         }
     }
@@ -492,14 +496,14 @@ impl LanguageServer for Backend {
                 let t = Text::new(defaults.text.clone()).with_utf8(a.text.utf8);
                 changes.insert(du, edits(&t, navigate::occurrences_in(&t.text, &name)));
             }
-            let loader = BufferLoader::new(&docs);
+            let loader = BufferLoader { docs: &docs };
             for path in root.as_deref().map(workspace_files).unwrap_or_default() {
                 let fname = path.to_string_lossy().into_owned();
                 let Some(fu) = uri_of(&fname).filter(|u| !changes.contains_key(u)) else {
                     continue;
                 };
-                let text = match loader.open.get(&fname) {
-                    Some(t) => t.clone(),
+                let text = match loader.open(&fname) {
+                    Some(t) => t.to_string(),
                     None => std::fs::read_to_string(&path).unwrap_or_default(),
                 };
                 let checked = scalepol_compiler::check_source(&fname, &text, &loader);
