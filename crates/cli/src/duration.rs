@@ -15,8 +15,17 @@ pub fn seconds(text: &str, what: &str) -> Result<f64, String> {
     if !(n >= 0.0 && n.is_finite()) {
         return Err(format!("{what} `{text}` must be 0 or more"));
     }
-    Ok(n * ms as f64 / 1e3)
+    let secs = n * ms as f64 / 1e3;
+    // Beyond a year no option makes sense, and std::time::Duration would
+    // overflow on some platforms' clocks.
+    if secs > MAX_SECONDS {
+        return Err(format!("{what} `{text}` is longer than a year"));
+    }
+    Ok(secs)
 }
+
+/// The longest duration an option takes: a year.
+pub const MAX_SECONDS: f64 = 366.0 * 86_400.0;
 
 /// Seconds above 0.
 pub fn positive_seconds(text: &str, what: &str) -> Result<f64, String> {

@@ -3,7 +3,7 @@
 use crate::duration::seconds;
 use crate::fmt::write_atomically;
 use scalepol_sim::signals::Signal;
-use scalepol_sim::trace::{self, Columns, Layout, ReadOptions};
+use scalepol_sim::trace::{self, Layout, ReadOptions, TimeUnit};
 use scalepol_sim::{Load, Options};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -22,9 +22,14 @@ pub struct Args {
     /// requests or series (default: a `count` column means series).
     #[arg(long, value_parser = ["requests", "series"])]
     pub layout: Option<String>,
-    /// Other column names: `time=ts,count=n,input=in,output=out`.
+    /// Other column names: `time=ts,count=n,input=in,output=out`; a time
+    /// or service column may name its unit (`time=minute:m`,
+    /// `service=exec_ms:ms`); `service=COL` reads each request's service time.
     #[arg(long, value_name = "ROLE=COLUMN,...")]
     pub columns: Option<String>,
+    /// The time column's unit: ms, s, m, h or d (default s).
+    #[arg(long, value_name = "UNIT")]
+    pub time_unit: Option<String>,
     /// A series' interval (default: inferred from its first two rows).
     #[arg(long, value_name = "DURATION")]
     pub interval: Option<String>,
@@ -57,9 +62,19 @@ pub struct Args {
     /// How late metrics reach the controller.
     #[arg(long, default_value = "15s", value_name = "DURATION")]
     pub scrape_delay: String,
-    /// Replicas at the start (default: the pool's minimum).
+    /// Replicas the policy starts with (default: see --warm and --cold).
     #[arg(long)]
     pub initial: Option<u32>,
+    /// Start every run at the count the first minutes need, ready (the default).
+    #[arg(long, conflicts_with = "cold")]
+    pub warm: bool,
+    /// Start the policy and the HPA baseline at the pool's minimum, as
+    /// controllers just deployed.
+    #[arg(long)]
+    pub cold: bool,
+    /// Leave the first DURATION out of every statistic (a warm-up period).
+    #[arg(long, value_name = "DURATION", default_value = "0s")]
+    pub settle: String,
     /// What a metric reads: NAME=SIGNAL (arrivals, tokens, running, queued,
     /// load, utilization, latency_p95, wait). Repeatable.
     #[arg(long = "metric", value_name = "NAME=SIGNAL")]
@@ -80,8 +95,13 @@ fn options(a: &Args) -> Result<(ReadOptions, Options), String> {
         }),
         ..ReadOptions::default()
     };
+    if let Some(u) = &a.time_unit {
+        read.columns.time_unit = TimeUnit::parse(u)
+            .ok_or_else(|| format!("--time-unit `{u}` is not one of ms, s, m, h, d"))?;
+    }
     if let Some(c) = &a.columns {
-        read.columns = Columns::default()
+        read.columns = read
+            .columns
             .with_mapping(c)
             .map_err(|e| e.to_string())?;
     }
@@ -95,6 +115,8 @@ fn options(a: &Args) -> Result<(ReadOptions, Options), String> {
         speedup: a.speedup,
         scrape_delay: seconds(&a.scrape_delay, "--scrape-delay")?,
         initial: a.initial,
+        warm: !a.cold,
+        settle: seconds(&a.settle, "--settle")?,
         baselines: !a.no_baselines,
         trace_name: a
             .trace
@@ -173,7 +195,7 @@ pub fn run(a: &Args) -> u8 {
         }
     };
     // A bar on long runs, on a terminal only.
-    let long = trace.requests.len() as f64 * scale_hint(&o) > 2_000_000.0;
+    let long = trace.len() as f64 * scale_hint(&o) > 2_000_000.0;
     let bar = (long && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(1000);
         b.set_style(

@@ -46,6 +46,11 @@ pub struct Options {
     pub trace_name: String,
     pub speedup: f64,
     pub load: Load,
+    /// Start each run at the count the first minutes need, ready (else the
+    /// policy and the HPA start at the pool's minimum).
+    pub warm: bool,
+    /// Seconds at the start left out of every statistic.
+    pub settle: f64,
 }
 
 impl Default for Options {
@@ -62,6 +67,8 @@ impl Default for Options {
             trace_name: "the trace".into(),
             speedup: 1.0,
             load: Load::Factor(1.0),
+            warm: true,
+            settle: 0.0,
         }
     }
 }
@@ -145,29 +152,18 @@ pub fn simulate_with_progress(
     };
     let arrivals = raw.arrivals(o.speedup, scale);
     let duration = raw.duration / o.speedup;
-    // The busiest minute, for the static baseline and the summary.
-    let peak = trace::peak_rate(arrivals.clone(), duration, 60.0);
+    if !(o.settle == 0.0 || (o.settle > 0.0 && o.settle < duration)) {
+        return Err(SimError::BadOption(format!(
+            "--settle {} s must be shorter than the trace ({duration:.0} s)",
+            o.settle
+        )));
+    }
     let model = ServingModel::for_pool(p, pool, raw, &o.model);
+    // One pass over the arrivals: the offered load of every minute, for the
+    // summary, the static baseline and the oracle.
+    let demand = Demand::of(arrivals.clone(), duration, &model);
+    let peak = demand.peak_rps();
     let signals = signals_for(p, pool, &o.signals)?;
-    let setup = Setup {
-        model: model.clone(),
-        warmup: pool.warmup.value.secs_f64(),
-        drain: pool.drain.value.secs_f64(),
-        timeout: p
-            .slo
-            .as_ref()
-            .and_then(|s| s.timeout.as_ref())
-            .map(|t| t.value.secs_f64()),
-        initial: o.initial.unwrap_or(pool.replicas.min),
-        scrape_delay: o.scrape_delay,
-        rate_window: o.rate_window,
-        start_epoch: o.start_epoch,
-        objective: p
-            .slo
-            .as_ref()
-            .and_then(|s| s.latency.as_ref())
-            .map(|l| l.threshold.secs_f64()),
-    };
     let objective = p
         .slo
         .as_ref()
@@ -181,6 +177,31 @@ pub fn simulate_with_progress(
                 "end to end: queueing and service"
             },
         });
+    let floor = u32::from(pool.replicas.min > 0);
+    let needed = demand.needed(&model, floor);
+    let first_minutes = needed.iter().take(3).copied().max().unwrap_or(1).max(1);
+    let policy_initial = o.initial.unwrap_or(if o.warm {
+        first_minutes.clamp(pool.replicas.min, pool.replicas.max.max(pool.replicas.min))
+    } else {
+        pool.replicas.min
+    });
+    let setup = Setup {
+        model: model.clone(),
+        warmup: pool.warmup.value.secs_f64(),
+        drain: pool.drain.value.secs_f64(),
+        timeout: p
+            .slo
+            .as_ref()
+            .and_then(|s| s.timeout.as_ref())
+            .map(|t| t.value.secs_f64()),
+        initial: policy_initial,
+        scrape_delay: o.scrape_delay,
+        rate_window: o.rate_window,
+        start_epoch: o.start_epoch,
+        objective: objective.as_ref().map(|ob| ob.threshold_ms / 1e3),
+        percentile: objective.as_ref().map_or(0.95, |ob| ob.percentile),
+        settle: o.settle,
+    };
     let money = money(p, pool);
     let engine = load(scalepol_targets::engine::artifact(p))?;
     let spec = &engine.artifact().pools[pool_index];
@@ -197,19 +218,14 @@ pub fn simulate_with_progress(
         let mut tick = |t: f64| progress((done + (t / duration.max(1e-9)).min(1.0)) / runs_total);
         let out = sim::run_with_progress(arrivals.clone(), duration, setup, scaler, &mut tick);
         done += 1.0;
-        report::summarize(
-            name,
-            &out,
-            duration,
-            objective.as_ref(),
-            &money,
-            setup.initial,
-        )
+        report::summarize(name, &out, duration, o.settle, objective.as_ref(), &money)
     };
     let mut runs = vec![run("policy", &setup, &scaler)];
+    let mut oracle = None;
     if o.baselines {
-        // An operator provisioning for the peak keeps the pool's floor.
-        let n = static_for_peak(peak, raw, &model).max(pool.replicas.min);
+        // Sized for the busiest minute whatever the policy's floor, so
+        // that the baseline does not move with the policy (like for like).
+        let n = needed.iter().copied().max().unwrap_or(1).max(1);
         runs.push(run(
             "static peak",
             &Setup {
@@ -221,7 +237,11 @@ pub fn simulate_with_progress(
         let hpa = load(hpa_defaults(spec))?;
         let hpa_signals = vec![("utilization".to_string(), Signal::Utilization)];
         let hpa_setup = Setup {
-            initial: setup.initial.max(1),
+            initial: if o.warm {
+                first_minutes.clamp(spec.min.max(1), spec.max.max(1))
+            } else {
+                spec.min.max(1)
+            },
             ..setup.clone()
         };
         let scaler = Scaler::Engine {
@@ -231,7 +251,22 @@ pub fn simulate_with_progress(
             interval: 15.0,
         };
         runs.push(run("HPA defaults", &hpa_setup, &scaler));
+        let o = demand.oracle(&needed, o.settle, money.price_per_hour);
+        runs[0].captured_share = captured(&runs[0], &runs[1], &o);
+        oracle = Some(o);
     }
+    let notes = notes(p, &runs, objective.as_ref());
+    let (start, settle_s) = (
+        if o.initial.is_some() {
+            format!("the policy at {policy_initial} replicas (--initial)")
+        } else if o.warm {
+            format!("warm: each run at the count the first minutes need ({first_minutes}), ready")
+        } else {
+            "cold: the policy and the HPA at the pool's minimum, as controllers just deployed"
+                .to_string()
+        },
+        o.settle,
+    );
     Ok(Report {
         policy: p.name.clone(),
         pool: pool.name.clone(),
@@ -239,7 +274,9 @@ pub fn simulate_with_progress(
             name: o.trace_name.clone(),
             requests: runs[0].requests,
             duration_s: (duration * 10.0).round() / 10.0,
-            mean_rps: (runs[0].requests as f64 / duration.max(1e-9) * 100.0).round() / 100.0,
+            mean_rps: (runs[0].requests as f64 / (duration - o.settle).max(1e-9) * 100.0)
+                .round()
+                / 100.0,
             peak_rps_60s: (peak * 100.0).round() / 100.0,
             speedup: o.speedup,
             scale: (scale * 1000.0).round() / 1000.0,
@@ -250,9 +287,125 @@ pub fn simulate_with_progress(
             .map(|(m, s)| (m.clone(), s.to_string()))
             .collect(),
         objective,
+        start,
+        settle_s,
+        oracle,
         runs,
+        notes,
     })
 }
+
+/// The share of the possible saving (static peak down to the oracle) that
+/// a run captures, in replica-hours (the price is the same for all).
+fn captured(run: &report::Run, static_peak: &report::Run, o: &report::Oracle) -> Option<f64> {
+    let possible = static_peak.replica_hours - o.replica_hours;
+    (possible > 1e-9)
+        .then(|| ((static_peak.replica_hours - run.replica_hours) / possible * 1e4).round() / 1e4)
+}
+
+/// The availability the policy asks for (default 99%).
+pub fn availability(p: &Policy) -> f64 {
+    p.slo
+        .as_ref()
+        .and_then(|s| s.availability.as_ref())
+        .map_or(0.99, |a| a.value)
+}
+
+fn notes(p: &Policy, runs: &[report::Run], objective: Option<&Objective>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(s) = runs.iter().find(|r| r.name == "static peak") {
+        if runs[0].captured_share.is_none() {
+            out.push(format!(
+                "static peak ({} replicas) is already as cheap as perfect foresight on this trace: there is no saving to capture, only cost to add",
+                s.max_replicas
+            ));
+        }
+    }
+    if objective.is_none() {
+        return out;
+    }
+    let want = availability(p);
+    let pct = |v: f64| format!("{:.1}%", v * 100.0);
+    if let Some(s) = runs.iter().find(|r| r.name == "static peak") {
+        if let Some(got) = s.slo_requests.filter(|&x| x < want) {
+            out.push(format!(
+                "static peak itself misses the objective ({} of requests within it, {} asked): the trace is burstier within a minute than one count sized for its busiest minute serves, so savings against it are not like for like",
+                pct(got),
+                pct(want)
+            ));
+        }
+    }
+    if let Some(got) = runs[0].slo_requests.filter(|&x| x < want) {
+        out.push(format!(
+            "the policy misses its availability objective: {} of requests within the latency objective, {} asked",
+            pct(got),
+            pct(want)
+        ));
+    }
+    out
+}
+
+/// The offered load of every minute: slot-seconds of work arriving in it.
+struct Demand {
+    work: Vec<f64>,
+    counts: Vec<u64>,
+    duration: f64,
+}
+
+impl Demand {
+    fn of(arrivals: impl Iterator<Item = trace::Request>, duration: f64, m: &ServingModel) -> Demand {
+        let minutes = (duration / 60.0).ceil().max(1.0) as usize;
+        let mut d = Demand {
+            work: vec![0.0; minutes],
+            counts: vec![0; minutes],
+            duration,
+        };
+        for r in arrivals {
+            let i = ((r.t / 60.0) as usize).min(minutes - 1);
+            d.work[i] += m.times(&r).0;
+            d.counts[i] += 1;
+        }
+        d
+    }
+
+    /// The busiest minute, requests per second.
+    fn peak_rps(&self) -> f64 {
+        self.counts.iter().copied().max().unwrap_or(0) as f64 / 60.0
+    }
+
+    /// Replicas each minute needs to run its slots at the baseline's
+    /// utilisation, and at least `floor`.
+    fn needed(&self, m: &ServingModel, floor: u32) -> Vec<u32> {
+        let per_replica = f64::from(m.slots) * BASELINE_UTILIZATION * 60.0;
+        self.work
+            .iter()
+            .map(|w| ((w / per_replica).ceil() as u32).max(floor))
+            .collect()
+    }
+
+    /// Perfect foresight: each minute after `settle` paid for the replicas
+    /// it needs, for that minute only, no warmup.
+    fn oracle(&self, needed: &[u32], settle: f64, price: Option<f64>) -> report::Oracle {
+        let mut seconds = 0.0;
+        for (i, &n) in needed.iter().enumerate() {
+            let start = (i as f64 * 60.0).max(settle);
+            let end = ((i + 1) as f64 * 60.0).min(self.duration);
+            if end > start {
+                seconds += f64::from(n) * (end - start);
+            }
+        }
+        let hours = seconds / 3600.0;
+        report::Oracle {
+            replica_hours: (hours * 1000.0).round() / 1000.0,
+            cost_usd: (hours * price.unwrap_or(0.0) * 100.0).round() / 100.0,
+            max_replicas: needed.iter().copied().max().unwrap_or(0),
+            utilization: BASELINE_UTILIZATION,
+        }
+    }
+}
+
+/// The slot utilisation the static baseline and the oracle provision for.
+pub const BASELINE_UTILIZATION: f64 = 0.8;
 
 /// The named pool, or the first that scales, or the first.
 fn pick_pool(p: &Policy, name: Option<&str>) -> Result<usize, SimError> {
@@ -323,12 +476,6 @@ fn money(p: &Policy, pool: &Pool) -> Money {
 
 fn load(a: a::Artifact) -> Result<Engine, SimError> {
     Engine::new(a).map_err(|e| SimError::Engine(e.to_string()))
-}
-
-/// Enough replicas that the busiest minute runs its slots at 80%.
-fn static_for_peak(peak: f64, raw: &Trace, model: &ServingModel) -> u32 {
-    let offered = peak * model.mean_service(raw);
-    (offered / (f64::from(model.slots) * 0.8)).ceil().max(1.0) as u32
 }
 
 /// The pool under a plain HPA: utilisation at 50% (the Kubernetes HPA

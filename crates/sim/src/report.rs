@@ -2,7 +2,7 @@
 //! flapping, for the policy and its baselines side by side.
 
 use crate::histogram::Histogram;
-use crate::sim::{Outcome, Tick};
+use crate::sim::Outcome;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -15,8 +15,30 @@ pub struct Report {
     /// The signal each metric reads.
     pub signals: Vec<(String, String)>,
     pub objective: Option<Objective>,
+    /// How the runs start: `warm` (each at the count the first minutes
+    /// need, ready) or `cold` (the policy and the HPA at the pool's
+    /// minimum).
+    pub start: String,
+    /// Seconds at the start left out of every statistic.
+    pub settle_s: f64,
+    /// The physical limit: perfect foresight (docs/simulation.md).
+    pub oracle: Option<Oracle>,
     /// The policy first, then the baselines.
     pub runs: Vec<Run>,
+    /// What the comparison must be read with (a baseline that misses the
+    /// objective, a saving that is not one).
+    pub notes: Vec<String>,
+}
+
+/// Perfect foresight: each minute gets exactly the replicas its offered
+/// load needs at the baseline's utilisation, paid for that minute only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Oracle {
+    pub replica_hours: f64,
+    pub cost_usd: f64,
+    pub max_replicas: u32,
+    /// The utilisation of slots it provisions for.
+    pub utilization: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,10 +90,30 @@ pub struct Run {
     /// The cost at this rate over the budget's period, and its share of it.
     pub budget: Option<BudgetUse>,
     pub scale_events: u32,
-    /// Per minute: (start s, arrivals/s, replicas at its end, latency at the
-    /// objective's percentile in ms).
-    #[serde(skip)]
-    pub timeline: Vec<(f64, f64, u32, f64)>,
+    /// (static peak - this run) / (static peak - oracle), in cost: the share
+    /// of the possible saving this run captures. Only for the policy.
+    pub captured_share: Option<f64>,
+    /// Per minute of the trace.
+    pub timeline: Vec<TimelineMinute>,
+}
+
+/// One minute of a run, for `--json` and the charts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineMinute {
+    /// The minute's start, seconds.
+    pub t: f64,
+    /// Arrivals per second over the minute.
+    pub demand_rps: f64,
+    /// Replicas at the minute's end.
+    pub ready: u32,
+    pub warming: u32,
+    pub draining: u32,
+    /// The objective's percentile of the latency of requests completed in
+    /// the minute, ms (none completed: null).
+    pub latency_ms: Option<f64>,
+    /// Whether the requests that arrived in the minute meet the objective
+    /// (null without an objective or arrivals).
+    pub slo_met: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -102,16 +144,16 @@ pub fn summarize(
     name: &str,
     o: &Outcome,
     duration: f64,
+    settle: f64,
     objective: Option<&Objective>,
     money: &Money,
-    initial: u32,
 ) -> Run {
     let total = o.requests();
     let slo_requests = objective.map(|_| ratio(o.within, total));
     let slo_windows = objective.map(|ob| windows(o, ob));
     let replica_hours = o.replica_seconds / 3600.0;
     let cost = money.price_per_hour.map_or(0.0, |p| replica_hours * p);
-    let hours = duration / 3600.0;
+    let hours = (duration - settle).max(0.0) / 3600.0;
     Run {
         name: name.to_string(),
         requests: total,
@@ -148,7 +190,8 @@ pub fn summarize(
                 }
             }),
         scale_events: o.scale_events,
-        timeline: timeline(o, duration, objective, initial),
+        captured_share: None,
+        timeline: timeline(o, duration, objective),
     }
 }
 
@@ -165,41 +208,44 @@ fn round(v: f64, digits: i32) -> f64 {
     (v * f).round() / f
 }
 
-/// One-minute windows by arrival: a window meets a p-th percentile
-/// objective when at least p of its requests are within it (the
-/// nearest-rank percentile is then within it); a failed request is late.
+/// Whether a minute's requests meet a p-th percentile objective: at least
+/// p of them within it (the nearest-rank percentile is then within it); a
+/// failed request is late.
+fn minute_met(m: &crate::sim::Minute, ob: &Objective) -> bool {
+    m.within >= (ob.percentile * m.arrived as f64).ceil() as u64
+}
+
+/// One-minute windows by arrival that meet the objective.
 fn windows(o: &Outcome, ob: &Objective) -> f64 {
-    let active = o.minutes.iter().filter(|m| m.arrived + m.failed > 0);
+    let active = o.minutes.iter().filter(|m| m.arrived > 0);
     let (mut met, mut all) = (0, 0);
     for m in active {
-        let n = m.latency.len() + m.failed;
         all += 1;
-        met += u64::from(m.within >= (ob.percentile * n as f64).ceil() as u64);
+        met += u64::from(minute_met(m, ob));
     }
     ratio(met, all)
 }
 
-fn timeline(
-    o: &Outcome,
-    duration: f64,
-    ob: Option<&Objective>,
-    initial: u32,
-) -> Vec<(f64, f64, u32, f64)> {
+fn timeline(o: &Outcome, duration: f64, ob: Option<&Objective>) -> Vec<TimelineMinute> {
     let minutes = (duration / 60.0).ceil().max(1.0) as usize;
-    let q = ob.map_or(0.95, |o| o.percentile);
-    let mut ticks = o.ticks.iter().peekable();
-    let mut replicas = initial;
     (0..minutes)
         .map(|m| {
-            let end = (m + 1) as f64 * 60.0;
-            while let Some(Tick { desired, .. }) = ticks.next_if(|t| t.t <= end) {
-                replicas = *desired;
+            let x = o.minutes.get(m);
+            let latency = x
+                .map(|x| x.latency_ms)
+                .filter(|l| l.is_finite())
+                .map(|l| round(f64::from(l), 1));
+            TimelineMinute {
+                t: m as f64 * 60.0,
+                demand_rps: round(x.map_or(0.0, |x| x.demand as f64 / 60.0), 3),
+                ready: x.map_or(0, |x| x.ready),
+                warming: x.map_or(0, |x| x.warming),
+                draining: x.map_or(0, |x| x.draining),
+                latency_ms: latency,
+                slo_met: ob.and_then(|ob| {
+                    x.filter(|x| x.arrived > 0).map(|x| minute_met(x, ob))
+                }),
             }
-            let (arrived, p) = o
-                .minutes
-                .get(m)
-                .map_or((0, 0.0), |x| (x.arrived, x.latency.quantile(q)));
-            (m as f64 * 60.0, arrived as f64 / 60.0, replicas, p)
         })
         .collect()
 }
@@ -223,6 +269,14 @@ impl Report {
             out.push_str(&format!("; {}x faster", fmt_num(t.speedup)));
         }
         out.push_str(")\n");
+        out.push_str(&format!("  start: {}", self.start));
+        if self.settle_s > 0.0 {
+            out.push_str(&format!(
+                "; the first {} s are left out of the statistics",
+                fmt_num(self.settle_s)
+            ));
+        }
+        out.push('\n');
         for a in &self.assumptions {
             out.push_str(&format!("  model: {a}\n"));
         }
@@ -317,6 +371,24 @@ impl Report {
         let policy = &self.runs[0];
         for b in &self.runs[1..] {
             out.push_str(&comparison(policy, b));
+        }
+        if let Some(o) = &self.oracle {
+            out.push_str(&format!(
+                "perfect foresight: ${:.2} ({:.2} replica-hours, at most {} replicas at {}% of slots)\n",
+                o.cost_usd,
+                o.replica_hours,
+                o.max_replicas,
+                fmt_num(o.utilization * 100.0)
+            ));
+        }
+        if let Some(c) = policy.captured_share {
+            out.push_str(&format!(
+                "captured share: {} of the saving perfect foresight makes over static peak\n",
+                percent(c)
+            ));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
         }
         out
     }

@@ -58,6 +58,12 @@ impl ServingModel {
         let rps = cap(CapacityUnit::RequestsPerSecond);
         let tps = cap(CapacityUnit::TokensPerSecond);
         let mut notes = Vec::new();
+        if trace.has_service() {
+            notes.push(
+                "service times from the trace's service column (the model's apply to rows without one)"
+                    .to_string(),
+            );
+        }
         // Without a declared rate, a quarter of the latency objective (a
         // request served well inside it), or one second.
         let default_service = || match (
@@ -156,14 +162,6 @@ impl ServingModel {
                 (total.max(1e-3), prefill.max(1e-3))
             }
         }
-    }
-
-    /// Mean slot time over a trace.
-    pub fn mean_service(&self, trace: &Trace) -> f64 {
-        if trace.requests.is_empty() {
-            return 0.0;
-        }
-        trace.requests.iter().map(|r| self.times(r).0).sum::<f64>() / trace.requests.len() as f64
     }
 
     /// Whether latency is the time to the first token (LLM pools).

@@ -43,35 +43,43 @@ pub struct Setup {
     pub start_epoch: f64,
     /// The latency objective, seconds: requests within it are counted.
     pub objective: Option<f64>,
+    /// The objective's percentile (0.95 for p95), for the timeline.
+    pub percentile: f64,
+    /// Requests arriving before this many seconds, and the cost before it,
+    /// are left out of the statistics (a warm-up period).
+    pub settle: f64,
 }
 
-/// A decision of the controller, for the timeline.
+/// One minute of a run: requests by arrival minute (two counters: SLO
+/// attainment per minute needs no histogram), and the pool as it was at the
+/// minute's end. A few dozen bytes a minute, whatever the load.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Tick {
-    pub t: f64,
-    pub desired: u32,
-    pub serving: u32,
-    pub queued: u32,
-}
-
-/// Requests by arrival minute.
-#[derive(Debug, Clone, PartialEq)]
 pub struct Minute {
+    /// Requests that arrived in the minute, settle period included.
+    pub demand: u64,
+    /// Requests that arrived in the minute (after the settle period).
     pub arrived: u64,
-    /// Served within the objective.
+    /// Of those, served within the objective.
     pub within: u64,
-    /// Timed out, cut off or never served.
-    pub failed: u64,
-    pub latency: Histogram,
+    /// Replicas serving, warming and draining at the minute's end.
+    pub ready: u32,
+    pub warming: u32,
+    pub draining: u32,
+    /// The objective's percentile of the latency of requests completed in
+    /// the minute, ms (NaN when none completed).
+    pub latency_ms: f32,
 }
 
 impl Minute {
     fn new() -> Minute {
         Minute {
+            demand: 0,
             arrived: 0,
             within: 0,
-            failed: 0,
-            latency: Histogram::new(0.05),
+            ready: 0,
+            warming: 0,
+            draining: 0,
+            latency_ms: f32::NAN,
         }
     }
 }
@@ -98,7 +106,6 @@ pub struct Outcome {
     pub replica_seconds: f64,
     /// Decisions that changed the replica count.
     pub scale_events: u32,
-    pub ticks: Vec<Tick>,
     pub max_replicas: u32,
 }
 
@@ -116,20 +123,19 @@ impl Outcome {
             minutes: Vec::new(),
             replica_seconds: 0.0,
             scale_events: 0,
-            ticks: Vec::new(),
             max_replicas: 0,
         }
     }
 
-    fn minute(&mut self, arrival: f64) -> &mut Minute {
-        let m = (arrival.max(0.0) / 60.0) as usize;
+    fn minute(&mut self, t: f64) -> &mut Minute {
+        let m = (t.max(0.0) / 60.0) as usize;
         if self.minutes.len() <= m {
             self.minutes.resize_with(m + 1, Minute::new);
         }
         &mut self.minutes[m]
     }
 
-    /// All requests that arrived.
+    /// All requests that arrived (after the settle period).
     pub fn requests(&self) -> u64 {
         self.served + self.timed_out + self.cut_off + self.unserved
     }
@@ -143,10 +149,13 @@ enum Phase {
     Gone,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Replica {
     phase: Phase,
     busy: u32,
+    /// Arrival times of the requests it is serving, so that a drain's
+    /// cut-offs are counted in their arrival minute.
+    inflight: Vec<f64>,
 }
 
 /// A request in service: what its completion records.
@@ -189,19 +198,53 @@ impl Ord for Event {
     }
 }
 
-/// Per-second gauges and cumulative counters, for the controller's view.
+/// One second of the pool as the controller's metrics see it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Second {
+    busy: u32,
+    queued: u32,
+    slots: u32,
+    /// Arrivals and tokens up to the end of the second.
+    arrivals: u64,
+    tokens: u64,
+    /// Queueing delay summed and counted over requests started in it.
+    wait_sum: f64,
+    waits: u32,
+}
+
+/// The last seconds of gauges and counters, as far back as the
+/// controller's delayed window reaches: memory does not grow with the
+/// trace's duration.
 #[derive(Default)]
 struct Samples {
-    /// (busy slots, queued, serving slots) at the end of each second.
-    gauges: Vec<(u32, u32, u32)>,
-    /// Arrivals and tokens up to the end of each second.
-    arrivals: Vec<u64>,
-    tokens: Vec<u64>,
+    /// The second that `seconds[0]` stands for.
+    base: usize,
+    seconds: VecDeque<Second>,
+    /// How many seconds to keep.
+    keep: usize,
     /// (completion time, latency) of recent completions, oldest first,
     /// kept for as long as the controller's window can reach.
     latencies: VecDeque<(f64, f64)>,
-    /// Queueing delay summed and counted per second of the start.
-    waits: Vec<(f64, u32)>,
+}
+
+impl Samples {
+    /// Seconds recorded so far (the next second to record).
+    fn end(&self) -> usize {
+        self.base + self.seconds.len()
+    }
+
+    fn get(&self, second: usize) -> &Second {
+        let i = second.saturating_sub(self.base).min(self.seconds.len() - 1);
+        &self.seconds[i]
+    }
+
+    fn push(&mut self, s: Second) {
+        self.seconds.push_back(s);
+        while self.seconds.len() > self.keep {
+            self.seconds.pop_front();
+            self.base += 1;
+        }
+    }
 }
 
 struct Sim<'a> {
@@ -219,9 +262,15 @@ struct Sim<'a> {
     /// Warming and serving (what the controller counts).
     counted: u32,
     serving: u32,
+    warming: u32,
+    draining: u32,
     samples: Samples,
     arrived: u64,
     tokens: u64,
+    /// Latencies completed in the current minute, for the timeline.
+    this_minute: Histogram,
+    /// Minutes whose end has been recorded.
+    closed_minutes: usize,
     out: Outcome,
 }
 
@@ -244,6 +293,7 @@ pub fn run_with_progress(
     scaler: &Scaler,
     progress: &mut dyn FnMut(f64),
 ) -> Outcome {
+    let keep = (setup.rate_window + setup.scrape_delay).ceil() as usize + 3;
     let mut s = Sim {
         setup,
         duration,
@@ -257,9 +307,16 @@ pub fn run_with_progress(
         busy: 0,
         counted: 0,
         serving: 0,
-        samples: Samples::default(),
+        warming: 0,
+        draining: 0,
+        samples: Samples {
+            keep,
+            ..Samples::default()
+        },
         arrived: 0,
         tokens: 0,
+        this_minute: Histogram::new(0.01),
+        closed_minutes: 0,
         out: Outcome::new(),
     };
     let initial = match scaler {
@@ -291,14 +348,16 @@ pub fn run_with_progress(
         }
         s.advance(t);
         if t == arrival {
-            let r = arrivals.next().expect("peeked");
-            s.arrive(r);
+            if let Some(r) = arrivals.next() {
+                s.arrive(r);
+            }
             if s.arrived & 0xFFFF == 0 {
                 progress(s.now);
             }
         } else if t == event {
-            let e = s.events.pop().expect("peeked");
-            s.handle(e.kind);
+            if let Some(e) = s.events.pop() {
+                s.handle(e.kind);
+            }
         } else {
             next_tick += interval;
             if let Scaler::Engine {
@@ -314,6 +373,7 @@ pub fn run_with_progress(
         s.dispatch();
     }
     s.advance(duration.max(s.now));
+    s.close_minutes(duration.max(s.now));
     let left: Vec<f64> = s
         .queue
         .iter()
@@ -321,21 +381,46 @@ pub fn run_with_progress(
         .chain(arrivals.map(|r| r.t))
         .collect();
     for t in left {
-        s.out.unserved += 1;
-        s.out.minute(t).failed += 1;
+        if s.counts(t) {
+            s.out.unserved += 1;
+        }
+    }
+    // What is still in service past the horizon never completes.
+    let stuck: Vec<f64> = s
+        .active
+        .iter()
+        .flat_map(|&k| s.replicas[k].inflight.iter().copied())
+        .collect();
+    for t in stuck {
+        if s.counts(t) {
+            s.out.unserved += 1;
+        }
     }
     s.out
 }
 
 impl Sim<'_> {
+    /// Whether a request that arrived at `t` counts (after the settle period).
+    fn counts(&self, t: f64) -> bool {
+        t >= self.setup.settle
+    }
+
     fn add(&mut self, phase: Phase) -> usize {
-        self.replicas.push(Replica { phase, busy: 0 });
+        self.replicas.push(Replica {
+            phase,
+            busy: 0,
+            inflight: Vec::new(),
+        });
         let k = self.replicas.len() - 1;
         self.active.push(k);
         self.counted += 1;
-        if phase == Phase::Serving {
-            self.serving += 1;
-            self.free_slots += u64::from(self.setup.model.slots);
+        match phase {
+            Phase::Serving => {
+                self.serving += 1;
+                self.free_slots += u64::from(self.setup.model.slots);
+            }
+            Phase::Warming => self.warming += 1,
+            Phase::Draining | Phase::Gone => {}
         }
         k
     }
@@ -345,13 +430,23 @@ impl Sim<'_> {
         let from = self.replicas[k].phase;
         let slots = u64::from(self.setup.model.slots);
         let busy = u64::from(self.replicas[k].busy);
-        if from == Phase::Serving {
-            self.serving -= 1;
-            self.free_slots -= slots - busy;
+        match from {
+            Phase::Serving => {
+                self.serving -= 1;
+                self.free_slots -= slots - busy;
+            }
+            Phase::Warming => self.warming -= 1,
+            Phase::Draining => self.draining -= 1,
+            Phase::Gone => {}
         }
-        if to == Phase::Serving {
-            self.serving += 1;
-            self.free_slots += slots - busy;
+        match to {
+            Phase::Serving => {
+                self.serving += 1;
+                self.free_slots += slots - busy;
+            }
+            Phase::Warming => self.warming += 1,
+            Phase::Draining => self.draining += 1,
+            Phase::Gone => {}
         }
         let counted = |p| matches!(p, Phase::Warming | Phase::Serving);
         match (counted(from), counted(to)) {
@@ -375,33 +470,70 @@ impl Sim<'_> {
     }
 
     /// Moves the clock, paying for live replicas up to the end of the trace
-    /// and sampling the gauges at each whole second passed.
+    /// (after the settle period), sampling the gauges at each whole second
+    /// passed and closing the minutes passed.
     fn advance(&mut self, t: f64) {
+        let paid_from = self.now.max(self.setup.settle);
         let paid_to = t.min(self.duration);
-        if paid_to > self.now {
-            self.out.replica_seconds += self.active.len() as f64 * (paid_to - self.now);
+        if paid_to > paid_from {
+            self.out.replica_seconds += self.active.len() as f64 * (paid_to - paid_from);
         }
         let upto = t.floor() as usize;
-        if self.samples.gauges.len() <= upto {
-            let gauge = (
-                self.busy,
-                self.queue.len() as u32,
-                self.serving * self.setup.model.slots,
-            );
-            while self.samples.gauges.len() <= upto {
-                self.samples.gauges.push(gauge);
-                self.samples.arrivals.push(self.arrived);
-                self.samples.tokens.push(self.tokens);
-                self.samples.waits.push((0.0, 0));
+        if self.samples.end() <= upto {
+            let second = Second {
+                busy: self.busy,
+                queued: self.queue.len() as u32,
+                slots: self.serving * self.setup.model.slots,
+                arrivals: self.arrived,
+                tokens: self.tokens,
+                wait_sum: 0.0,
+                waits: 0,
+            };
+            // Over a long quiet gap only the last seconds can be read.
+            let from = self.samples.end().max((upto + 1).saturating_sub(self.samples.keep));
+            if from > self.samples.end() {
+                self.samples.seconds.clear();
+                self.samples.base = from;
+            }
+            while self.samples.end() <= upto {
+                self.samples.push(second);
             }
         }
+        if t >= (self.closed_minutes + 1) as f64 * 60.0 {
+            self.close_minutes(t);
+        }
         self.now = self.now.max(t);
+    }
+
+    /// Records the pool at the end of every minute that ended by `t`.
+    fn close_minutes(&mut self, t: f64) {
+        let last = (t / 60.0).floor() as usize;
+        let limit = (self.duration / 60.0).ceil() as usize;
+        while self.closed_minutes < last.min(limit) {
+            let m = self.closed_minutes;
+            let latency = if self.this_minute.is_empty() {
+                f32::NAN
+            } else {
+                self.this_minute.quantile(self.setup.percentile) as f32
+            };
+            self.this_minute = Histogram::new(0.01);
+            let (ready, warming, draining) = (self.serving, self.warming, self.draining);
+            let minute = self.out.minute(m as f64 * 60.0);
+            minute.ready = ready;
+            minute.warming = warming;
+            minute.draining = draining;
+            minute.latency_ms = latency;
+            self.closed_minutes += 1;
+        }
     }
 
     fn arrive(&mut self, r: Request) {
         self.arrived += 1;
         self.tokens += u64::from(r.input_tokens) + u64::from(r.output_tokens);
-        self.out.minute(r.t).arrived += 1;
+        let counts = self.counts(r.t);
+        let m = self.out.minute(r.t);
+        m.demand += 1;
+        m.arrived += u64::from(counts);
         self.queue.push_back(r);
     }
 
@@ -419,9 +551,12 @@ impl Sim<'_> {
                     self.busy -= cut;
                     self.replicas[replica].busy = 0;
                     self.set_phase(replica, Phase::Gone);
-                    self.out.cut_off += u64::from(cut);
-                    // Arrivals are not kept per slot: the drain's end stands for them.
-                    self.out.minute(self.now).failed += u64::from(cut);
+                    let inflight = std::mem::take(&mut self.replicas[replica].inflight);
+                    for t in inflight {
+                        if self.counts(t) {
+                            self.out.cut_off += 1;
+                        }
+                    }
                 }
             }
         }
@@ -432,13 +567,27 @@ impl Sim<'_> {
         if phase == Phase::Gone {
             return; // cut off by its drain; already counted
         }
-        self.replicas[k].busy -= 1;
+        let r = &mut self.replicas[k];
+        r.busy -= 1;
+        if let Some(i) = r.inflight.iter().position(|&t| t == served.arrival) {
+            r.inflight.swap_remove(i);
+        }
         self.busy -= 1;
         if phase == Phase::Serving {
             self.free_slots += 1;
         }
         if phase == Phase::Draining && self.replicas[k].busy == 0 {
             self.set_phase(k, Phase::Gone);
+        }
+        let keep = self.setup.rate_window + self.setup.scrape_delay;
+        let l = &mut self.samples.latencies;
+        l.push_back((self.now, served.latency));
+        while l.front().is_some_and(|x| x.0 < self.now - keep) {
+            l.pop_front();
+        }
+        self.this_minute.record(served.latency * 1e3);
+        if !self.counts(served.arrival) {
+            return;
         }
         let o = &mut self.out;
         o.served += 1;
@@ -449,15 +598,7 @@ impl Sim<'_> {
             .objective
             .is_some_and(|limit| served.latency <= limit);
         o.within += u64::from(within);
-        let m = o.minute(served.arrival);
-        m.within += u64::from(within);
-        m.latency.record(served.latency * 1e3);
-        let keep = self.setup.rate_window + self.setup.scrape_delay;
-        let l = &mut self.samples.latencies;
-        l.push_back((self.now, served.latency));
-        while l.front().is_some_and(|x| x.0 < self.now - keep) {
-            l.pop_front();
-        }
+        o.minute(served.arrival).within += u64::from(within);
     }
 
     /// Starts queued requests on the least busy serving replicas.
@@ -469,18 +610,24 @@ impl Sim<'_> {
             };
             let waited = self.now - req.t;
             if self.setup.timeout.is_some_and(|limit| waited > limit) {
-                self.out.timed_out += 1;
-                self.out.minute(req.t).failed += 1;
+                if self.counts(req.t) {
+                    self.out.timed_out += 1;
+                }
                 continue;
             }
             let replicas = &self.replicas;
-            let k = *self
+            let Some(&k) = self
                 .active
                 .iter()
                 .filter(|&&i| replicas[i].phase == Phase::Serving && replicas[i].busy < slots)
                 .min_by_key(|&&i| replicas[i].busy)
-                .expect("free slots are on serving replicas");
+            else {
+                // Free slots are on serving replicas: not reached.
+                self.queue.push_front(req);
+                break;
+            };
             self.replicas[k].busy += 1;
+            self.replicas[k].inflight.push(req.t);
             self.busy += 1;
             self.free_slots -= 1;
             let (hold, first) = self.setup.model.times(&req);
@@ -494,10 +641,12 @@ impl Sim<'_> {
                     },
                 end_to_end: waited + hold,
             };
-            self.out.wait_sum += waited;
-            if let Some(w) = self.samples.waits.last_mut() {
-                w.0 += waited;
-                w.1 += 1;
+            if self.counts(req.t) {
+                self.out.wait_sum += waited;
+            }
+            if let Some(w) = self.samples.seconds.back_mut() {
+                w.wait_sum += waited;
+                w.waits += 1;
             }
             self.schedule(self.now + hold, Kind::Complete { replica: k, served });
         }
@@ -525,12 +674,6 @@ impl Sim<'_> {
             self.out.scale_events += 1;
             self.resize(current, d.desired);
         }
-        self.out.ticks.push(Tick {
-            t: self.now,
-            desired: d.desired,
-            serving: self.serving,
-            queued: self.queue.len() as u32,
-        });
     }
 
     fn resize(&mut self, current: u32, desired: u32) {
@@ -587,26 +730,28 @@ impl Sim<'_> {
     fn read(&self, s: Signal) -> Option<f64> {
         let view = (self.now - self.setup.scrape_delay).max(0.0);
         let g = &self.samples;
-        if g.gauges.is_empty() {
+        if g.seconds.is_empty() {
             return Some(0.0);
         }
-        let at = (view.floor() as usize).min(g.gauges.len() - 1);
+        let at = (view.floor() as usize).min(g.end() - 1);
         let window = self.setup.rate_window.min(view.max(1.0));
-        let from = ((view - window).max(0.0).floor() as usize).min(at);
-        let gauge = g.gauges[at];
-        let rate = |c: &[u64]| (c[at] - c[from]) as f64 / window;
+        let from = ((view - window).max(0.0).floor() as usize)
+            .min(at)
+            .max(g.base);
+        let gauge = *g.get(at);
+        let rate = |c: fn(&Second) -> u64| (c(g.get(at)) - c(g.get(from))) as f64 / window;
+        let span = || (from..=at).map(|i| g.get(i));
         Some(match s {
-            Signal::Arrivals => rate(&g.arrivals),
-            Signal::Tokens => rate(&g.tokens),
-            Signal::Running => f64::from(gauge.0),
-            Signal::Queued => f64::from(gauge.1),
-            Signal::Load => f64::from(gauge.0 + gauge.1),
+            Signal::Arrivals => rate(|x| x.arrivals),
+            Signal::Tokens => rate(|x| x.tokens),
+            Signal::Running => f64::from(gauge.busy),
+            Signal::Queued => f64::from(gauge.queued),
+            Signal::Load => f64::from(gauge.busy + gauge.queued),
             Signal::Utilization => {
-                let span = &g.gauges[from..=at];
-                span.iter()
-                    .map(|&(busy, queued, slots)| utilization(busy, queued, slots))
+                span()
+                    .map(|x| utilization(x.busy, x.queued, x.slots))
                     .sum::<f64>()
-                    / span.len() as f64
+                    / (at - from + 1) as f64
             }
             Signal::LatencyP95 => {
                 let mut v: Vec<f64> = g
@@ -618,14 +763,12 @@ impl Sim<'_> {
                 if v.is_empty() {
                     // No traffic reads as zero; pending work without a
                     // completion has no value (Prometheus returns NaN).
-                    return (gauge.0 + gauge.1 == 0).then_some(0.0);
+                    return (gauge.busy + gauge.queued == 0).then_some(0.0);
                 }
                 percentile(&mut v, 0.95) * 1e3
             }
             Signal::Wait => {
-                let (sum, n) = g.waits[from..=at]
-                    .iter()
-                    .fold((0.0, 0u32), |a, w| (a.0 + w.0, a.1 + w.1));
+                let (sum, n) = span().fold((0.0, 0u32), |a, w| (a.0 + w.wait_sum, a.1 + w.waits));
                 if n == 0 {
                     0.0
                 } else {

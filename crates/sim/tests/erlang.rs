@@ -42,6 +42,8 @@ fn mean_wait(replicas: u32, slots: u32, lambda: f64, mu: f64, n: usize, seed: u6
     let trace = Trace {
         duration: t,
         requests,
+        series: Vec::new(),
+        step: 0.0,
         has_tokens: false,
     };
     let setup = Setup {
@@ -58,6 +60,8 @@ fn mean_wait(replicas: u32, slots: u32, lambda: f64, mu: f64, n: usize, seed: u6
         rate_window: 60.0,
         start_epoch: 0.0,
         objective: None,
+        percentile: 0.95,
+        settle: 0.0,
     };
     let out = run(
         trace.requests.iter().copied(),

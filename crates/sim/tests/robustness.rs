@@ -29,6 +29,8 @@ fn trace() -> impl Strategy<Value = Trace> {
                     service: None,
                 })
                 .collect(),
+            series: Vec::new(),
+            step: 0.0,
             duration,
             has_tokens: true,
         }
@@ -44,10 +46,20 @@ proptest! {
         scale in 0.05f64..8.0,
         speedup in 0.1f64..20.0,
         initial in prop::option::of(0u32..6),
+        warm in any::<bool>(),
+        settle_share in prop::option::of(0.0f64..0.9),
     ) {
         let p = policy(which);
-        let o = Options { load: Load::Factor(scale), speedup, initial, ..Options::default() };
-        let r = simulate(&p, &t, &o).unwrap();
+        let settle = settle_share.map_or(0.0, |f| f * t.duration / speedup);
+        let o = Options { load: Load::Factor(scale), speedup, initial, warm, settle, ..Options::default() };
+        let r = match simulate(&p, &t, &o) {
+            Ok(r) => r,
+            // A trace of one instant has nothing to settle.
+            Err(e) => { prop_assert!(settle > 0.0 || t.duration == 0.0, "{e}"); return Ok(()); }
+        };
+        if settle == 0.0 {
+            prop_assert_eq!(r.runs[0].requests, t.arrivals(speedup, scale).count() as u64);
+        }
         for run in &r.runs {
             prop_assert_eq!(run.served + run.timed_out + run.cut_off + run.unserved, run.requests);
             prop_assert!(run.replica_hours >= 0.0 && run.cost_usd >= 0.0);
