@@ -10,6 +10,7 @@ mod fmt;
 mod import;
 mod live;
 mod simulate;
+mod tune;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use scalepol_compiler::model::TargetKind;
@@ -152,6 +153,24 @@ enum Command {
     ///   scalepol simulate policies/chat-llama3.scalepol --trace traces/azure_llm_2023_conv.csv
     ///   scalepol simulate chat.scalepol --trace series.csv --scale peak --report sim.html
     Simulate(Box<simulate::Args>),
+    /// Search the policy's own parameters (floors, maxima, targets,
+    /// tolerance, scale-up and scale-down) for the lowest simulated cost
+    /// that meets its availability objective and budget on a trace.
+    ///
+    /// Prints the changes as a minimal edit of the file (comments and
+    /// layout kept) with a before/after table; `--write` applies them.
+    ///
+    /// Examples:
+    ///   scalepol tune policies/chat-llama3.scalepol --trace traces/azure_llm_2023_conv.csv
+    ///   scalepol tune chat.scalepol --trace week.csv --holdout 30% --write
+    Tune(Box<tune::TuneArgs>),
+    /// Compare two versions of a policy on the same trace, decision by
+    /// decision, with cost and SLO deltas; exit 1 when a gate fails.
+    ///
+    /// Examples:
+    ///   scalepol diff old.scalepol new.scalepol --trace traces/azure_llm_2023_conv.csv
+    ///   scalepol diff main.scalepol pr.scalepol --trace t.csv --max-cost-increase 5% --min-slo 99%
+    Diff(Box<tune::DiffArgs>),
     /// Run the engine live: read the pool's metrics from Prometheus on each
     /// tick, decide, and print the decision or hand it to a command.
     ///
@@ -245,6 +264,8 @@ fn main() -> ExitCode {
         Command::Test { paths } => engine::test(&paths),
         Command::Decide { policy, pool } => engine::decide(&policy, pool.as_deref()),
         Command::Simulate(a) => simulate::run(&a),
+        Command::Tune(a) => tune::tune(&a),
+        Command::Diff(a) => tune::diff(&a),
         Command::Run(a) => live::run(&a),
         Command::Lsp => {
             scalepol_lsp::serve_stdio();

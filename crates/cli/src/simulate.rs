@@ -12,6 +12,23 @@ use std::path::PathBuf;
 pub struct Args {
     /// The policy file.
     pub policy: PathBuf,
+    #[command(flatten)]
+    pub replay: Replay,
+    /// Print the report as JSON (with a per-minute timeline of each run).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML report with charts (or, for a
+    /// `.svg` file, the charts alone).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Skip the baselines.
+    #[arg(long)]
+    pub no_baselines: bool,
+}
+
+/// How a trace is read and replayed: shared by simulate, tune and diff.
+#[derive(clap::Args)]
+pub struct Replay {
     /// The trace: request-level CSV (timestamp_s,input_tokens,output_tokens)
     /// or a series (time and a request count per interval).
     #[arg(long)]
@@ -39,13 +56,6 @@ pub struct Args {
     /// Replay at N times the load, or `peak` to meet the policy's declared peak.
     #[arg(long, default_value = "1")]
     pub scale: String,
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// Also write a self-contained HTML report with charts (or, for a
-    /// `.svg` file, the charts alone).
-    #[arg(long, value_name = "FILE.html")]
-    pub report: Option<PathBuf>,
     /// Wall-clock time of the trace's start (RFC 3339), for schedules and
     /// rules (default: Monday 2026-01-05 12:00 UTC).
     #[arg(long)]
@@ -79,12 +89,9 @@ pub struct Args {
     /// load, utilization, latency_p95, wait). Repeatable.
     #[arg(long = "metric", value_name = "NAME=SIGNAL")]
     pub metrics: Vec<String>,
-    /// Skip the baselines.
-    #[arg(long)]
-    pub no_baselines: bool,
 }
 
-fn options(a: &Args) -> Result<(ReadOptions, Options), String> {
+fn options(a: &Replay) -> Result<(ReadOptions, Options), String> {
     let mut read = ReadOptions {
         layout: a.layout.as_deref().map(|l| {
             if l == "series" {
@@ -117,7 +124,6 @@ fn options(a: &Args) -> Result<(ReadOptions, Options), String> {
         initial: a.initial,
         warm: !a.cold,
         settle: seconds(&a.settle, "--settle")?,
-        baselines: !a.no_baselines,
         trace_name: a
             .trace
             .file_name()
@@ -164,46 +170,54 @@ fn options(a: &Args) -> Result<(ReadOptions, Options), String> {
 }
 
 /// The load factor when known before the run (a declared peak is not).
-fn scale_hint(o: &Options) -> f64 {
+pub fn scale_hint(o: &Options) -> f64 {
     match o.load {
         Load::Factor(f) => f,
         Load::DeclaredPeak => 100.0,
     }
 }
 
-pub fn run(a: &Args) -> u8 {
-    let (read, o) = match options(a) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
+/// The trace and the simulation options, or the exit code after saying why.
+pub fn prepare(a: &Replay) -> Result<(trace::Trace, Options), u8> {
+    let (read, o) = options(a).map_err(|e| {
+        eprintln!("error: {e}");
+        2u8
+    })?;
+    let trace_name = a.trace.to_string_lossy();
+    let trace = crate::files::read_limited(&a.trace, crate::files::MAX_TRACE_BYTES)
+        .and_then(|f| trace::parse_reader(f, &read).map_err(|e| e.to_string()))
+        .map_err(|e| {
+            eprintln!("error: {trace_name}: {e}");
+            2u8
+        })?;
+    Ok((trace, o))
+}
+
+/// A progress bar on long runs, on a terminal only.
+pub fn bar(long: bool, what: &str) -> Option<indicatif::ProgressBar> {
+    (long && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(1000);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+            "{what} {{bar:40}} {{percent}}% {{elapsed}}"
+        )) {
+            b.set_style(style);
         }
+        b
+    })
+}
+
+pub fn run(a: &Args) -> u8 {
+    let (trace, mut o) = match prepare(&a.replay) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
+    o.baselines = !a.no_baselines;
     let policy = match crate::files::read_policy(&a.policy) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let trace_name = a.trace.to_string_lossy();
-    let trace = match std::fs::read_to_string(&a.trace)
-        .map_err(|e| e.to_string())
-        .and_then(|t| trace::parse(&t, &read).map_err(|e| e.to_string()))
-    {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {trace_name}: {e}");
-            return 2;
-        }
-    };
-    // A bar on long runs, on a terminal only.
     let long = trace.len() as f64 * scale_hint(&o) > 2_000_000.0;
-    let bar = (long && std::io::stderr().is_terminal()).then(|| {
-        let b = indicatif::ProgressBar::new(1000);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("simulating {bar:40} {percent}% {elapsed}")
-                .expect("a valid template"),
-        );
-        b
-    });
+    let bar = bar(long, "simulating");
     let mut progress = |f: f64| {
         if let Some(b) = &bar {
             b.set_position((f * 1000.0) as u64);
@@ -221,10 +235,13 @@ pub fn run(a: &Args) -> u8 {
         }
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("a report serialises")
-        );
+        match serde_json::to_string_pretty(&report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("error: the report does not serialise: {e}");
+                return 2;
+            }
+        }
     } else {
         print!("{}", report.table());
     }

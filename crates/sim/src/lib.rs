@@ -4,6 +4,7 @@
 //! with static provisioning for the peak and with the Kubernetes HPA
 //! defaults on utilisation. See docs/simulation.md.
 
+pub mod compare;
 pub mod histogram;
 pub mod html;
 pub mod report;
@@ -51,6 +52,8 @@ pub struct Options {
     pub warm: bool,
     /// Seconds at the start left out of every statistic.
     pub settle: f64,
+    /// Keep every decision of the policy's run in its report.
+    pub record: bool,
 }
 
 impl Default for Options {
@@ -69,6 +72,7 @@ impl Default for Options {
             load: Load::Factor(1.0),
             warm: true,
             settle: 0.0,
+            record: false,
         }
     }
 }
@@ -201,6 +205,7 @@ pub fn simulate_with_progress(
         objective: objective.as_ref().map(|ob| ob.threshold_ms / 1e3),
         percentile: objective.as_ref().map_or(0.95, |ob| ob.percentile),
         settle: o.settle,
+        record: o.record,
     };
     let money = money(p, pool);
     let engine = load(scalepol_targets::engine::artifact(p))?;

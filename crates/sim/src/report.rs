@@ -95,6 +95,9 @@ pub struct Run {
     pub captured_share: Option<f64>,
     /// Per minute of the trace.
     pub timeline: Vec<TimelineMinute>,
+    /// (time, desired) of every decision, when asked for.
+    #[serde(skip)]
+    pub decisions: Vec<(f64, u32)>,
 }
 
 /// One minute of a run, for `--json` and the charts.
@@ -192,6 +195,7 @@ pub fn summarize(
         scale_events: o.scale_events,
         captured_share: None,
         timeline: timeline(o, duration, objective),
+        decisions: o.decisions.clone(),
     }
 }
 

@@ -48,6 +48,8 @@ pub struct Setup {
     /// Requests arriving before this many seconds, and the cost before it,
     /// are left out of the statistics (a warm-up period).
     pub settle: f64,
+    /// Keep every decision (for `scalepol diff`).
+    pub record: bool,
 }
 
 /// One minute of a run: requests by arrival minute (two counters: SLO
@@ -107,6 +109,8 @@ pub struct Outcome {
     /// Decisions that changed the replica count.
     pub scale_events: u32,
     pub max_replicas: u32,
+    /// (time, desired) of every decision, when the setup records them.
+    pub decisions: Vec<(f64, u32)>,
 }
 
 impl Outcome {
@@ -124,6 +128,7 @@ impl Outcome {
             replica_seconds: 0.0,
             scale_events: 0,
             max_replicas: 0,
+            decisions: Vec::new(),
         }
     }
 
@@ -670,6 +675,9 @@ impl Sim<'_> {
             pods: Vec::new(),
         };
         let d = engine.decide(pool, state, &obs, self.setup.start_epoch + self.now);
+        if self.setup.record {
+            self.out.decisions.push((self.now, d.desired));
+        }
         if d.desired != current {
             self.out.scale_events += 1;
             self.resize(current, d.desired);

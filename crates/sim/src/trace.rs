@@ -493,6 +493,54 @@ impl Trace {
         self.len() == 0
     }
 
+    /// The trace cut at `at` seconds (at a row of a series): the part
+    /// before, and the part after with its times counted from the cut.
+    pub fn split(&self, at: f64) -> (Trace, Trace) {
+        if self.series.is_empty() {
+            let k = self.requests.partition_point(|r| r.t < at);
+            let head = Trace {
+                requests: self.requests[..k].to_vec(),
+                duration: at,
+                ..self.clone_empty()
+            };
+            let tail = Trace {
+                requests: self.requests[k..]
+                    .iter()
+                    .map(|r| Request { t: r.t - at, ..*r })
+                    .collect(),
+                duration: (self.duration - at).max(0.0),
+                ..self.clone_empty()
+            };
+            return (head, tail);
+        }
+        let k = self.series.partition_point(|p| p.t < at);
+        let cut = self.series.get(k).map_or(self.duration, |p| p.t);
+        let head = Trace {
+            series: self.series[..k].to_vec(),
+            duration: cut,
+            ..self.clone_empty()
+        };
+        let tail = Trace {
+            series: self.series[k..]
+                .iter()
+                .map(|p| Point { t: p.t - cut, ..*p })
+                .collect(),
+            duration: (self.duration - cut).max(0.0),
+            ..self.clone_empty()
+        };
+        (head, tail)
+    }
+
+    fn clone_empty(&self) -> Trace {
+        Trace {
+            requests: Vec::new(),
+            series: Vec::new(),
+            step: self.step,
+            duration: 0.0,
+            has_tokens: self.has_tokens,
+        }
+    }
+
     /// Whether the trace carries its own service times.
     pub fn has_service(&self) -> bool {
         self.requests.first().is_some_and(|r| r.service.is_some())

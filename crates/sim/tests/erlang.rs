@@ -62,6 +62,7 @@ fn mean_wait(replicas: u32, slots: u32, lambda: f64, mu: f64, n: usize, seed: u6
         objective: None,
         percentile: 0.95,
         settle: 0.0,
+        record: false,
     };
     let out = run(
         trace.requests.iter().copied(),
