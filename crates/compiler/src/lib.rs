@@ -12,6 +12,7 @@ pub mod codes;
 pub mod diagnostics;
 pub mod lines;
 pub mod lower;
+pub mod measure;
 pub mod model;
 pub mod org;
 pub mod render;

@@ -72,7 +72,7 @@ impl ServingModel {
         ) {
             (Some(s), _) => (s, "--service-time".to_string()),
             (None, Some(l)) => (
-                l.threshold.secs_f64() / 4.0,
+                l.threshold.secs_f64() * scalepol_compiler::measure::SERVICE_SHARE_OF_LATENCY,
                 "a quarter of the latency objective (set --service-time)".to_string(),
             ),
             (None, None) => (

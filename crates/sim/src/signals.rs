@@ -2,7 +2,8 @@
 //! simulated pool, chosen from the metric's unit and name, or given with
 //! `--metric NAME=SIGNAL` (docs/simulation.md, "Metrics").
 
-use scalepol_compiler::model::{Metric, MetricSourceKind, MetricUnit};
+use scalepol_compiler::measure::Measure;
+use scalepol_compiler::model::Metric;
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,33 +53,18 @@ impl fmt::Display for Signal {
     }
 }
 
-/// The signal a metric reads, from its unit, then words in its name and query.
+/// The signal a metric reads: what it measures (`Metric::measures`, shared
+/// with the checks). Bytes have no signal.
 pub fn infer(m: &Metric) -> Option<Signal> {
-    let text = format!("{} {}", m.name, m.query).to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
-    Some(match m.unit {
-        MetricUnit::RequestsPerSecond => Signal::Arrivals,
-        MetricUnit::TokensPerSecond => Signal::Tokens,
-        MetricUnit::Percent => Signal::Utilization,
-        MetricUnit::Milliseconds if has(&["wait", "queue"]) => Signal::Wait,
-        MetricUnit::Milliseconds => Signal::LatencyP95,
-        MetricUnit::Bytes => return None,
-        MetricUnit::Count if m.source == MetricSourceKind::Builtin => Signal::Utilization,
-        MetricUnit::Count if has(&["queue", "waiting", "pending", "backlog", "lag"]) => {
-            Signal::Queued
-        }
-        MetricUnit::Count
-            if has(&[
-                "running",
-                "inflight",
-                "in_flight",
-                "concurren",
-                "active",
-                "busy",
-            ]) =>
-        {
-            Signal::Running
-        }
-        MetricUnit::Count => Signal::Load,
+    Some(match m.measures() {
+        Measure::Arrivals => Signal::Arrivals,
+        Measure::Tokens => Signal::Tokens,
+        Measure::Percent | Measure::Utilization => Signal::Utilization,
+        Measure::Wait => Signal::Wait,
+        Measure::Latency => Signal::LatencyP95,
+        Measure::Bytes => return None,
+        Measure::Queued => Signal::Queued,
+        Measure::Running => Signal::Running,
+        Measure::Load => Signal::Load,
     })
 }

@@ -4,6 +4,7 @@ use super::week;
 use crate::codes::code;
 use crate::diagnostics::{Diagnostic, FileId, Severity};
 use crate::model::*;
+use crate::measure::replica_rate;
 use crate::units::{Money, MoneyRate};
 
 /// Target utilisation assumed where no target relates to the capacity.
@@ -221,31 +222,6 @@ fn price_hint(pool: &Pool) -> String {
     }
 }
 
-/// Requests per second one replica serves, and how it was derived.
-fn replica_rate(p: &Policy, pool: &Pool) -> Option<(f64, String)> {
-    for c in &pool.capacity {
-        if c.unit == CapacityUnit::RequestsPerSecond {
-            return Some((c.value, format!("{} req/s per replica", c.value)));
-        }
-    }
-    let latency = p.slo.as_ref()?.latency.as_ref()?;
-    let conc = pool
-        .capacity
-        .iter()
-        .find(|c| c.unit == CapacityUnit::Concurrent)?;
-    let secs = latency.threshold.secs_f64();
-    (secs > 0.0).then(|| {
-        let r = conc.value / secs;
-        (
-            r,
-            format!(
-                "{} concurrent / {} latency = {:.1} req/s per replica",
-                conc.value, latency.threshold, r
-            ),
-        )
-    })
-}
-
 /// The target utilisation of a pool: its per-replica target on a rate metric
 /// over its rate capacity, else the default.
 fn utilization(p: &Policy, pool: &Pool, rate: f64) -> (f64, String) {
@@ -281,16 +257,19 @@ fn peak_capacity(p: &Policy, peak: f64, out: &mut Vec<Diagnostic>) {
         .and_then(|s| s.peak_rps.as_ref())
         .and_then(|v| v.span())
         .unwrap_or_default();
-    // Pools that can serve the peak, cheapest capacity first.
+    // Pools that can serve the peak, cheapest capacity first. A rate that
+    // rests on an assumed service time makes its findings notes.
     let mut options: Vec<(&Pool, f64, String)> = Vec::new();
+    let mut assumed = false;
     for pool in p
         .pools
         .iter()
         .filter(|x| x.scale.is_some() || x.replicas.min > 0)
     {
-        if let Some((rate, how)) = replica_rate(p, pool) {
-            let (u, uhow) = utilization(p, pool, rate);
-            options.push((pool, rate * u, format!("{how}, {uhow}")));
+        if let Some(r) = replica_rate(p, pool) {
+            let (u, uhow) = utilization(p, pool, r.rate);
+            assumed |= !r.declared;
+            options.push((pool, r.rate * u, format!("{}, {uhow}", r.how)));
         }
     }
     if options.is_empty() {
@@ -311,22 +290,25 @@ fn peak_capacity(p: &Policy, peak: f64, out: &mut Vec<Diagnostic>) {
         } else {
             format!("the pools serve at most {total:.1} req/s at their maximums; the declared peak is {peak} req/s")
         };
-        out.push(
-            Diagnostic::new(code::PEAK_UNSERVABLE, FileId(0), span, msg)
-                .label("declared peak")
-                .with_secondary(
-                    FileId(0),
-                    pool.replicas.span,
-                    format!("maximum {}", pool.replicas.max),
-                )
-                .help(format!(
-                    "{how}: raise the maximum to {needed} or more, or add capacity"
-                )),
-        );
+        let mut d = Diagnostic::new(code::PEAK_UNSERVABLE, FileId(0), span, msg)
+            .label("declared peak")
+            .with_secondary(
+                FileId(0),
+                pool.replicas.span,
+                format!("maximum {}", pool.replicas.max),
+            )
+            .help(format!(
+                "{how}: raise the maximum to {needed} or more, or add capacity{}",
+                if assumed { "; declare `capacity N req/s` to check this exactly, or run `scalepol simulate --scale peak`" } else { "" }
+            ));
+        if assumed {
+            d = d.severity(Severity::Note);
+        }
+        out.push(d);
         return;
     }
     if let Some(b) = &p.budget {
-        slo_budget(b, peak, &options, span, out);
+        slo_budget(b, peak, &options, span, assumed, out);
     }
 }
 
@@ -340,11 +322,11 @@ fn floor_for_lag(pool: &Pool, rate: f64, how: &str, peak: f64, out: &mut Vec<Dia
         let needed = (growth / rate).ceil() as u32;
         out.push(
             Diagnostic::new(code::FLOOR_TOO_LOW, FileId(0), pool.replicas.span, format!(
-                "while a new replica of `{}` starts ({lag:.0} s: warmup + one {} interval), demand may grow by {growth:.1} req/s; the floor of {} serves {floor:.1} req/s",
+                "if demand climbed from zero to the declared peak in 15 minutes, it would grow by {growth:.1} req/s while a new replica of `{}` starts ({lag:.0} s: warmup + one {} interval); the floor of {} serves {floor:.1} req/s",
                 pool.name, s.interval.value, pool.replicas.min
             ))
             .label("floor")
-            .help(format!("{how}; assuming zero to the declared peak in 15 minutes, a floor of {needed} absorbs one lag"))
+            .help(format!("{how}; this assumes demand may climb from zero to the declared peak in 15 minutes, which few services do: a floor of {needed} absorbs one such lag. Check the cost of that floor with `scalepol simulate` or `scalepol tune` on your traffic"))
             .fix(format!("raise the floor to {needed}"), pool.replicas.span, format!("{needed}..{}", pool.replicas.max.max(needed))),
         );
     }
@@ -356,6 +338,7 @@ fn slo_budget(
     peak: f64,
     options: &[(&Pool, f64, String)],
     span: scalepol_syntax::Span,
+    assumed: bool,
     out: &mut Vec<Diagnostic>,
 ) {
     let mut priced: Vec<(&Pool, f64, MoneyRate)> = options
@@ -383,7 +366,7 @@ fn slo_budget(
                 "serving the declared peak of {peak} req/s costs {} for the period, {} over the budget of {}",
                 Money(cost), Money(cost - b.limit.0), b.limit
             ))
-            .severity(severity(b))
+            .severity(if assumed { Severity::Note } else { severity(b) })
             .label("declared peak")
             .with_secondary(FileId(0), b.span, "budget")
             .help(format!("{}: if the peak lasts, the SLO and the budget cannot both hold; raise the budget or lower the declared peak", parts.join(" + "))),

@@ -106,7 +106,7 @@ fn warmup_vs_rate(pool: &Pool, s: &Scaling, out: &mut Vec<Diagnostic>) {
                 pool.name
             ))
             .label("warmup")
-            .help("the proposal grows with replicas that are not serving yet; set `up { stabilize ... }` near the warmup, or scale on a per-replica target"),
+            .help(format!("the proposal grows with replicas that are not serving yet: a scale-up window near the warmup (`up {{ ..., stabilize {warmup} }}`) holds the count until the first new replica serves")),
         );
     }
 }

@@ -4,6 +4,7 @@
 use super::catalogue;
 use crate::codes::code;
 use crate::diagnostics::{Diagnostic, FileId};
+use crate::measure::Measure;
 use crate::model::*;
 use crate::units::Money;
 
@@ -65,8 +66,46 @@ fn gpu(pool: &Pool, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// SP0552: a target whose metric has a ceiling that, with the tolerance,
+/// the scale-up threshold reaches.
+fn never_scales_up(p: &Policy, pool: &Pool, s: &Scaling, out: &mut Vec<Diagnostic>) {
+    let slots = pool
+        .capacity
+        .iter()
+        .find(|c| c.unit == CapacityUnit::Concurrent)
+        .map(|c| c.value);
+    let tol = s.tolerance_up.value;
+    for t in &s.targets {
+        let Some(m) = p.metric(&t.metric) else {
+            continue;
+        };
+        let ceiling = match (m.measures(), t.mode, slots) {
+            (Measure::Running, TargetMode::PerReplica, Some(n)) => {
+                (n, format!("{n} requests in service per replica (`capacity {n} concurrent`)"))
+            }
+            (Measure::Percent, TargetMode::Total, _) => (100.0, "100%".to_string()),
+            _ => continue,
+        };
+        let threshold = t.target * (1.0 + tol);
+        if threshold + 1e-9 >= ceiling.0 {
+            // 85% of the highest reachable target: headroom for the lag.
+            let fix = ceiling.0 / (1.0 + tol) * 0.85;
+            let fix = if fix >= 2.0 { fix.floor() } else { (fix * 100.0).floor() / 100.0 };
+            out.push(
+                Diagnostic::new(code::TARGET_NEVER_SCALES_UP, FileId(0), t.span, format!(
+                    "`{}` scales up above {} x (1 + {:.0}% tolerance) = {threshold:.2}, but it reads at most {}: pool `{}` never scales up on it",
+                    t.metric, t.target, tol * 100.0, ceiling.1, pool.name
+                ))
+                .label("never exceeded")
+                .help(format!("lower the target below {:.2}, like {fix}, or scale on the queue", ceiling.0 / (1.0 + tol))),
+            );
+        }
+    }
+}
+
 fn capacity(p: &Policy, pool: &Pool, out: &mut Vec<Diagnostic>) {
     let Some(s) = &pool.scale else { return };
+    never_scales_up(p, pool, s, out);
     for t in s
         .targets
         .iter()

@@ -18,6 +18,13 @@ pub fn check(p: &Policy, weeks: &[week::ScheduleWeek], out: &mut Vec<Diagnostic>
         for (s, _) in &mine {
             outside_pool(pool, s, out);
         }
+        for r in p
+            .rules
+            .iter()
+            .filter(|r| r.pool.as_deref().is_none_or(|n| n == pool.name))
+        {
+            rule_outside_pool(pool, r, out);
+        }
         overlaps(pool, &mine, out);
     }
     for (s, w) in p.schedules.iter().zip(weeks) {
@@ -75,6 +82,30 @@ fn outside_pool(pool: &Pool, s: &Schedule, out: &mut Vec<Diagnostic>) {
             .help("a schedule moves the range within the pool's: widen the pool's range or narrow the schedule's"),
         );
     }
+}
+
+/// SP0574: a rule's floor above the pool's maximum never holds; its
+/// ceiling below the pool's minimum always clamps.
+fn rule_outside_pool(pool: &Pool, r: &Rule, out: &mut Vec<Diagnostic>) {
+    let c = &r.constraint;
+    let (lo, hi) = (pool.replicas.min, pool.replicas.max);
+    let what = match (c.min, c.max) {
+        (Some(n), _) if n > hi => format!(
+            "rule `{}` asks for at least {n} replicas, above pool `{}`'s maximum of {hi}: it can never hold",
+            r.name, pool.name
+        ),
+        (_, Some(n)) if n < lo => format!(
+            "rule `{}` caps pool `{}` at {n} replicas, below its minimum of {lo}: the pool stays at {lo} whenever it applies",
+            r.name, pool.name
+        ),
+        _ => return,
+    };
+    out.push(
+        Diagnostic::new(code::RULE_OUTSIDE_POOL, FileId(0), c.span, what)
+            .label("outside the pool's range")
+            .with_secondary(FileId(0), pool.replicas.span, "the pool's range")
+            .help(format!("a rule moves the count within the pool's range {lo}..{hi}: bring its bound inside it, or widen the range")),
+    );
 }
 
 fn overlaps(pool: &Pool, mine: &[(&Schedule, &week::ScheduleWeek)], out: &mut Vec<Diagnostic>) {
