@@ -217,28 +217,22 @@ pub fn simulate_with_progress(
         signals: &signals,
         interval,
     };
-    let runs_total = if o.baselines { 3.0 } else { 1.0 };
-    let mut done = 0.0;
-    let mut run = |name: &str, setup: &Setup, scaler: &Scaler| {
-        let mut tick = |t: f64| progress((done + (t / duration.max(1e-9)).min(1.0)) / runs_total);
-        let out = sim::run_with_progress(arrivals.clone(), duration, setup, scaler, &mut tick);
-        done += 1.0;
-        report::summarize(name, &out, duration, o.settle, objective.as_ref(), &money)
-    };
-    let mut runs = vec![run("policy", &setup, &scaler)];
+    let summarize =
+        |name: &str, out: &sim::Outcome| report::summarize(name, out, duration, o.settle, objective.as_ref(), &money);
+    let mut tick = |t: f64| progress((t / duration.max(1e-9)).min(1.0));
+    let mut runs = Vec::new();
     let mut oracle = None;
-    if o.baselines {
+    if !o.baselines {
+        let out = sim::run_with_progress(arrivals.clone(), duration, &setup, &scaler, &mut tick);
+        runs.push(summarize("policy", &out));
+    } else {
         // Sized for the busiest minute whatever the policy's floor, so
         // that the baseline does not move with the policy (like for like).
         let n = needed.iter().copied().max().unwrap_or(1).max(1);
-        runs.push(run(
-            "static peak",
-            &Setup {
-                initial: n,
-                ..setup.clone()
-            },
-            &Scaler::Fixed(n),
-        ));
+        let static_setup = Setup {
+            initial: n,
+            ..setup.clone()
+        };
         let hpa = load(hpa_defaults(spec))?;
         let hpa_signals = vec![("utilization".to_string(), Signal::Utilization)];
         let hpa_setup = Setup {
@@ -249,13 +243,30 @@ pub fn simulate_with_progress(
             },
             ..setup.clone()
         };
-        let scaler = Scaler::Engine {
+        let hpa_scaler = Scaler::Engine {
             engine: &hpa,
             pool: 0,
             signals: &hpa_signals,
             interval: 15.0,
         };
-        runs.push(run("HPA defaults", &hpa_setup, &scaler));
+        // The three runs are independent: one thread each; the policy's
+        // run reports the progress.
+        let (policy, fixed, hpa_run) = std::thread::scope(|scope| {
+            let a = arrivals.clone();
+            let fixed = scope.spawn(move || {
+                sim::run(a, duration, &static_setup, &Scaler::Fixed(n))
+            });
+            let a = arrivals.clone();
+            let hpa_run = scope.spawn(|| sim::run(a, duration, &hpa_setup, &hpa_scaler));
+            let policy = sim::run_with_progress(arrivals.clone(), duration, &setup, &scaler, &mut tick);
+            (policy, fixed.join(), hpa_run.join())
+        });
+        let (Ok(fixed), Ok(hpa_run)) = (fixed, hpa_run) else {
+            return Err(SimError::Engine("a baseline's simulation failed".into()));
+        };
+        runs.push(summarize("policy", &policy));
+        runs.push(summarize("static peak", &fixed));
+        runs.push(summarize("HPA defaults", &hpa_run));
         let o = demand.oracle(&needed, o.settle, money.price_per_hour);
         runs[0].captured_share = captured(&runs[0], &runs[1], &o);
         oracle = Some(o);

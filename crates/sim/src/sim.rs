@@ -11,6 +11,9 @@ use scalepol_runtime::{Engine, Observation, State};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 
+/// Without `slo { timeout }`, a client gives up after an hour in the queue.
+pub const MAX_WAIT: f64 = 3600.0;
+
 /// What decides the replica count.
 pub enum Scaler<'a> {
     /// The engine, on its pool, reading `signals` every `interval` seconds.
@@ -521,7 +524,7 @@ impl Sim<'_> {
             } else {
                 self.this_minute.quantile(self.setup.percentile) as f32
             };
-            self.this_minute = Histogram::new(0.01);
+            self.this_minute.clear();
             let (ready, warming, draining) = (self.serving, self.warming, self.draining);
             let minute = self.out.minute(m as f64 * 60.0);
             minute.ready = ready;
@@ -606,15 +609,32 @@ impl Sim<'_> {
         o.minute(served.arrival).within += u64::from(within);
     }
 
+    /// How long a request may wait: the objective's timeout, else an hour
+    /// (clients give up; it also bounds the queue's memory).
+    fn patience(&self) -> f64 {
+        self.setup.timeout.unwrap_or(MAX_WAIT)
+    }
+
     /// Starts queued requests on the least busy serving replicas.
     fn dispatch(&mut self) {
         let slots = self.setup.model.slots;
+        // Requests that waited too long leave even while no slot is free.
+        while let Some(front) = self.queue.front() {
+            if self.now - front.t <= self.patience() {
+                break;
+            }
+            let t = front.t;
+            self.queue.pop_front();
+            if self.counts(t) {
+                self.out.timed_out += 1;
+            }
+        }
         while self.free_slots > 0 {
             let Some(req) = self.queue.pop_front() else {
                 break;
             };
             let waited = self.now - req.t;
-            if self.setup.timeout.is_some_and(|limit| waited > limit) {
+            if waited > self.patience() {
                 if self.counts(req.t) {
                     self.out.timed_out += 1;
                 }
