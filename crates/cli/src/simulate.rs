@@ -107,10 +107,7 @@ fn options(a: &Replay) -> Result<(ReadOptions, Options), String> {
             .ok_or_else(|| format!("--time-unit `{u}` is not one of ms, s, m, h, d"))?;
     }
     if let Some(c) = &a.columns {
-        read.columns = read
-            .columns
-            .with_mapping(c)
-            .map_err(|e| e.to_string())?;
+        read.columns = read.columns.with_mapping(c).map_err(|e| e.to_string())?;
     }
     read.interval = a
         .interval

@@ -142,10 +142,13 @@ fn pct(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{:.1}%", v * 100.0))
 }
 
+/// A row of a table: its label and how a run shows in it.
+type Row = (&'static str, fn(&Run) -> String);
+
 /// The before/after table of one trace.
 fn table(title: &str, c: &scalepol_tune::Comparison) -> String {
     let (b, a) = (&c.before.runs[0], &c.after.runs[0]);
-    let rows: [(&str, fn(&Run) -> String); 6] = [
+    let rows: [Row; 6] = [
         ("cost", |r| format!("${:.2}", r.cost_usd)),
         ("replica-hours", |r| format!("{:.2}", r.replica_hours)),
         ("SLO: minutes meeting it", |r| pct(r.slo_windows)),
@@ -198,7 +201,11 @@ fn summary(name: &str, t: &scalepol_tune::Tuned) -> String {
                 "  line {}: {}: `{}` -> `{}`\n",
                 c.line,
                 c.setting,
-                if c.from.is_empty() { "(not written)" } else { &c.from },
+                if c.from.is_empty() {
+                    "(not written)"
+                } else {
+                    &c.from
+                },
                 c.to
             ));
         }

@@ -714,13 +714,21 @@ fn simulate_reports_the_oracle_the_start_and_a_timeline() {
         ],
         &root(),
     );
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["start"].as_str().unwrap().starts_with("warm"));
     assert_eq!(v["settle_s"], 300.0);
     let oracle = v["oracle"]["replica_hours"].as_f64().unwrap();
     let static_peak = v["runs"][1]["replica_hours"].as_f64().unwrap();
-    assert!(oracle > 0.0 && oracle < static_peak, "{oracle} {static_peak}");
+    assert!(
+        oracle > 0.0 && oracle < static_peak,
+        "{oracle} {static_peak}"
+    );
     let share = v["runs"][0]["captured_share"].as_f64().unwrap();
     let policy = v["runs"][0]["replica_hours"].as_f64().unwrap();
     let expected = (static_peak - policy) / (static_peak - oracle);
@@ -728,7 +736,15 @@ fn simulate_reports_the_oracle_the_start_and_a_timeline() {
     let timeline = v["runs"][0]["timeline"].as_array().unwrap();
     assert_eq!(timeline.len(), 59);
     let m = &timeline[30];
-    for field in ["t", "demand_rps", "ready", "warming", "draining", "latency_ms", "slo_met"] {
+    for field in [
+        "t",
+        "demand_rps",
+        "ready",
+        "warming",
+        "draining",
+        "latency_ms",
+        "slo_met",
+    ] {
         assert!(m.get(field).is_some(), "{field}: {m}");
     }
     // The report file is readable by others under the usual umask.
@@ -776,23 +792,38 @@ fn tune_prints_changes_and_writes_them_on_request() {
         a.into_iter().map(String::from).collect::<Vec<_>>()
     };
     let o = bin().args(args(&[])).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let text = stdout(&o);
-    assert!(text.contains("change(s)") && text.contains("before") && text.contains("captured share"), "{text}");
+    assert!(
+        text.contains("change(s)") && text.contains("before") && text.contains("captured share"),
+        "{text}"
+    );
     // Nothing written without --write.
     assert_eq!(std::fs::read_to_string(&policy).unwrap(), before);
     let o = bin().args(args(&["--write"])).output().unwrap();
     assert_eq!(o.status.code(), Some(0));
     let after = std::fs::read_to_string(&policy).unwrap();
     assert_ne!(after, before);
-    let o = run(&["check", "--deny", "warnings", policy.to_str().unwrap()], &root());
+    let o = run(
+        &["check", "--deny", "warnings", policy.to_str().unwrap()],
+        &root(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     // Tuning the tuned policy finds it already tuned or better still.
     let o = bin().args(args(&["--json"])).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let (b, a) = (
-        v["tuning"]["before"]["runs"][0]["cost_usd"].as_f64().unwrap(),
-        v["tuning"]["after"]["runs"][0]["cost_usd"].as_f64().unwrap(),
+        v["tuning"]["before"]["runs"][0]["cost_usd"]
+            .as_f64()
+            .unwrap(),
+        v["tuning"]["after"]["runs"][0]["cost_usd"]
+            .as_f64()
+            .unwrap(),
     );
     assert!(a <= b);
 }
@@ -804,7 +835,11 @@ fn diff_compares_decisions_and_gates_on_cost_and_slo() {
     let text = std::fs::read_to_string(&old).unwrap();
     // A lower per-replica target: more replicas, more cost.
     let new = dir.path().join("new.scalepol");
-    std::fs::write(&new, text.replace("per replica target 1.5", "per replica target 1")).unwrap();
+    std::fs::write(
+        &new,
+        text.replace("per replica target 1.5", "per replica target 1"),
+    )
+    .unwrap();
     let trace = root().join("traces/azure_llm_2023_conv.csv");
     let base = [
         "diff",
@@ -814,14 +849,26 @@ fn diff_compares_decisions_and_gates_on_cost_and_slo() {
         trace.to_str().unwrap(),
     ];
     let o = run(&base, &root());
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let t = stdout(&o);
-    assert!(t.contains("decisions:") && t.contains("differ") && t.contains("cost"), "{t}");
+    assert!(
+        t.contains("decisions:") && t.contains("differ") && t.contains("cost"),
+        "{t}"
+    );
     let mut gated = base.to_vec();
     gated.extend(["--max-cost-increase", "5%"]);
     let o = run(&gated, &root());
     assert_eq!(o.status.code(), Some(1));
-    assert!(stdout(&o).contains("fail: the new policy costs"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("fail: the new policy costs"),
+        "{}",
+        stdout(&o)
+    );
     let mut json = base.to_vec();
     json.push("--json");
     let o = run(&json, &root());

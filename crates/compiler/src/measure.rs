@@ -29,7 +29,14 @@ pub enum Measure {
 }
 
 const QUEUED: [&str; 5] = ["queue", "waiting", "pending", "backlog", "lag"];
-const RUNNING: [&str; 6] = ["running", "inflight", "in_flight", "concurren", "active", "busy"];
+const RUNNING: [&str; 6] = [
+    "running",
+    "inflight",
+    "in_flight",
+    "concurren",
+    "active",
+    "busy",
+];
 
 impl Metric {
     pub fn measures(&self) -> Measure {

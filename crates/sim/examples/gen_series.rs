@@ -7,7 +7,9 @@ use std::io::Write;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let out = args.get(1).expect("usage: gen_series OUT.csv [DAYS] [MEAN_RPS]");
+    let out = args
+        .get(1)
+        .expect("usage: gen_series OUT.csv [DAYS] [MEAN_RPS]");
     let days: u64 = args.get(2).map_or(14, |d| d.parse().expect("DAYS"));
     let mean: f64 = args.get(3).map_or(196.0, |m| m.parse().expect("MEAN_RPS"));
     let mut f = std::io::BufWriter::new(std::fs::File::create(out).expect("create"));

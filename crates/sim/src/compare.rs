@@ -44,7 +44,11 @@ pub fn compare(old: &Policy, new: &Policy, trace: &Trace, o: &Options) -> Result
         decisions: pairs.len(),
         differing: differing.len(),
         first_difference: differing.first().map(|(x, y)| (x.0, x.1, y.1)),
-        widest_gap: differing.iter().map(|(x, y)| x.1.abs_diff(y.1)).max().unwrap_or(0),
+        widest_gap: differing
+            .iter()
+            .map(|(x, y)| x.1.abs_diff(y.1))
+            .max()
+            .unwrap_or(0),
         cost_change: if a.cost_usd > 0.0 {
             ((b.cost_usd - a.cost_usd) / a.cost_usd * 1e4).round() / 1e4
         } else if b.replica_hours > 0.0 && a.replica_hours > 0.0 {
@@ -63,10 +67,7 @@ impl Diff {
     pub fn table(&self) -> String {
         let pct = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.1}%", v * 100.0));
         let signed = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:+.1} points", v * 100.0));
-        let mut out = format!(
-            "decisions: {} of {} differ",
-            self.differing, self.decisions
-        );
+        let mut out = format!("decisions: {} of {} differ", self.differing, self.decisions);
         if let Some((t, a, b)) = self.first_difference {
             out.push_str(&format!(
                 "; the first at {t:.0} s ({a} -> {b} replicas); the widest gap {} replicas",
@@ -74,7 +75,10 @@ impl Diff {
             ));
         }
         out.push('\n');
-        out.push_str(&format!("{:<26}{:>14}{:>14}{:>16}\n", "", "old", "new", "change"));
+        out.push_str(&format!(
+            "{:<26}{:>14}{:>14}{:>16}\n",
+            "", "old", "new", "change"
+        ));
         let rows = [
             (
                 "cost",

@@ -8,10 +8,10 @@ const COLORS: [&str; 4] = ["#1f6feb", "#d97706", "#6b7280", "#16a34a"];
 /// The most points a line gets: longer timelines keep each bucket's highest.
 const MAX_POINTS: usize = 1200;
 const W: f64 = 760.0;
-const H: f64 = 220.0;
+const H: f64 = 232.0;
 const PAD_L: f64 = 56.0;
 const PAD_R: f64 = 20.0;
-const PAD_T: f64 = 28.0;
+const PAD_T: f64 = 40.0;
 const PAD_B: f64 = 34.0;
 
 fn esc(s: &str) -> String {
@@ -46,7 +46,12 @@ fn downsample(v: &[f64]) -> Vec<f64> {
     }
     let per = v.len().div_ceil(MAX_POINTS);
     v.chunks(per)
-        .map(|c| c.iter().copied().filter(|x| x.is_finite()).fold(f64::NAN, f64::max))
+        .map(|c| {
+            c.iter()
+                .copied()
+                .filter(|x| x.is_finite())
+                .fold(f64::NAN, f64::max)
+        })
         .collect()
 }
 
@@ -70,7 +75,10 @@ fn linear_ticks(top: f64) -> Vec<f64> {
         .map(|m| m * mag)
         .find(|s| *s >= raw)
         .unwrap_or(10.0 * mag);
-    (0..=5).map(|i| i as f64 * step).take_while(|t| *t <= top * 1.0001 + step).collect()
+    (0..=5)
+        .map(|i| i as f64 * step)
+        .take_while(|t| *t <= top * 1.0001 + step)
+        .collect()
 }
 
 /// The x-axis ticks over `minutes`: in minutes up to three hours, else hours or days.
@@ -88,13 +96,31 @@ fn time_ticks(minutes: usize) -> (Vec<(usize, String)>, &'static str) {
 }
 
 fn chart_svg(c: &Chart, minutes: usize, y0: f64) -> String {
-    let values = || c.series.iter().flat_map(|s| s.1.iter().copied()).chain(c.line.as_ref().map(|l| l.0)).filter(|v| v.is_finite());
+    let values = || {
+        c.series
+            .iter()
+            .flat_map(|s| s.1.iter().copied())
+            .chain(c.line.as_ref().map(|l| l.0))
+            .filter(|v| v.is_finite())
+    };
     let (lo, hi) = match c.scale {
         Scale::Linear => (0.0, values().fold(0.0f64, f64::max).max(1e-9) * 1.1),
         Scale::Log => {
             let pos = || values().filter(|v| *v > 0.0);
-            let lo = 10f64.powf(pos().fold(f64::INFINITY, f64::min).max(1e-3).log10().floor());
-            let hi = 10f64.powf(pos().fold(1.0f64, f64::max).log10().ceil().max(lo.log10() + 1.0));
+            let lo = 10f64.powf(
+                pos()
+                    .fold(f64::INFINITY, f64::min)
+                    .max(1e-3)
+                    .log10()
+                    .floor(),
+            );
+            let hi = 10f64.powf(
+                pos()
+                    .fold(1.0f64, f64::max)
+                    .log10()
+                    .ceil()
+                    .max(lo.log10() + 1.0),
+            );
             (lo, hi)
         }
     };
@@ -119,7 +145,10 @@ fn chart_svg(c: &Chart, minutes: usize, y0: f64) -> String {
         u = esc(c.unit),
     );
     let yticks: Vec<f64> = match c.scale {
-        Scale::Linear => linear_ticks(hi / 1.1).into_iter().filter(|t| *t <= hi).collect(),
+        Scale::Linear => linear_ticks(hi / 1.1)
+            .into_iter()
+            .filter(|t| *t <= hi)
+            .collect(),
         Scale::Log => {
             let (a, b) = (lo.log10().round() as i32, hi.log10().round() as i32);
             (a..=b).map(|e| 10f64.powi(e)).collect()
@@ -176,8 +205,8 @@ fn chart_svg(c: &Chart, minutes: usize, y0: f64) -> String {
              <text x=\"{lx}\" y=\"{ly}\" font-size=\"11\" fill=\"{color}\">{}</text>",
             pts.join(" "),
             esc(name),
-            lx = W - PAD_R - 130.0 * (c.series.len() - k) as f64,
-            ly = 16.0,
+            lx = PAD_L + 130.0 * k as f64,
+            ly = 31.0,
         ));
     }
     svg.push_str("</svg>");
@@ -229,10 +258,12 @@ fn charts(r: &Report) -> Vec<Chart<'_>> {
             title: format!("Latency p{q:.0} of requests completed each minute"),
             unit: "ms (log)",
             series: latency,
-            line: r
-                .objective
-                .as_ref()
-                .map(|o| (o.threshold_ms, format!("objective {} ms", label(o.threshold_ms)))),
+            line: r.objective.as_ref().map(|o| {
+                (
+                    o.threshold_ms,
+                    format!("objective {} ms", label(o.threshold_ms)),
+                )
+            }),
             scale: Scale::Log,
         },
     ]
@@ -267,16 +298,23 @@ fn table(r: &Report) -> String {
             format!("{} / {} / {}", x.timed_out, x.cut_off, x.unserved)
         }),
         ("latency p50 / p95 / p99 (ms)", |x| {
-            format!("{} / {} / {}", x.latency_ms.p50, x.latency_ms.p95, x.latency_ms.p99)
+            format!(
+                "{} / {} / {}",
+                x.latency_ms.p50, x.latency_ms.p95, x.latency_ms.p99
+            )
         }),
         ("SLO: requests within", |x| {
-            x.slo_requests.map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
+            x.slo_requests
+                .map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
         }),
         ("SLO: minutes meeting it", |x| {
-            x.slo_windows.map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
+            x.slo_windows
+                .map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
         }),
         ("replica-hours", |x| format!("{:.2}", x.replica_hours)),
-        ("mean / max replicas", |x| format!("{:.2} / {}", x.mean_replicas, x.max_replicas)),
+        ("mean / max replicas", |x| {
+            format!("{:.2} / {}", x.mean_replicas, x.max_replicas)
+        }),
         ("cost", |x| format!("${:.2}", x.cost_usd)),
         ("scale events", |x| x.scale_events.to_string()),
     ];
@@ -315,7 +353,13 @@ fn table(r: &Report) -> String {
 pub fn render(r: &Report) -> String {
     let body: String = charts(r)
         .iter()
-        .map(|c| format!("<h2>{}</h2>{}", esc(&c.title), chart_svg(c, minutes(r), 0.0)))
+        .map(|c| {
+            format!(
+                "<h2>{}</h2>{}",
+                esc(&c.title),
+                chart_svg(c, minutes(r), 0.0)
+            )
+        })
         .collect();
     let notes: String = r
         .notes

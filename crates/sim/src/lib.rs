@@ -217,8 +217,9 @@ pub fn simulate_with_progress(
         signals: &signals,
         interval,
     };
-    let summarize =
-        |name: &str, out: &sim::Outcome| report::summarize(name, out, duration, o.settle, objective.as_ref(), &money);
+    let summarize = |name: &str, out: &sim::Outcome| {
+        report::summarize(name, out, duration, o.settle, objective.as_ref(), &money)
+    };
     let mut tick = |t: f64| progress((t / duration.max(1e-9)).min(1.0));
     let mut runs = Vec::new();
     let mut oracle = None;
@@ -253,12 +254,12 @@ pub fn simulate_with_progress(
         // run reports the progress.
         let (policy, fixed, hpa_run) = std::thread::scope(|scope| {
             let a = arrivals.clone();
-            let fixed = scope.spawn(move || {
-                sim::run(a, duration, &static_setup, &Scaler::Fixed(n))
-            });
+            let fixed =
+                scope.spawn(move || sim::run(a, duration, &static_setup, &Scaler::Fixed(n)));
             let a = arrivals.clone();
             let hpa_run = scope.spawn(|| sim::run(a, duration, &hpa_setup, &hpa_scaler));
-            let policy = sim::run_with_progress(arrivals.clone(), duration, &setup, &scaler, &mut tick);
+            let policy =
+                sim::run_with_progress(arrivals.clone(), duration, &setup, &scaler, &mut tick);
             (policy, fixed.join(), hpa_run.join())
         });
         let (Ok(fixed), Ok(hpa_run)) = (fixed, hpa_run) else {
@@ -276,7 +277,7 @@ pub fn simulate_with_progress(
         if o.initial.is_some() {
             format!("the policy at {policy_initial} replicas (--initial)")
         } else if o.warm {
-            format!("warm: each run at the count the first minutes need ({first_minutes}), ready")
+            format!("warm: each run at the count the first minutes need ({first_minutes}) within its range, ready; the policy at {policy_initial}")
         } else {
             "cold: the policy and the HPA at the pool's minimum, as controllers just deployed"
                 .to_string()
@@ -290,8 +291,7 @@ pub fn simulate_with_progress(
             name: o.trace_name.clone(),
             requests: runs[0].requests,
             duration_s: (duration * 10.0).round() / 10.0,
-            mean_rps: (runs[0].requests as f64 / (duration - o.settle).max(1e-9) * 100.0)
-                .round()
+            mean_rps: (runs[0].requests as f64 / (duration - o.settle).max(1e-9) * 100.0).round()
                 / 100.0,
             peak_rps_60s: (peak * 100.0).round() / 100.0,
             speedup: o.speedup,
@@ -369,7 +369,11 @@ struct Demand {
 }
 
 impl Demand {
-    fn of(arrivals: impl Iterator<Item = trace::Request>, duration: f64, m: &ServingModel) -> Demand {
+    fn of(
+        arrivals: impl Iterator<Item = trace::Request>,
+        duration: f64,
+        m: &ServingModel,
+    ) -> Demand {
         let minutes = (duration / 60.0).ceil().max(1.0) as usize;
         let mut d = Demand {
             work: vec![0.0; minutes],

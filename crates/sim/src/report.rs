@@ -246,9 +246,7 @@ fn timeline(o: &Outcome, duration: f64, ob: Option<&Objective>) -> Vec<TimelineM
                 warming: x.map_or(0, |x| x.warming),
                 draining: x.map_or(0, |x| x.draining),
                 latency_ms: latency,
-                slo_met: ob.and_then(|ob| {
-                    x.filter(|x| x.arrived > 0).map(|x| minute_met(x, ob))
-                }),
+                slo_met: ob.and_then(|ob| x.filter(|x| x.arrived > 0).map(|x| minute_met(x, ob))),
             }
         })
         .collect()

@@ -381,7 +381,8 @@ pub fn run_with_progress(
         s.dispatch();
     }
     s.advance(duration.max(s.now));
-    s.close_minutes(duration.max(s.now));
+    // The last, partial minute too.
+    s.close_minutes((duration / 60.0).ceil().max(1.0) * 60.0);
     let left: Vec<f64> = s
         .queue
         .iter()
@@ -498,7 +499,10 @@ impl Sim<'_> {
                 waits: 0,
             };
             // Over a long quiet gap only the last seconds can be read.
-            let from = self.samples.end().max((upto + 1).saturating_sub(self.samples.keep));
+            let from = self
+                .samples
+                .end()
+                .max((upto + 1).saturating_sub(self.samples.keep));
             if from > self.samples.end() {
                 self.samples.seconds.clear();
                 self.samples.base = from;

@@ -53,14 +53,29 @@ fn sp0521_scale_up_window_near_the_warmup() {
     let path = root().join("policies/chat-llama3.scalepol");
     let text = std::fs::read_to_string(&path).unwrap();
     let (before, found) = policy("chat-llama3.scalepol", &text);
-    let help = &found.iter().find(|(c, _)| *c == "SP0521").expect("SP0521 fires").1;
+    let help = &found
+        .iter()
+        .find(|(c, _)| *c == "SP0521")
+        .expect("SP0521 fires")
+        .1;
     assert!(help.contains("stabilize 2m"), "{help}");
     let fixed = text.replace("select max, stabilize 0s }", "select max, stabilize 2m }");
     let (after, found) = policy("chat-llama3.scalepol", &fixed);
-    assert!(!found.iter().any(|(c, _)| *c == "SP0521"), "the fix silences it");
+    assert!(
+        !found.iter().any(|(c, _)| *c == "SP0521"),
+        "the fix silences it"
+    );
     for t in traces() {
-        let (a, b) = (run(&before, &t, Load::DeclaredPeak), run(&after, &t, Load::DeclaredPeak));
-        assert!(b.cost_usd <= a.cost_usd, "cost {} -> {}", a.cost_usd, b.cost_usd);
+        let (a, b) = (
+            run(&before, &t, Load::DeclaredPeak),
+            run(&after, &t, Load::DeclaredPeak),
+        );
+        assert!(
+            b.cost_usd <= a.cost_usd,
+            "cost {} -> {}",
+            a.cost_usd,
+            b.cost_usd
+        );
         assert!(slo(&b) >= slo(&a), "SLO {} -> {}", slo(&a), slo(&b));
     }
 }
@@ -71,15 +86,31 @@ fn sp0552_a_reachable_target() {
     let path = root().join("crates/compiler/tests/cases/target_never_scales_up_fires.scalepol");
     let text = std::fs::read_to_string(&path).unwrap();
     let (before, found) = policy("t.scalepol", &text);
-    let help = &found.iter().find(|(c, _)| *c == "SP0552").expect("SP0552 fires").1;
-    let suggested = help.split("like ").nth(1).unwrap().split(',').next().unwrap();
-    let fixed = text.replace("per replica target 15", &format!("per replica target {suggested}"));
+    let help = &found
+        .iter()
+        .find(|(c, _)| *c == "SP0552")
+        .expect("SP0552 fires")
+        .1;
+    let suggested = help
+        .split("like ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
+    let fixed = text.replace(
+        "per replica target 15",
+        &format!("per replica target {suggested}"),
+    );
     let (after, found) = policy("t.scalepol", &fixed);
     assert!(!found.iter().any(|(c, _)| *c == "SP0552"), "{found:?}");
     let mut better = false;
     for t in traces() {
         // Enough load that one replica's 16 slots overflow.
-        let (a, b) = (run(&before, &t, Load::Factor(6.0)), run(&after, &t, Load::Factor(6.0)));
+        let (a, b) = (
+            run(&before, &t, Load::Factor(6.0)),
+            run(&after, &t, Load::Factor(6.0)),
+        );
         assert!(slo(&b) >= slo(&a), "SLO {} -> {}", slo(&a), slo(&b));
         assert_eq!(a.scale_events, 0, "the original never scales");
         better |= slo(&b) > slo(&a);
@@ -93,7 +124,11 @@ fn sp0522_floor_for_a_steep_ramp() {
     let path = root().join("crates/compiler/tests/cases/floor_too_low_fires.scalepol");
     let text = std::fs::read_to_string(&path).unwrap();
     let c = check_source("f.scalepol", &text, &FsLoader);
-    let d = c.diagnostics.iter().find(|d| d.code == "SP0522").expect("SP0522 fires");
+    let d = c
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "SP0522")
+        .expect("SP0522 fires");
     assert_eq!(d.severity, Severity::Note, "an assumption is a note");
     let fix = d.fix.as_ref().expect("a fix");
     let mut fixed = text.clone();
@@ -101,7 +136,10 @@ fn sp0522_floor_for_a_steep_ramp() {
     let (before, _) = policy("f.scalepol", &text);
     let (after, _) = policy("f.scalepol", &fixed);
     for t in traces() {
-        let (a, b) = (run(&before, &t, Load::DeclaredPeak), run(&after, &t, Load::DeclaredPeak));
+        let (a, b) = (
+            run(&before, &t, Load::DeclaredPeak),
+            run(&after, &t, Load::DeclaredPeak),
+        );
         assert!(slo(&b) >= slo(&a), "SLO {} -> {}", slo(&a), slo(&b));
     }
 }

@@ -112,7 +112,9 @@ fn time_units_for_series_in_minutes() {
     assert_eq!(t.step, 60.0);
     assert_eq!(t.duration, 180.0);
     assert!((t.peak_rate(60.0) - 2.0).abs() < 1e-9);
-    assert!(Columns::default().with_mapping("time=minute:fortnight").is_err());
+    assert!(Columns::default()
+        .with_mapping("time=minute:fortnight")
+        .is_err());
     assert_eq!(TimeUnit::parse("h"), Some(TimeUnit(3600.0)));
 }
 
@@ -168,7 +170,11 @@ fn scaled_copies_keep_the_shape_instead_of_clumping() {
     assert_eq!(in_first_second, 500);
     let mut distinct = a.clone();
     distinct.dedup();
-    assert!(distinct.len() > 1400, "{} distinct instants", distinct.len());
+    assert!(
+        distinct.len() > 1400,
+        "{} distinct instants",
+        distinct.len()
+    );
     // Deterministic.
     let b: Vec<f64> = t.arrivals(1.0, 50.0).map(|r| r.t).collect();
     assert_eq!(a, b);

@@ -79,13 +79,17 @@ pub fn find(source: &str, doc: &Document, pool: &str, max: u32) -> Vec<Knob> {
     if let Some(p) = body.iter().filter(|n| n.keyword == "pool").find(named) {
         replicas(source, p, pool, max, &mut out);
     }
-    let scale = body.iter().filter(|n| n.keyword == "scale").find(|n| {
-        named(n) || (single_pool && n.args.is_empty())
-    });
+    let scale = body
+        .iter()
+        .filter(|n| n.keyword == "scale")
+        .find(|n| named(n) || (single_pool && n.args.is_empty()));
     if let Some(s) = scale {
         scale_knobs(source, s, pool, &mut out);
     }
-    for n in body.iter().filter(|n| n.keyword == "rule" || n.keyword == "schedule") {
+    for n in body
+        .iter()
+        .filter(|n| n.keyword == "rule" || n.keyword == "schedule")
+    {
         bounds(source, n, max, &mut out);
     }
     out.retain(|k| !k.candidates.is_empty());
@@ -171,7 +175,9 @@ fn scale_knobs(source: &str, scale: &Node, pool: &str, out: &mut Vec<Knob>) {
         let Some(i) = t.args.iter().position(|a| a.is_word("target")) else {
             continue;
         };
-        let Some(arg) = t.args.get(i + 1) else { continue };
+        let Some(arg) = t.args.get(i + 1) else {
+            continue;
+        };
         let Some((value, unit, text)) = number(arg) else {
             continue;
         };
@@ -203,7 +209,14 @@ fn scale_knobs(source: &str, scale: &Node, pool: &str, out: &mut Vec<Knob>) {
             });
         }
     }
-    setting(source, scale, "tolerance", &TOLERANCE.map(|t| format!("tolerance {t}")), pool, out);
+    setting(
+        source,
+        scale,
+        "tolerance",
+        &TOLERANCE.map(|t| format!("tolerance {t}")),
+        pool,
+        out,
+    );
     setting(source, scale, "up", &UP.map(String::from), pool, out);
     setting(source, scale, "down", &DOWN.map(String::from), pool, out);
 }
@@ -267,7 +280,11 @@ fn bounds(source: &str, node: &Node, max: u32, out: &mut Vec<Knob>) {
         .first()
         .and_then(Arg::as_str)
         .unwrap_or(node.keyword.as_str());
-    for r in node.block_nodes().iter().filter(|n| n.keyword == "replicas") {
+    for r in node
+        .block_nodes()
+        .iter()
+        .filter(|n| n.keyword == "replicas")
+    {
         let arg = match r.args.as_slice() {
             [a] => match &a.kind {
                 ArgKind::Range(lo, _) => Some(lo.as_ref()),

@@ -103,10 +103,13 @@ impl From<SimError> for TuneError {
     }
 }
 
+/// What a loader answers: the resolved name and the text, or why not.
+type Loaded = Result<(String, String), String>;
+
 /// A loader that reads each `extends` file once for the whole search.
 struct Cached<'a> {
     inner: &'a (dyn Loader + Sync),
-    seen: Mutex<HashMap<(String, String), Result<(String, String), String>>>,
+    seen: Mutex<HashMap<(String, String), Loaded>>,
 }
 
 impl Loader for Cached<'_> {
@@ -183,8 +186,7 @@ pub fn tune(
             )))
         }
     };
-    let doc = scalepol_syntax::parse(text)
-        .map_err(|e| TuneError::Policy(format!("{}", e.message)))?;
+    let doc = scalepol_syntax::parse(text).map_err(|e| TuneError::Policy(e.message.clone()))?;
     let pool = pick_pool(&policy, o.sim.pool.as_deref())?;
     let max = policy.pools[pool].replicas.max.max(1);
     let knobs = knobs::find(text, &doc, &policy.pools[pool].name, max.saturating_mul(2));

@@ -247,8 +247,14 @@ impl Search<'_> {
             Ordering::Less => {
                 if a.feasible == b.feasible && a.valid == b.valid {
                     match (self.goal, a.feasible) {
-                        (Goal::Cost, true) => a.cost < b.cost * (1.0 - MIN_GAIN) || (a.cost == b.cost && a.replica_hours < b.replica_hours * (1.0 - MIN_GAIN)),
-                        _ => a.attainment > b.attainment + 1e-9 || a.cost < b.cost * (1.0 - MIN_GAIN),
+                        (Goal::Cost, true) => {
+                            a.cost < b.cost * (1.0 - MIN_GAIN)
+                                || (a.cost == b.cost
+                                    && a.replica_hours < b.replica_hours * (1.0 - MIN_GAIN))
+                        }
+                        _ => {
+                            a.attainment > b.attainment + 1e-9 || a.cost < b.cost * (1.0 - MIN_GAIN)
+                        }
                     }
                 } else {
                     true

@@ -59,7 +59,12 @@ fn tuned_policies_check_clean_cost_less_and_keep_comments() {
         assert_eq!(warnings(&name, &r.text), Vec::<&str>::new(), "{policy}");
         let (before, after) = (&r.tuning.before.runs[0], &r.tuning.after.runs[0]);
         assert!(r.meets_objectives, "{policy}");
-        assert!(after.cost_usd < before.cost_usd, "{policy}: {} vs {}", after.cost_usd, before.cost_usd);
+        assert!(
+            after.cost_usd < before.cost_usd,
+            "{policy}: {} vs {}",
+            after.cost_usd,
+            before.cost_usd
+        );
         assert!(after.slo_windows >= Some(r.objective), "{policy}");
         // Every comment of the original is still there, in order.
         let (old, new) = (comments(&text), comments(&r.text));
@@ -68,8 +73,16 @@ fn tuned_policies_check_clean_cost_less_and_keep_comments() {
             assert!(rest.any(|n| n == c), "{policy}: lost {c}");
         }
         // Only the changed settings' lines differ.
-        let changed = text.lines().zip(r.text.lines()).filter(|(a, b)| a != b).count();
-        assert!(changed <= r.changes.len() + 1, "{policy}: {changed} lines for {:?}", r.changes);
+        let changed = text
+            .lines()
+            .zip(r.text.lines())
+            .filter(|(a, b)| a != b)
+            .count();
+        assert!(
+            changed <= r.changes.len() + 1,
+            "{policy}: {changed} lines for {:?}",
+            r.changes
+        );
     }
 }
 
@@ -98,7 +111,10 @@ fn holdout_reports_on_the_unseen_part() {
     let r = tune(&name, &text, &FsLoader, &t, &o, &|_, _| {}).unwrap();
     let h = r.holdout.expect("a holdout report");
     let (train, test) = (r.tuning.before.trace.duration_s, h.before.trace.duration_s);
-    assert!((train / (train + test) - 0.7).abs() < 0.01, "{train} {test}");
+    assert!(
+        (train / (train + test) - 0.7).abs() < 0.01,
+        "{train} {test}"
+    );
     let bad = TuneOptions {
         holdout: Some(1.5),
         ..options(10)

@@ -3,8 +3,8 @@
 use super::week;
 use crate::codes::code;
 use crate::diagnostics::{Diagnostic, FileId, Severity};
-use crate::model::*;
 use crate::measure::replica_rate;
+use crate::model::*;
 use crate::units::{Money, MoneyRate};
 
 /// Target utilisation assumed where no target relates to the capacity.

@@ -80,9 +80,10 @@ fn never_scales_up(p: &Policy, pool: &Pool, s: &Scaling, out: &mut Vec<Diagnosti
             continue;
         };
         let ceiling = match (m.measures(), t.mode, slots) {
-            (Measure::Running, TargetMode::PerReplica, Some(n)) => {
-                (n, format!("{n} requests in service per replica (`capacity {n} concurrent`)"))
-            }
+            (Measure::Running, TargetMode::PerReplica, Some(n)) => (
+                n,
+                format!("{n} requests in service per replica (`capacity {n} concurrent`)"),
+            ),
             (Measure::Percent, TargetMode::Total, _) => (100.0, "100%".to_string()),
             _ => continue,
         };
@@ -90,7 +91,11 @@ fn never_scales_up(p: &Policy, pool: &Pool, s: &Scaling, out: &mut Vec<Diagnosti
         if threshold + 1e-9 >= ceiling.0 {
             // 85% of the highest reachable target: headroom for the lag.
             let fix = ceiling.0 / (1.0 + tol) * 0.85;
-            let fix = if fix >= 2.0 { fix.floor() } else { (fix * 100.0).floor() / 100.0 };
+            let fix = if fix >= 2.0 {
+                fix.floor()
+            } else {
+                (fix * 100.0).floor() / 100.0
+            };
             out.push(
                 Diagnostic::new(code::TARGET_NEVER_SCALES_UP, FileId(0), t.span, format!(
                     "`{}` scales up above {} x (1 + {:.0}% tolerance) = {threshold:.2}, but it reads at most {}: pool `{}` never scales up on it",
