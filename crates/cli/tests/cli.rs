@@ -889,3 +889,35 @@ fn diff_compares_decisions_and_gates_on_cost_and_slo() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("decisions: 0 of"), "{}", stdout(&o));
 }
+
+#[test]
+fn a_rule_that_checks_also_loads_in_the_engine() {
+    // Non-ASCII inside a string literal: the compiler and the runtime hold
+    // CEL to the same limits (scalepol-common), so what checks also decides.
+    let policy = "policy svc {\n  workload deployment \"ml/svc\"\n  pool main: cpu {\n    replicas 1..4\n  }\n  metrics prometheus \"http://prom:9090\" {\n    queue = `sum(q)`\n  }\n  scale {\n    on cpu target 70%\n  }\n  rule \"größe\" when `queue > 1.0 && \"größe\" != \"\"` {\n    replicas >= 2\n  }\n}\n";
+    let dir = temp_with(&[("p.scalepol", policy.as_bytes())]);
+    let o = run(&["check", "--deny", "warnings", "p.scalepol"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let mut child = bin()
+        .args(["decide", "p.scalepol"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"time\": 0, \"replicas\": 1, \"metrics\": {\"queue\": 5, \"cpu\": 70}}\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout(&o).contains("\"desired\":2"), "{}", stdout(&o));
+}

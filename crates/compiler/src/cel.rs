@@ -13,11 +13,11 @@ use cel_parser::reference::Val;
 use scalepol_syntax::Span;
 
 /// The longest expression accepted, in bytes.
-pub const MAX_LEN: usize = 4096;
+pub const MAX_LEN: usize = scalepol_common::cel_limits::MAX_LEN;
 /// The deepest bracket nesting accepted.
-pub const MAX_NESTING: usize = 32;
+pub const MAX_NESTING: usize = scalepol_common::cel_limits::MAX_NESTING;
 /// The most operators accepted (each adds a level to the parser's recursion).
-pub const MAX_OPERATORS: usize = 256;
+pub const MAX_OPERATORS: usize = scalepol_common::cel_limits::MAX_OPERATORS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Type {
@@ -165,80 +165,38 @@ fn offset_of(src: &str, line: isize, col: isize) -> usize {
     src.len()
 }
 
-/// The inputs cel-parser mishandles: empty, comment-only, too long, too deep,
-/// too many operators, non-ASCII outside string literals.
+/// The inputs cel-parser mishandles: empty, comment-only, too long, too
+/// deep, too many operators or comprehensions, non-ASCII outside string
+/// literals, an unclosed string. The limits are the runtime's too
+/// (`scalepol_common::cel_limits`), so a rule that checks also loads.
 fn precheck(file: FileId, src: &str, inner: Span) -> Option<Diagnostic> {
-    let without_comments: String = src
-        .lines()
-        .map(|l| l.split("//").next().unwrap_or(""))
-        .collect();
-    if without_comments.trim().is_empty() {
-        return Some(
+    use scalepol_common::cel_limits::{check, Violation};
+    let v = check(src).err()?;
+    Some(match v {
+        Violation::Empty => {
             Diagnostic::new(code::CEL_EMPTY, file, inner, "this expression is empty")
                 .label("nothing to evaluate")
-                .help("write a condition, like `queue_depth > 50.0`"),
-        );
-    }
-    if src.len() > MAX_LEN {
-        return Some(too_complex(
-            file,
-            inner,
-            format!(
-                "this expression is {} bytes long; the limit is {MAX_LEN}",
-                src.len()
-            ),
-        ));
-    }
-    let (mut depth, mut max_depth, mut ops) = (0usize, 0usize, 0usize);
-    let mut in_str: Option<char> = None;
-    for (i, c) in src.char_indices() {
-        if let Some(q) = in_str {
-            if c == q {
-                in_str = None;
-            }
-            continue;
+                .help("write a condition, like `queue_depth > 50.0`")
         }
-        match c {
-            '"' | '\'' => in_str = Some(c),
-            '(' | '[' | '{' => {
-                depth += 1;
-                max_depth = max_depth.max(depth);
-            }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            '+' | '-' | '*' | '/' | '%' | '&' | '|' | '<' | '>' | '=' | '!' | '?' | '.' | ',' => {
-                ops += 1
-            }
-            c if !c.is_ascii() => {
-                let at = inner.start + i;
-                return Some(
-                    Diagnostic::new(
-                        code::CEL_SYNTAX,
-                        file,
-                        Span::new(at, at + c.len_utf8()),
-                        format!("`{c}` cannot appear in an expression outside a string"),
-                    )
-                    .label("non-ASCII character")
-                    .help("identifiers in CEL are ASCII letters, digits and `_`"),
-                );
-            }
-            _ => {}
+        Violation::NonAscii { offset, ch } => {
+            let at = inner.start + offset;
+            Diagnostic::new(
+                code::CEL_SYNTAX,
+                file,
+                Span::new(at, at + ch.len_utf8()),
+                v.to_string(),
+            )
+            .label("non-ASCII character")
+            .help("identifiers in CEL are ASCII letters, digits and `_`")
         }
-    }
-    if max_depth > MAX_NESTING {
-        return Some(too_complex(
-            file,
-            inner,
-            format!("this expression nests {max_depth} deep; the limit is {MAX_NESTING}"),
-        ));
-    }
-    if ops > MAX_OPERATORS {
-        return Some(too_complex(
-            file,
-            inner,
-            format!("this expression has {ops} operators; the limit is {MAX_OPERATORS}"),
-        ));
-    }
-    None
+        Violation::UnclosedString { offset } => {
+            let at = inner.start + offset;
+            Diagnostic::new(code::CEL_SYNTAX, file, Span::new(at, at + 1), v.to_string())
+                .label("this quote is never closed")
+                .help("close the string with the same quote")
+        }
+        other => too_complex(file, inner, other.to_string()),
+    })
 }
 
 fn too_complex(file: FileId, inner: Span, msg: String) -> Diagnostic {

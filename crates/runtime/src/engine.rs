@@ -705,35 +705,13 @@ fn with_rate_limits(
     result
 }
 
-/// The longest rule condition the runtime compiles, and its deepest nesting:
-/// an artifact may have been edited by hand, and the CEL parser overflows its
-/// stack on deep input (the compiler applies the same limits at check time).
-const MAX_RULE_LEN: usize = 4096;
-const MAX_RULE_NESTING: usize = 32;
-
+/// A rule condition is held to the compiler's limits
+/// (`scalepol_common::cel_limits`) before it is parsed: an artifact may
+/// have been edited by hand, and the CEL parser overflows its stack on deep
+/// input and panics on some malformed input.
 fn compile_rule(r: &RuleSpec) -> Result<cel_interpreter::Program, LoadError> {
     let err = |why: String| LoadError(format!("rule `{}`: {why}", r.name));
-    let mut depth = 0usize;
-    let mut deepest = 0usize;
-    for c in r.when.chars() {
-        match c {
-            '(' | '[' | '{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    if r.when.trim().is_empty()
-        || r.when.len() > MAX_RULE_LEN
-        || deepest > MAX_RULE_NESTING
-        || !r.when.is_ascii()
-    {
-        return Err(err(
-            "the condition is empty, too long, too deeply nested or not ASCII".into(),
-        ));
-    }
+    scalepol_common::cel_limits::check(&r.when).map_err(|v| err(v.to_string()))?;
     let when = r.when.clone();
     match std::panic::catch_unwind(move || cel_interpreter::Program::compile(&when)) {
         Ok(Ok(program)) => Ok(program),
