@@ -110,7 +110,8 @@ fn check_input(input: &Input) -> Result<Checked, String> {
 }
 
 fn load_rules(path: &std::path::Path) -> Result<scalepol_compiler::org::OrgRules, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text =
+        scalepol_compiler::read_source(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(scalepol_compiler::org::load_rules(
         &path.to_string_lossy(),
         &text,

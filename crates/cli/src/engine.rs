@@ -98,7 +98,7 @@ struct Line {
 
 pub fn decide(policy: &std::path::Path, pool: Option<&str>) -> u8 {
     let name = policy.to_string_lossy().into_owned();
-    let text = match std::fs::read_to_string(policy) {
+    let text = match scalepol_compiler::read_source(policy) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {name}: {e}");

@@ -18,13 +18,26 @@ impl Input {
 
     /// Reads the input as UTF-8 text.
     pub fn read(&self) -> Result<String, String> {
-        let bytes = match self {
-            Input::File(p) => std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        // One byte over the limit is enough to say the input is too large.
+        let limit = scalepol_syntax::MAX_FILE_BYTES as u64;
+        let mut bytes = Vec::new();
+        match self {
+            Input::File(p) => {
+                let mut f = read_limited(p, limit).map_err(|e| format!("{}: {e}", p.display()))?;
+                std::io::Read::read_to_end(&mut f, &mut bytes)
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+            }
             Input::Stdin => {
-                let mut buf = Vec::new();
-                std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-                    .map_err(|e| format!("<stdin>: {e}"))?;
-                buf
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(std::io::stdin(), limit + 1),
+                    &mut bytes,
+                )
+                .map_err(|e| format!("<stdin>: {e}"))?;
+                if bytes.len() as u64 > limit {
+                    return Err(format!(
+                        "<stdin>: over the limit of {limit} bytes for a policy"
+                    ));
+                }
             }
         };
         String::from_utf8(bytes).map_err(|e| {
@@ -56,6 +69,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
             found.sort();
             out.extend(found.into_iter().map(Input::File));
         } else if p.exists() {
+            // Read (and refused if not a regular file) when checked.
             out.push(Input::File(p.clone()));
         } else {
             return Err(format!("{}: no such file or directory", p.display()));
@@ -86,7 +100,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// exit code (2: unreadable, 1: the policy has errors).
 pub fn read_policy(path: &Path) -> Result<scalepol_compiler::Policy, u8> {
     let name = path.to_string_lossy().into_owned();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = scalepol_compiler::read_source(path).map_err(|e| {
         eprintln!("error: {name}: {e}");
         2u8
     })?;

@@ -4,7 +4,7 @@ use scalepol_targets::{import, yaml};
 use std::path::Path;
 
 pub fn run(file: &Path, out: &str) -> u8 {
-    let text = match std::fs::read_to_string(file) {
+    let text = match scalepol_compiler::read_source(file) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {}: {e}", file.display());

@@ -128,7 +128,8 @@ fn log(msg: &str) {
 fn load(a: &Args) -> Result<(Engine, usize), (u8, String)> {
     let name = a.policy.to_string_lossy().into_owned();
     let engine = if a.policy.extension().is_some_and(|e| e == "json") {
-        let json = std::fs::read_to_string(&a.policy).map_err(|e| (2, format!("{name}: {e}")))?;
+        let json =
+            scalepol_compiler::read_source(&a.policy).map_err(|e| (2, format!("{name}: {e}")))?;
         Engine::load(&json)
     } else {
         let policy = crate::files::read_policy(&a.policy)

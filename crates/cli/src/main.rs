@@ -216,7 +216,28 @@ fn parse_version(v: &str) -> Option<(u32, u32)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
+/// When the reader of standard output goes away (`scalepol explain | head`),
+/// the print macros panic on the closed pipe: end quietly with exit code 2
+/// (an I/O error) instead of a panic message. Any other panic keeps the
+/// default report.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("Broken pipe") || text.contains("os error 32") {
+            std::process::exit(2);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check {

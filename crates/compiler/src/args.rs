@@ -212,7 +212,10 @@ impl<'a> Args<'a> {
                 },
             ) => {
                 self.pos += 1;
-                let mut q = to_quantity(arg)?;
+                let Some(mut q) = to_quantity(arg) else {
+                    sink.push(beyond_f64(self.file, arg));
+                    return None;
+                };
                 self.attach_unit_word(&mut q);
                 Some(q)
             }
@@ -247,8 +250,11 @@ impl<'a> Args<'a> {
                 span,
             }) => {
                 self.pos += 1;
-                let mut lo = to_quantity(lo)?;
-                let mut hi = to_quantity(hi)?;
+                let (Some(mut lo), Some(mut hi)) = (to_quantity(lo), to_quantity(hi)) else {
+                    let bad = if to_quantity(lo).is_none() { lo } else { hi };
+                    sink.push(beyond_f64(self.file, bad));
+                    return None;
+                };
                 self.attach_unit_word(&mut hi);
                 if lo.unit.is_none() {
                     lo.unit = hi.unit.clone();
@@ -406,6 +412,22 @@ fn money_fix(number: &str, shape: &str) -> String {
     } else {
         format!("${number}")
     }
+}
+
+/// A number that does not fit a 64-bit float (`1e400`): never silently
+/// dropped in favour of a default.
+fn beyond_f64(file: FileId, arg: &Arg) -> Diagnostic {
+    Diagnostic::new(
+        code::VALUE_TOO_LARGE,
+        file,
+        arg.span,
+        format!(
+            "{} is beyond the numbers scalepol can represent",
+            arg.describe()
+        ),
+    )
+    .label("too large")
+    .help("write a number below 1e300")
 }
 
 fn to_quantity(arg: &Arg) -> Option<Quantity> {

@@ -48,15 +48,75 @@ pub trait Loader {
 /// Reads defaults files from the file system.
 pub struct FsLoader;
 
+impl FsLoader {
+    /// Where `extends` may reach from `from`: the nearest ancestor of its
+    /// directory that holds `.git` or `scalepol.toml` (the project), else its
+    /// own directory (docs/security.md).
+    fn root_of(from: &Path) -> Option<PathBuf> {
+        let dir = from.parent()?.canonicalize().ok()?;
+        let project = dir
+            .ancestors()
+            .find(|d| d.join(".git").exists() || d.join("scalepol.toml").exists());
+        Some(project.unwrap_or(&dir).to_path_buf())
+    }
+}
+
 impl Loader for FsLoader {
+    /// Reads a defaults file under the rules of docs/security.md: a relative
+    /// path to a `.scalepol` file, inside the project, a regular file of at
+    /// most 16 MiB. A policy from a pull request cannot make scalepol read
+    /// (and print) a file outside the repository, block on a FIFO or read a
+    /// device forever.
     fn load(&self, from: &str, path: &str) -> Result<(String, String), String> {
+        let asked = Path::new(path);
+        if asked.is_absolute() || path.starts_with('~') {
+            return Err("`extends` takes a path relative to this file, not an absolute one".into());
+        }
+        if asked.extension().is_none_or(|e| e != "scalepol") {
+            return Err("`extends` names a `.scalepol` file".into());
+        }
         let base = Path::new(from).parent().unwrap_or(Path::new(""));
-        let full: PathBuf = base.join(path);
-        let text = std::fs::read(&full).map_err(|e| e.to_string())?;
-        let text =
-            String::from_utf8(text).map_err(|_| "the file is not valid UTF-8".to_string())?;
+        let full: PathBuf = base.join(asked);
+        let root = Self::root_of(Path::new(from))
+            .ok_or_else(|| "the policy's directory cannot be resolved".to_string())?;
+        let real = full.canonicalize().map_err(|e| e.to_string())?;
+        if !real.starts_with(&root) {
+            return Err(format!(
+                "the file is outside the project ({}); `extends` stays inside it",
+                root.display()
+            ));
+        }
+        let text = read_source(&real)?;
         Ok((full.to_string_lossy().into_owned(), text))
     }
+}
+
+/// Reads a text file that scalepol is given (a policy, a rules file, a
+/// manifest, an artifact): a regular file (not a device, FIFO or directory,
+/// which never end or block), of at most 16 MiB, in UTF-8. Looks before it
+/// opens, since opening a FIFO blocks until a writer comes.
+pub fn read_source(path: &Path) -> Result<String, String> {
+    let limit = scalepol_syntax::MAX_FILE_BYTES as u64;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > limit {
+        return Err(format!(
+            "the file is {} bytes, over the limit of {limit}",
+            meta.len()
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit), &mut bytes)
+        .map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not valid UTF-8 (first invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// The result of checking one file.
@@ -247,7 +307,6 @@ fn load_chain(
     }
     files.push(SourceFile { name, text });
     let idx = files.len() - 1;
-    let file = FileId(idx as u32);
     match scalepol_syntax::parse(&files[idx].text) {
         Ok(doc) => {
             let next = doc.nodes.iter().find(|n| n.keyword == "defaults").cloned();
@@ -269,7 +328,22 @@ fn load_chain(
             }
         }
         Err(e) => {
-            sink.push(syntax_diagnostic(file, &e));
+            // Said at the `extends`, without echoing the file: it may not be
+            // a policy at all (docs/security.md). Its own check shows more.
+            let text = &files[idx].text;
+            let (line, col) = lines::LineIndex::new(text).human(text, e.span.start);
+            sink.push(
+                Diagnostic::new(
+                    code::EXTENDS_NOT_FOUND,
+                    FileId(from as u32),
+                    span,
+                    format!(
+                        "\"{path}\" does not parse: a syntax error at line {line}, column {col}"
+                    ),
+                )
+                .label("not a defaults file")
+                .help(format!("check it on its own: `scalepol check {path}`")),
+            );
             docs.push(Document {
                 nodes: Vec::new(),
                 trailing_comments: Vec::new(),

@@ -504,7 +504,7 @@ impl LanguageServer for Backend {
                 };
                 let text = match loader.open(&fname) {
                     Some(t) => t.to_string(),
-                    None => std::fs::read_to_string(&path).unwrap_or_default(),
+                    None => scalepol_compiler::read_source(&path).unwrap_or_default(),
                 };
                 let checked = scalepol_compiler::check_source(&fname, &text, &loader);
                 let extends = checked
@@ -560,7 +560,10 @@ impl LanguageServer for Backend {
         for path in root.as_deref().map(workspace_files).unwrap_or_default() {
             let name = path.to_string_lossy().into_owned();
             if !open.contains_key(&name) {
-                files.push((name, std::fs::read_to_string(&path).unwrap_or_default()));
+                files.push((
+                    name,
+                    scalepol_compiler::read_source(&path).unwrap_or_default(),
+                ));
             }
         }
         files.sort();

@@ -156,6 +156,7 @@ pub fn simulate_with_progress(
     };
     let arrivals = raw.arrivals(o.speedup, scale);
     let duration = raw.duration / o.speedup;
+    guard(raw, o, scale, duration)?;
     if !(o.settle == 0.0 || (o.settle > 0.0 && o.settle < duration)) {
         return Err(SimError::BadOption(format!(
             "--settle {} s must be shorter than the trace ({duration:.0} s)",
@@ -309,6 +310,40 @@ pub fn simulate_with_progress(
         runs,
         notes,
     })
+}
+
+/// The most requests one simulation replays (about an hour of compute).
+pub const MAX_REQUESTS: f64 = 2e10;
+/// The most replicas a run may start with.
+pub const MAX_INITIAL: u32 = 100_000;
+
+/// Options that would make a run absurdly long or large are refused before
+/// anything is allocated.
+fn guard(raw: &Trace, o: &Options, scale: f64, duration: f64) -> Result<(), SimError> {
+    if duration > trace::MAX_SECONDS {
+        return Err(SimError::BadOption(format!(
+            "--speedup {:e} stretches the trace to {duration:.3e} s, beyond {} s (400 days)",
+            o.speedup,
+            trace::MAX_SECONDS
+        )));
+    }
+    let requests = raw.len() as f64 * scale;
+    if requests > MAX_REQUESTS {
+        return Err(SimError::BadOption(format!(
+            "--scale {scale} makes {requests:.3e} requests, beyond the {MAX_REQUESTS:.0e} one simulation replays"
+        )));
+    }
+    if o.initial.is_some_and(|n| n > MAX_INITIAL) {
+        return Err(SimError::BadOption(format!(
+            "--initial must be at most {MAX_INITIAL} replicas"
+        )));
+    }
+    if !(o.scrape_delay.is_finite() && (0.0..=3600.0).contains(&o.scrape_delay)) {
+        return Err(SimError::BadOption(
+            "--scrape-delay must be between 0 and 1h".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The share of the possible saving (static peak down to the oracle) that
