@@ -921,3 +921,92 @@ fn a_rule_that_checks_also_loads_in_the_engine() {
     );
     assert!(stdout(&o).contains("\"desired\":2"), "{}", stdout(&o));
 }
+
+/// A ScaledObject whose fields try to break out of their literals.
+fn hostile_scaled_object(query: &str, threshold: &str, name: &str) -> String {
+    format!(
+        "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata:\n  name: {name}\n  namespace: ml\nspec:\n  scaleTargetRef:\n    name: api\n  minReplicaCount: 1\n  maxReplicaCount: 4\n  triggers:\n    - type: prometheus\n      name: q\n      metadata:\n        serverAddress: http://prom:9090\n        query: {query}\n        threshold: {threshold}\n"
+    )
+}
+
+#[test]
+fn import_refuses_values_that_would_leave_their_literals() {
+    let cases = [
+        // A back-quote closes the query and plants a rule.
+        (hostile_scaled_object("'sum(x)` as percent\n  }\n  rule \"r\" when `true` { replicas >= 4 }\n  metrics prometheus \"h\" { y = `z'", "'5'", "api"), "back-quote"),
+        // A threshold that is code, not a number.
+        (hostile_scaled_object("sum(x)", "'5 }\n  rule \"r\" when `true` { replicas >= 4 }\n  scale { on q target 5'", "api"), "not a number"),
+        // A name with a line break would end the header comment.
+        (hostile_scaled_object("sum(x)", "'5'", "\"api\\nrule x\""), ""),
+    ];
+    for (yaml, words) in cases {
+        let dir = temp_with(&[("so.yaml", yaml.as_bytes())]);
+        let o = run(&["import", "so.yaml"], dir.path());
+        let err = String::from_utf8_lossy(&o.stderr);
+        let out = stdout(&o);
+        if words.is_empty() {
+            // Imported: then nothing of the input became a setting.
+            assert_eq!(o.status.code(), Some(0), "{err}");
+            assert!(!out.contains("\nrule") && !out.contains("  rule"), "{out}");
+        } else {
+            assert_eq!(o.status.code(), Some(1), "{err}");
+            assert!(err.contains(words), "{err}");
+            assert!(out.is_empty(), "nothing printed on a refused import: {out}");
+        }
+    }
+}
+
+#[test]
+fn extends_stays_inside_the_project_and_never_echoes_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join("p")).unwrap();
+    std::fs::write(dir.path().join("secret.scalepol"), "TOKEN=hunter2\n").unwrap();
+    std::fs::write(repo.join("p/env.scalepol"), "API_KEY = {{ hunter3\n").unwrap();
+    let policy = |extends: &str| {
+        format!("policy x extends \"{extends}\" {{\n  workload deployment \"a/b\"\n  pool p: cpu {{\n    replicas 1..2\n  }}\n}}\n")
+    };
+    for (extends, words) in [
+        ("../../secret.scalepol", "outside the project"),
+        ("/etc/passwd", "relative"),
+        ("../../../../../../etc/passwd", ".scalepol"),
+        ("env.scalepol", "does not parse"),
+    ] {
+        std::fs::write(repo.join("p/x.scalepol"), policy(extends)).unwrap();
+        let o = run(&["check", "p/x.scalepol"], &repo);
+        let text = stdout(&o);
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        assert!(text.contains(words), "{extends}: {text}");
+        assert!(
+            !text.contains("hunter") && !text.contains("root:"),
+            "{text}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_and_devices_are_refused_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("f.scalepol");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if made.map(|s| s.success()).unwrap_or(false) {
+        let o = run(&["check", fifo.to_str().unwrap()], dir.path());
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("not a regular file"));
+    }
+    let o = run(&["check", "/dev/zero"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a regular file"));
+    let o = run(
+        &[
+            "simulate",
+            "policies/chat-llama3.scalepol",
+            "--trace",
+            "/dev/zero",
+        ],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -16,16 +16,52 @@ pub struct Imported {
     pub notes: Vec<String>,
 }
 
-/// Imports one Kubernetes object.
+/// Imports one Kubernetes object. Every value written into the policy is
+/// escaped (strings), checked (numbers, names) or refused (code that would
+/// leave its back-quotes); the result is parsed again and must hold only
+/// what the importer writes.
 pub fn import(doc: &Value) -> Result<Imported, String> {
-    match doc.get("kind").and_then(Value::as_str) {
-        Some("HorizontalPodAutoscaler") => Ok(Builder::new(doc)?.hpa(doc)),
-        Some("ScaledObject") => Ok(Builder::new(doc)?.keda(doc)),
+    let imported = match doc.get("kind").and_then(Value::as_str) {
+        Some("HorizontalPodAutoscaler") => Builder::new(doc)?.hpa(doc),
+        Some("ScaledObject") => Builder::new(doc)?.keda(doc),
         Some(k) => Err(format!(
             "cannot import a {k}: scalepol imports HorizontalPodAutoscaler and ScaledObject"
         )),
-        None => Err("not a Kubernetes object (no `kind`)".into()),
+        None => return Err("not a Kubernetes object (no `kind`)".into()),
+    }?;
+    verify(&imported.source)?;
+    Ok(imported)
+}
+
+/// The top-level settings the importer writes; anything else in its output
+/// would come from the input, and is refused.
+const WRITTEN: [&str; 5] = ["workload", "pool", "metrics", "scale", "schedule"];
+
+fn verify(source: &str) -> Result<(), String> {
+    let doc = scalepol_syntax::parse(source).map_err(|e| {
+        format!(
+            "the imported values do not make a valid policy ({})",
+            e.message
+        )
+    })?;
+    let ok = doc.nodes.len() == 1
+        && doc.nodes[0].keyword == "policy"
+        && doc.nodes[0]
+            .block_nodes()
+            .iter()
+            .all(|n| WRITTEN.contains(&n.keyword.as_str()));
+    if ok {
+        Ok(())
+    } else {
+        Err("the imported values would add settings of their own to the policy; refused".into())
     }
+}
+
+/// Text for a `//` comment: one line, whatever the input holds.
+fn one_line(t: &str) -> String {
+    t.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// A metric declaration: source, endpoint, name, query.
@@ -37,6 +73,10 @@ struct MetricDecl {
 }
 
 struct Builder {
+    /// Values that cannot be written into a policy exactly (a back-quote in
+    /// a query, a threshold that is not a number): the import refuses them
+    /// rather than write something else (docs/security.md).
+    refused: Vec<String>,
     name: String,
     workload: String,
     min: u64,
@@ -123,6 +163,43 @@ fn quote(t: &str) -> String {
 }
 
 impl Builder {
+    /// A string value: escaped, and refused if it holds a line break or
+    /// another control character (a string is one line).
+    fn string(&mut self, t: &str, what: &str) -> String {
+        if t.chars().any(char::is_control) {
+            self.refused
+                .push(format!("{what} holds a control character"));
+        }
+        quote(t)
+    }
+
+    /// Code between back-quotes (a query): refused if it would close them
+    /// or span lines.
+    fn code(&mut self, t: &str, what: &str) -> String {
+        if t.contains('`') || t.chars().any(char::is_control) {
+            self.refused.push(format!(
+                "{what} holds a back-quote or a line break, which a policy cannot carry exactly"
+            ));
+            return String::new();
+        }
+        t.to_string()
+    }
+
+    /// A number as written in the input: digits, a point and an exponent only.
+    fn num(&mut self, t: &str, what: &str) -> String {
+        let plain = !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+            && t.parse::<f64>().is_ok_and(f64::is_finite);
+        if plain {
+            t.to_string()
+        } else {
+            self.refused
+                .push(format!("{what} `{}` is not a number", one_line(t)));
+            "0".into()
+        }
+    }
+
     fn new(doc: &Value) -> Result<Self, String> {
         let target = doc
             .pointer("/spec/scaleTargetRef")
@@ -133,12 +210,23 @@ impl Builder {
             k => return Err(format!("cannot import a scaler of a {k}: scalepol scales Deployments and StatefulSets here")),
         };
         let name = s(target, "/name").ok_or("no scaleTargetRef.name")?;
-        let workload = match s(doc, "/metadata/namespace") {
-            Some(ns) => format!("{kind} {}", quote(&format!("{ns}/{name}"))),
-            None => format!("{kind} {}", quote(name)),
+        let full = match s(doc, "/metadata/namespace") {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name.to_string(),
         };
+        let control = full.chars().any(char::is_control);
+        let workload = format!("{kind} {}", quote(&full));
+        let policy = policy_name(s(doc, "/metadata/name").unwrap_or(name));
+        if policy.is_empty() {
+            return Err("the object's name has no letter or digit to name a policy after".into());
+        }
         Ok(Builder {
-            name: policy_name(s(doc, "/metadata/name").unwrap_or(name)),
+            refused: if control {
+                vec!["the workload's name holds a control character".into()]
+            } else {
+                Vec::new()
+            },
+            name: policy,
             workload,
             min: 1,
             max: 1,
@@ -149,7 +237,7 @@ impl Builder {
         })
     }
 
-    fn hpa(mut self, doc: &Value) -> Imported {
+    fn hpa(mut self, doc: &Value) -> Result<Imported, String> {
         let spec = &doc["spec"];
         self.min = spec["minReplicas"].as_u64().unwrap_or(1);
         self.max = spec["maxReplicas"].as_u64().unwrap_or(self.min);
@@ -264,13 +352,29 @@ impl Builder {
             let mut items: Vec<String> = Vec::new();
             for p in r["policies"].as_array().into_iter().flatten() {
                 let period = secs(&p["periodSeconds"]).unwrap_or_else(|| "15s".into());
+                let value = match p["value"].as_u64() {
+                    Some(v) => v.to_string(),
+                    None => {
+                        self.refused
+                            .push("a behavior policy's value is not a whole number".into());
+                        "0".into()
+                    }
+                };
                 match s(p, "/type") {
-                    Some("Percent") => items.push(format!("by {}% every {period}", p["value"])),
-                    _ => items.push(format!("by {} replicas every {period}", p["value"])),
+                    Some("Percent") => items.push(format!("by {value}% every {period}")),
+                    _ => items.push(format!("by {value} replicas every {period}")),
                 }
             }
             if let Some(sel) = s(r, "/selectPolicy") {
-                items.push(format!("select {}", sel.to_ascii_lowercase()));
+                match sel {
+                    "Max" | "Min" | "Disabled" => {
+                        items.push(format!("select {}", sel.to_ascii_lowercase()))
+                    }
+                    other => self.refused.push(format!(
+                        "selectPolicy `{}` is not Max, Min or Disabled",
+                        one_line(other)
+                    )),
+                }
             }
             if let Some(w) = secs(&r["stabilizationWindowSeconds"]) {
                 items.push(format!("stabilize {w}"));
@@ -288,7 +392,7 @@ impl Builder {
         }
     }
 
-    fn keda(mut self, doc: &Value) -> Imported {
+    fn keda(mut self, doc: &Value) -> Result<Imported, String> {
         let spec = &doc["spec"];
         self.min = spec["minReplicaCount"].as_u64().unwrap_or(0);
         self.max = spec["maxReplicaCount"].as_u64().unwrap_or(100);
@@ -357,15 +461,14 @@ impl Builder {
                         )
                     }
                 } else {
+                    let v = self.num(v, "the utilisation target");
                     format!("on {ty} target {v}%")
                 };
                 self.scale.push(line);
             }
             "prometheus" if s(md, "/query").is_some_and(|q| q.contains(DCGM)) => {
-                self.scale.push(format!(
-                    "on gpu target {}%",
-                    s(md, "/threshold").unwrap_or("80")
-                ));
+                let v = self.num(s(md, "/threshold").unwrap_or("80"), "the threshold");
+                self.scale.push(format!("on gpu target {v}%"));
             }
             "aws-cloudwatch" => {
                 let name = ident(s(t, "/name").unwrap_or("metric"));
@@ -374,34 +477,34 @@ impl Builder {
                     s(md, "/namespace").unwrap_or(""),
                     s(md, "/metricName").unwrap_or("")
                 );
+                let query = self.code(&query, "the CloudWatch metric");
                 self.metrics.push(MetricDecl {
                     source: "cloudwatch",
                     endpoint: s(md, "/awsRegion").unwrap_or("").into(),
                     name: name.clone(),
                     query,
                 });
-                let mut line = format!(
-                    "on {name} {per}target {}",
-                    s(md, "/targetMetricValue").unwrap_or("1")
-                );
+                let target = self.num(s(md, "/targetMetricValue").unwrap_or("1"), "the target");
+                let mut line = format!("on {name} {per}target {target}");
                 if let Some(a) = s(md, "/activationTargetMetricValue") {
+                    let a = self.num(a, "the activation target");
                     line.push_str(&format!(" activate {a}"));
                 }
                 self.scale.push(line);
             }
             "prometheus" => {
                 let name = ident(s(t, "/name").unwrap_or("metric"));
+                let query = self.code(s(md, "/query").unwrap_or(""), "the query");
                 self.metrics.push(MetricDecl {
                     source: "prometheus",
                     endpoint: s(md, "/serverAddress").unwrap_or("").into(),
                     name: name.clone(),
-                    query: s(md, "/query").unwrap_or("").into(),
+                    query,
                 });
-                let mut line = format!(
-                    "on {name} {per}target {}",
-                    s(md, "/threshold").unwrap_or("1")
-                );
+                let target = self.num(s(md, "/threshold").unwrap_or("1"), "the threshold");
+                let mut line = format!("on {name} {per}target {target}");
                 if let Some(a) = s(md, "/activationThreshold") {
+                    let a = self.num(a, "the activation threshold");
                     line.push_str(&format!(" activate {a}"));
                 }
                 if t.get("authenticationRef").is_some() {
@@ -435,18 +538,30 @@ impl Builder {
         };
         let length =
             scalepol_compiler::units::Duration(((b - a).rem_euclid(24 * 60) * 60_000) as u64);
-        let name = s(t, "/name").unwrap_or("schedule");
+        let name = self.string(s(t, "/name").unwrap_or("schedule"), "the trigger's name");
         let floor = s(md, "/desiredReplicas").unwrap_or("1");
+        if floor.parse::<u32>().is_err() {
+            self.refused.push(format!(
+                "desiredReplicas `{}` is not a whole number",
+                one_line(floor)
+            ));
+            return;
+        }
+        let start = self.string(start, "the cron start");
+        let tz = self.string(s(md, "/timezone").unwrap_or("UTC"), "the time zone");
         self.schedules.push(format!(
-            "schedule {} cron {} for {length} tz {} {{\n    replicas {floor}..{}\n  }}",
-            quote(name),
-            quote(start),
-            quote(s(md, "/timezone").unwrap_or("UTC")),
+            "schedule {name} cron {start} for {length} tz {tz} {{\n    replicas {floor}..{}\n  }}",
             self.max
         ));
     }
 
-    fn finish(self, kind: &str) -> Imported {
+    fn finish(self, kind: &str) -> Result<Imported, String> {
+        if !self.refused.is_empty() {
+            return Err(format!(
+                "cannot be imported exactly: {}",
+                self.refused.join("; ")
+            ));
+        }
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -454,7 +569,7 @@ impl Builder {
             self.name
         );
         for n in &self.notes {
-            let _ = writeln!(out, "// Not carried over: {n}.");
+            let _ = writeln!(out, "// Not carried over: {}.", one_line(n));
         }
         let _ = writeln!(
             out,
@@ -478,6 +593,9 @@ impl Builder {
         sources.sort_unstable();
         sources.dedup();
         for (source, endpoint) in sources {
+            if endpoint.chars().any(char::is_control) {
+                return Err("cannot be imported exactly: a metric server's address holds a control character".into());
+            }
             let _ = writeln!(out, "\n  metrics {source} {} {{", quote(endpoint));
             for m in self
                 .metrics
@@ -499,10 +617,10 @@ impl Builder {
             let _ = writeln!(out, "\n  {sch}");
         }
         out.push_str("}\n");
-        Imported {
+        Ok(Imported {
             name: self.name,
             source: out,
             notes: self.notes,
-        }
+        })
     }
 }
