@@ -177,17 +177,20 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes every output through a temporary file and a rename.
+/// Writes every output, or none, through temporary files and renames.
 fn write_all(dir: &Path, outputs: &[Output]) -> u8 {
     if let Err(e) = std::fs::create_dir_all(dir) {
         eprintln!("error: {}: {e}", dir.display());
         return 2;
     }
-    for o in outputs {
-        if let Err(e) = crate::fmt::write_atomically(&dir.join(&o.name), &o.text) {
-            eprintln!("error: {}: {e}", dir.join(&o.name).display());
-            return 2;
-        }
+    // All or nothing: every file is staged before any replaces its target.
+    let files: Vec<(std::path::PathBuf, &str)> = outputs
+        .iter()
+        .map(|o| (dir.join(&o.name), o.text.as_str()))
+        .collect();
+    if let Err(e) = crate::fmt::write_all_atomically(&files) {
+        eprintln!("error: {}: {e} (nothing written)", dir.display());
+        return 2;
     }
     println!("wrote {} files to {}", outputs.len(), dir.display());
     0

@@ -4,7 +4,7 @@
 use crate::files;
 use scalepol_compiler::Policy;
 use scalepol_runtime::{Engine, Observation, State};
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 
 /// When a test gives no `at`: Monday 2026-01-05 12:00 UTC.
@@ -96,6 +96,40 @@ struct Line {
     pods: Vec<scalepol_runtime::Pod>,
 }
 
+/// The longest observation line read: 1 MiB.
+const MAX_LINE: u64 = 1 << 20;
+
+/// The next line of input: `Ok(None)` at the end; an error for a line that
+/// is too long (skipped whole, never held in memory) or not UTF-8.
+fn next_line(input: &mut impl BufRead) -> Result<Option<String>, String> {
+    let mut buf = Vec::new();
+    let n = Read::take(&mut *input, MAX_LINE + 1)
+        .read_until(b'\n', &mut buf)
+        .map_err(|e| e.to_string())?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.len() as u64 > MAX_LINE && buf.last() != Some(&b'\n') {
+        // Skip the rest of the line, a bounded chunk at a time.
+        loop {
+            let mut rest = Vec::new();
+            let m = Read::take(&mut *input, MAX_LINE)
+                .read_until(b'\n', &mut rest)
+                .map_err(|e| e.to_string())?;
+            if m == 0 || rest.last() == Some(&b'\n') {
+                break;
+            }
+        }
+        return Err(format!("longer than {MAX_LINE} bytes; skipped"));
+    }
+    String::from_utf8(buf).map(Some).map_err(|e| {
+        format!(
+            "not valid UTF-8 (byte {}); skipped",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 pub fn decide(policy: &std::path::Path, pool: Option<&str>) -> u8 {
     let name = policy.to_string_lossy().into_owned();
     let text = match scalepol_compiler::read_source(policy) {
@@ -122,8 +156,21 @@ pub fn decide(policy: &std::path::Path, pool: Option<&str>) -> u8 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut bad = 0;
-    for (i, line) in std::io::stdin().lock().lines().enumerate() {
-        let Ok(line) = line else { break };
+    let mut input = std::io::stdin().lock();
+    let mut i = 0usize;
+    loop {
+        let line = match next_line(&mut input) {
+            Ok(Some(l)) => l,
+            Ok(None) => break,
+            Err(e) => {
+                eprintln!("line {}: {e}", i + 1);
+                i += 1;
+                bad += 1;
+                continue;
+            }
+        };
+        i += 1;
+        let i = i - 1;
         if line.trim().is_empty() {
             continue;
         }

@@ -86,10 +86,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if name.to_string_lossy().starts_with('.') || name == "target" {
             continue;
         }
+        // Symlinks count as what they point to, except that a link to a
+        // directory is not followed (no cycles, no escape from the tree).
         let ty = entry.file_type()?;
+        let is_file = ty.is_file() || (ty.is_symlink() && path.is_file());
         if ty.is_dir() {
             walk(&path, out)?;
-        } else if ty.is_file() && path.extension().is_some_and(|e| e == "scalepol") {
+        } else if is_file && path.extension().is_some_and(|e| e == "scalepol") {
             out.push(path);
         }
     }

@@ -63,7 +63,7 @@ fn format_one(input: &Input, check: bool) -> u8 {
                 println!("{name}: would reformat");
                 return 1;
             }
-            match write_atomically(path, &formatted) {
+            match rewrite(path, &formatted) {
                 Ok(()) => {
                     println!("{name}: formatted");
                     0
@@ -77,14 +77,48 @@ fn format_one(input: &Input, check: bool) -> u8 {
     }
 }
 
+/// Rewrites a policy in place as the user would expect of an editor: a
+/// symlink's target is rewritten (the link stays a link), a file with other
+/// hard links is rewritten in place (the links keep sharing it), a
+/// read-only file is refused; otherwise atomically.
+fn rewrite(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let real = std::fs::canonicalize(path)?;
+    let meta = std::fs::metadata(&real)?;
+    if meta.permissions().readonly() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "the file is read-only; not rewritten",
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() > 1 {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&real)?;
+            f.write_all(text.as_bytes())?;
+            return f.sync_all();
+        }
+    }
+    write_atomically(&real, text)
+}
+
 /// Writes through a temporary file in the same directory, then renames, so
 /// that a crash never leaves a half-written policy.
 pub fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    write_all_atomically(&[(path.to_path_buf(), text)])
+}
+
+/// A new temporary file beside `path`: 0666 less the umask, as any new
+/// file (tempfile's default is 0600), or the permissions of the file it
+/// replaces.
+fn staged(path: &std::path::Path, text: &str) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    // 0666 less the umask, as any new file (tempfile's default is 0600).
     let mut builder = tempfile::Builder::new();
     #[cfg(unix)]
     {
@@ -97,6 +131,20 @@ pub fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<(
     if let Ok(meta) = std::fs::metadata(path) {
         let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
     }
-    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(tmp)
+}
+
+/// Writes every file or none: all are staged as temporary files beside
+/// their targets first (a failure there removes them all and writes
+/// nothing), then renamed into place.
+pub fn write_all_atomically(files: &[(std::path::PathBuf, &str)]) -> std::io::Result<()> {
+    let mut ready = Vec::with_capacity(files.len());
+    for (path, text) in files {
+        // On an error, the files staged so far are removed as they drop.
+        ready.push((staged(path, text)?, path));
+    }
+    for (tmp, path) in ready {
+        tmp.persist(path).map_err(|e| e.error)?;
+    }
     Ok(())
 }
