@@ -570,6 +570,77 @@ fn bad_requests_get_errors_not_a_crash() {
     c.stop();
 }
 
+#[test]
+fn garbage_never_ends_the_session() {
+    let dir = workspace();
+    let mut c = Client::start(dir.path());
+    // JSON that is not JSON-RPC: each gets an Invalid Request, none ends it.
+    for body in [
+        "{}",
+        "[]",
+        r#"[{"jsonrpc":"2.0","id":1,"method":"shutdown"}]"#,
+        r#"{"id":7,"method":"shutdown"}"#,
+        r#"{"jsonrpc":"2.0","id":{"a":1},"method":"shutdown"}"#,
+        r#"{"jsonrpc":"2.0","id":1.5,"method":"shutdown"}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":7}"#,
+        "42",
+    ] {
+        c.send_raw(body);
+        let r = c.recv();
+        assert_eq!(r["error"]["code"], -32600, "{body}: {r}");
+    }
+    // Raw bytes: a non-UTF-8 header, a length that lies, a huge length
+    // with nothing behind it but the next message.
+    c.stdin
+        .write_all(b"X-\xff\xfe: 1\r\nContent-Length: 2\r\n\r\n{}")
+        .unwrap();
+    assert_eq!(c.recv()["error"]["code"], -32600);
+    c.stdin
+        .write_all(b"Content-Length: nope\r\n\r\n{\"jsonrpc\":\"2.0\"}")
+        .unwrap();
+    assert_eq!(c.recv()["error"]["code"], -32700);
+    c.stdin.flush().unwrap();
+    // After any of that, a well-formed request is answered.
+    let r = c.request("textDocument/hover", json!({"textDocument": {"uri": "file:///x.scalepol"}, "position": {"line": 0, "character": 0}}));
+    assert!(r.get("error").is_some() || r.get("result").is_some(), "{r}");
+    // `shutdown` with `params: null`, as Emacs Eglot and IntelliJ send it.
+    c.id += 1;
+    let id = c.id;
+    c.send_raw(
+        &json!({"jsonrpc": "2.0", "id": id, "method": "shutdown", "params": null}).to_string(),
+    );
+    let r = loop {
+        let m = c.recv();
+        if m["id"] == id {
+            break m;
+        }
+    };
+    assert!(r.get("error").is_none(), "{r}");
+    c.notify("exit", Value::Null);
+    let status = c.child.wait().unwrap();
+    assert!(status.success());
+}
+
+/// A message over 64 MiB is read past, not kept, and the next one answered.
+#[test]
+fn an_oversized_message_is_skipped() {
+    let dir = workspace();
+    let mut c = Client::start(dir.path());
+    let n = (64 << 20) + 10;
+    write!(c.stdin, "Content-Length: {n}\r\n\r\n").unwrap();
+    let chunk = vec![b' '; 1 << 20];
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(chunk.len());
+        c.stdin.write_all(&chunk[..k]).unwrap();
+        left -= k;
+    }
+    assert_eq!(c.recv()["error"]["code"], -32700);
+    let r = c.request("no/such/method", json!({}));
+    assert_eq!(r["error"]["code"], -32601, "{r}");
+    c.stop();
+}
+
 /// A policy of about 2,000 lines: many pools and rules.
 fn big_policy() -> String {
     let mut s = String::from("policy big {\n  workload deployment \"llm/big\"\n\n  metrics prometheus \"http://p:9090\" {\n    queue = `sum(q)`\n  }\n\n");
