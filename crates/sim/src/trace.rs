@@ -237,12 +237,10 @@ pub fn parse_reader(input: impl std::io::Read, opts: &ReadOptions) -> Result<Tra
         time_unit: opts.columns.time_unit.0,
         service,
     };
-    let rows = rdr.into_records().map(|r| {
-        r.map_err(|e| TraceError::Line {
-            line: e.position().map_or(0, |p| p.line()),
-            message: e.to_string(),
-        })
-    });
+    let rows = Rows {
+        rdr,
+        record: csv::StringRecord::new(),
+    };
     match layout {
         Layout::Requests => {
             let input = opts.columns.input_tokens.as_deref().and_then(find);
@@ -257,6 +255,26 @@ pub fn parse_reader(input: impl std::io::Read, opts: &ReadOptions) -> Result<Tra
                 ))
             })?;
             series(rows, &cols, count, opts.interval)
+        }
+    }
+}
+
+/// The rows of a CSV file, read into one record reused for every row (a
+/// new record per row made the allocator most of the reading time).
+struct Rows<R> {
+    rdr: csv::Reader<R>,
+    record: csv::StringRecord,
+}
+
+impl<R: std::io::Read> Rows<R> {
+    fn next(&mut self) -> Option<Result<&csv::StringRecord, TraceError>> {
+        match self.rdr.read_record(&mut self.record) {
+            Ok(true) => Some(Ok(&self.record)),
+            Ok(false) => None,
+            Err(e) => Some(Err(TraceError::Line {
+                line: e.position().map_or(0, |p| p.line()),
+                message: e.to_string(),
+            })),
         }
     }
 }
@@ -346,18 +364,18 @@ fn line_of(r: &csv::StringRecord) -> u64 {
     r.position().map_or(0, |p| p.line())
 }
 
-fn requests(
-    rows: impl Iterator<Item = Result<csv::StringRecord, TraceError>>,
+fn requests<R: std::io::Read>(
+    mut rows: Rows<R>,
     cols: &Cols,
     input: Option<usize>,
     output: Option<usize>,
 ) -> Result<Trace, TraceError> {
     let mut out = Vec::new();
     let mut last = 0.0f64;
-    for r in rows {
+    while let Some(r) = rows.next() {
         let r = r?;
-        let line = line_of(&r);
-        let t = cols.time(&r, line)?;
+        let line = line_of(r);
+        let t = cols.time(r, line)?;
         if t < last {
             return Err(TraceError::Line {
                 line,
@@ -369,7 +387,7 @@ fn requests(
         last = t;
         let tokens = |i: Option<usize>, what| -> Result<u32, TraceError> {
             match i {
-                Some(i) => Ok(number(&r, i, line, what)?.min(u32::MAX as f64) as u32),
+                Some(i) => Ok(number(r, i, line, what)?.min(u32::MAX as f64) as u32),
                 None => Ok(0),
             }
         };
@@ -377,7 +395,7 @@ fn requests(
             t,
             input_tokens: tokens(input, "input token count")?,
             output_tokens: tokens(output, "output token count")?,
-            service: cols.service(&r, line)?,
+            service: cols.service(r, line)?,
         });
     }
     if out.is_empty() {
@@ -392,8 +410,8 @@ fn requests(
     })
 }
 
-fn series(
-    rows: impl Iterator<Item = Result<csv::StringRecord, TraceError>>,
+fn series<R: std::io::Read>(
+    mut rows: Rows<R>,
     cols: &Cols,
     count: usize,
     interval: Option<f64>,
@@ -401,11 +419,11 @@ fn series(
     let mut points: Vec<Point> = Vec::new();
     // The narrowest gap between rows, and the line that has it.
     let mut narrowest = (f64::INFINITY, 0u64);
-    for r in rows {
+    while let Some(r) = rows.next() {
         let r = r?;
-        let line = line_of(&r);
-        let t = cols.time(&r, line)?;
-        let n = number(&r, count, line, "request count")?;
+        let line = line_of(r);
+        let t = cols.time(r, line)?;
+        let n = number(r, count, line, "request count")?;
         if n > 1e12 {
             return Err(TraceError::Line {
                 line,
@@ -426,7 +444,7 @@ fn series(
         points.push(Point {
             t,
             count: n.round() as u64,
-            service: cols.service(&r, line)?,
+            service: cols.service(r, line)?,
         });
     }
     if points.is_empty() {
