@@ -312,8 +312,8 @@ pub fn simulate_with_progress(
     })
 }
 
-/// The most requests one simulation replays (about an hour of compute).
-pub const MAX_REQUESTS: f64 = 2e10;
+/// The most requests one simulation replays (minutes of compute per run).
+pub const MAX_REQUESTS: f64 = 2e9;
 /// The most replicas a run may start with.
 pub const MAX_INITIAL: u32 = 100_000;
 
