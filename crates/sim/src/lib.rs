@@ -462,6 +462,35 @@ impl Demand {
 /// The slot utilisation the static baseline and the oracle provision for.
 pub const BASELINE_UTILIZATION: f64 = 0.8;
 
+/// The replicas each minute of the replayed trace needs at the baselines'
+/// utilisation (the oracle's counts), for tools that derive settings from
+/// the trace's shape (`scalepol tune`'s daily schedules).
+pub fn minute_needs(p: &Policy, raw: &Trace, o: &Options) -> Result<Vec<u32>, SimError> {
+    let pool = &p.pools[pick_pool(p, o.pool.as_deref())?];
+    let scale = match o.load {
+        Load::Factor(f) if f > 0.0 && f.is_finite() => f,
+        Load::Factor(f) => return Err(SimError::BadOption(format!("--scale {f} must be above 0"))),
+        Load::DeclaredPeak => {
+            let peak = p
+                .slo
+                .as_ref()
+                .and_then(|s| s.peak_rps.as_ref())
+                .ok_or(SimError::NoDeclaredPeak)?;
+            let trace_peak = raw.peak_rate(60.0) * o.speedup;
+            if trace_peak > 0.0 {
+                peak.value / trace_peak
+            } else {
+                1.0
+            }
+        }
+    };
+    let duration = raw.duration / o.speedup;
+    guard(raw, o, scale, duration)?;
+    let model = ServingModel::for_pool(p, pool, raw, &o.model);
+    let demand = Demand::of(raw.arrivals(o.speedup, scale), duration, &model);
+    Ok(demand.needed(&model, u32::from(pool.replicas.min > 0)))
+}
+
 /// The named pool, or the first that scales, or the first.
 fn pick_pool(p: &Policy, name: Option<&str>) -> Result<usize, SimError> {
     match name {

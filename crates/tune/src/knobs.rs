@@ -303,3 +303,75 @@ fn bounds(source: &str, node: &Node, max: u32, out: &mut Vec<Knob>) {
         });
     }
 }
+
+/// What a schedule derived from the trace may be: the daily window of
+/// the busiest hours, and the floor to hold in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyShape {
+    /// Mean replicas needed (the oracle's count) per hour of the day, UTC.
+    pub hourly: [f64; 24],
+    /// Whether weekdays need clearly more than weekends.
+    pub weekday_heavy: bool,
+}
+
+/// A knob that adds a schedule raising `pool`'s floor over the busiest
+/// hours of the day (and only on weekdays when the trace says so), from
+/// the trace's daily pattern. `None` when there is nothing to add it to.
+pub fn schedule_knob(
+    source: &str,
+    doc: &Document,
+    pool: &str,
+    range: (u32, u32),
+    shape: &DailyShape,
+) -> Option<Knob> {
+    let policy = doc.nodes.iter().find(|n| n.keyword == "policy")?;
+    let block = policy.block.as_ref()?;
+    let last = block.nodes.last()?;
+    if block.inline {
+        return None;
+    }
+    let indent = indent_of(source, last.span.start).to_string();
+    let close = block.span.end - 1;
+    let at = line_start(source, close);
+    if !source[at..close].trim().is_empty() {
+        return None;
+    }
+    let q = &shape.hourly;
+    let mut candidates = Vec::new();
+    for hours in [6usize, 8, 10, 12, 14, 16] {
+        // The busiest window of `hours` consecutive hours (around midnight too).
+        let (start, _) = (0..24)
+            .map(|h| (h, (0..hours).map(|k| q[(h + k) % 24]).sum::<f64>()))
+            .fold((0, f64::MIN), |best, x| if x.1 > best.1 { x } else { best });
+        let inside: Vec<f64> = (0..hours).map(|k| q[(start + k) % 24]).collect();
+        let low = inside.iter().copied().fold(f64::INFINITY, f64::min);
+        let mean = inside.iter().sum::<f64>() / hours as f64;
+        let days: &[&str] = if shape.weekday_heavy {
+            &["*", "MON-FRI"]
+        } else {
+            &["*"]
+        };
+        for floor in [low.floor(), mean.round()] {
+            let floor = (floor as u32).min(range.1);
+            if floor <= range.0 {
+                continue;
+            }
+            for d in days {
+                let text = format!(
+                    "{indent}schedule \"busy hours (scalepol tune)\" cron \"0 {start} * * {d}\" for {hours}h tz \"UTC\" {{\n{indent}{indent}replicas {floor}..{}\n{indent}}}\n",
+                    range.1
+                );
+                if !candidates.contains(&text) {
+                    candidates.push(text);
+                }
+            }
+        }
+    }
+    let _ = pool;
+    (!candidates.is_empty()).then(|| Knob {
+        name: format!("a daily schedule for `{pool}` from the trace"),
+        span: Span::new(at, at),
+        current: String::new(),
+        candidates,
+    })
+}

@@ -189,7 +189,22 @@ pub fn tune(
     let doc = scalepol_syntax::parse(text).map_err(|e| TuneError::Policy(e.message.clone()))?;
     let pool = pick_pool(&policy, o.sim.pool.as_deref())?;
     let max = policy.pools[pool].replicas.max.max(1);
-    let knobs = knobs::find(text, &doc, &policy.pools[pool].name, max.saturating_mul(2));
+    let mut knobs = knobs::find(text, &doc, &policy.pools[pool].name, max.saturating_mul(2));
+    // A trace of two days or more has a daily shape worth a schedule.
+    if train.duration / o.sim.speedup >= 2.0 * 86_400.0 {
+        let needs = scalepol_sim::minute_needs(&policy, &train, &o.sim)?;
+        let shape = daily_shape(&needs, o.sim.start_epoch);
+        let p = &policy.pools[pool];
+        if let Some(k) = knobs::schedule_knob(
+            text,
+            &doc,
+            &p.name,
+            (p.replicas.min, p.replicas.max),
+            &shape,
+        ) {
+            knobs.push(k);
+        }
+    }
     let formatted = scalepol_syntax::format_document(&doc) == text;
     let search = search::Search {
         source: &source,
@@ -239,6 +254,38 @@ pub fn tune(
         tuning,
         holdout,
     })
+}
+
+/// The oracle's counts by hour of the day (UTC, from the trace's start on
+/// the wall clock), and whether weekdays need a third more than weekends.
+fn daily_shape(needs: &[u32], start_epoch: f64) -> knobs::DailyShape {
+    let mut sum = [0.0f64; 24];
+    let mut count = [0u32; 24];
+    let (mut weekday, mut weekend) = ((0.0f64, 0u32), (0.0f64, 0u32));
+    for (m, &n) in needs.iter().enumerate() {
+        let t = start_epoch + m as f64 * 60.0;
+        let h = ((t / 3600.0).floor() as i64).rem_euclid(24) as usize;
+        sum[h] += f64::from(n);
+        count[h] += 1;
+        // 1970-01-01 was a Thursday: day 0 is weekday 3 (Monday = 0).
+        let day = ((t / 86_400.0).floor() as i64 + 3).rem_euclid(7);
+        let slot = if day < 5 { &mut weekday } else { &mut weekend };
+        slot.0 += f64::from(n);
+        slot.1 += 1;
+    }
+    let mut hourly = [0.0; 24];
+    for h in 0..24 {
+        hourly[h] = if count[h] > 0 {
+            sum[h] / f64::from(count[h])
+        } else {
+            0.0
+        };
+    }
+    let mean = |x: (f64, u32)| if x.1 > 0 { x.0 / f64::from(x.1) } else { 0.0 };
+    knobs::DailyShape {
+        hourly,
+        weekday_heavy: weekend.1 > 0 && mean(weekday) > 1.33 * mean(weekend),
+    }
 }
 
 /// The named pool, or the first that scales (as `simulate` picks it).

@@ -129,3 +129,47 @@ fn a_policy_with_errors_is_refused() {
     let e = tune("x.scalepol", text, &FsLoader, &t, &options(10), &|_, _| {}).unwrap_err();
     assert!(matches!(e, scalepol_tune::TuneError::Policy(_)), "{e}");
 }
+
+#[test]
+fn a_multi_day_trace_offers_a_daily_schedule_that_checks_clean() {
+    use scalepol_tune::knobs::{schedule_knob, DailyShape};
+    let path = root().join("policies/image-gen-sdxl.scalepol");
+    let name = path.to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc = scalepol_syntax::parse(&text).unwrap();
+    // Busy from 08:00 to 18:00 UTC on weekdays.
+    let mut hourly = [2.0; 24];
+    for h in hourly.iter_mut().take(18).skip(8) {
+        *h = 9.0;
+    }
+    let shape = DailyShape {
+        hourly,
+        weekday_heavy: true,
+    };
+    let k = schedule_knob(&text, &doc, "a10g", (3, 16), &shape).expect("a schedule knob");
+    assert!(
+        k.candidates
+            .iter()
+            .any(|c| c.contains("cron \"0 8 * * MON-FRI\" for 10h")),
+        "{:?}",
+        k.candidates
+    );
+    let base = warnings(&name, &text);
+    for c in 1..k.choices() {
+        let edited = scalepol_tune::edit::apply(&text, &[k.edit(c).unwrap()]);
+        let checked = check_source(&name, &edited, &FsLoader);
+        assert!(
+            !checked.has_errors(),
+            "{}: {:?}",
+            k.text(c),
+            checked.diagnostics
+        );
+        assert_eq!(warnings(&name, &edited), base, "{}", k.text(c));
+    }
+    // A flat day offers nothing above the floor.
+    let flat = DailyShape {
+        hourly: [2.0; 24],
+        weekday_heavy: false,
+    };
+    assert!(schedule_knob(&text, &doc, "a10g", (3, 16), &flat).is_none());
+}
