@@ -40,13 +40,15 @@ impl Input {
                 }
             }
         };
-        String::from_utf8(bytes).map_err(|e| {
-            format!(
-                "{}: not valid UTF-8 (first invalid byte at offset {}) [SP0109]",
-                self.name(),
-                e.utf8_error().valid_up_to()
-            )
-        })
+        String::from_utf8(bytes)
+            .map(scalepol_compiler::without_bom)
+            .map_err(|e| {
+                format!(
+                    "{}: not valid UTF-8 (first invalid byte at offset {}) [SP0109]",
+                    self.name(),
+                    e.utf8_error().valid_up_to()
+                )
+            })
     }
 }
 

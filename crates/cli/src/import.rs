@@ -51,16 +51,22 @@ pub fn run(file: &Path, out: &str) -> u8 {
             2
         }
         (path, [one]) if !Path::new(path).is_dir() => write(Path::new(path), &one.source),
-        (dir, many) => many
-            .iter()
-            .map(|p| {
-                write(
-                    &Path::new(dir).join(format!("{}.scalepol", p.name)),
-                    &p.source,
-                )
-            })
-            .max()
-            .unwrap_or(0),
+        (dir, many) => {
+            // Two objects with the same name do not overwrite each other.
+            let mut taken = std::collections::HashSet::new();
+            many.iter()
+                .map(|p| {
+                    let mut stem = p.name.clone();
+                    let mut k = 2;
+                    while !taken.insert(stem.clone()) {
+                        stem = format!("{}-{k}", p.name);
+                        k += 1;
+                    }
+                    write(&Path::new(dir).join(format!("{stem}.scalepol")), &p.source)
+                })
+                .max()
+                .unwrap_or(0)
+        }
     }
 }
 

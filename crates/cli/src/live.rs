@@ -169,7 +169,9 @@ fn run_loop(a: &Args) -> Result<(), (u8, String)> {
     }
     let (engine, pool) = load(a)?;
     let artifact = engine.artifact();
-    let spec = &artifact.pools[pool];
+    let Some(spec) = artifact.pools.get(pool) else {
+        return Err((1, "the engine artifact has no pool to run".into()));
+    };
     // The metrics this pool's targets and the rules read.
     let wanted: Vec<&scalepol_runtime::artifact::MetricSpec> = artifact
         .metrics

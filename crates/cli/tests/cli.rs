@@ -1010,3 +1010,30 @@ fn fifos_and_devices_are_refused_not_read() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn a_byte_order_mark_is_not_an_error() {
+    let mut text = vec![0xef, 0xbb, 0xbf];
+    text.extend_from_slice(GOOD.as_bytes());
+    let dir = temp_with(&[("p.scalepol", &text)]);
+    let o = run(&["check", "p.scalepol"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
+fn import_to_a_directory_never_overwrites_a_namesake() {
+    let one = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: api\n  namespace: a\nspec:\n  scaleTargetRef:\n    kind: Deployment\n    name: api\n  minReplicas: 1\n  maxReplicas: 3\n  metrics:\n    - type: Resource\n      resource:\n        name: cpu\n        target:\n          type: Utilization\n          averageUtilization: 70\n";
+    let two = one.replace("namespace: a", "namespace: b");
+    let dir = temp_with(&[("m.yaml", format!("{one}---\n{two}").as_bytes())]);
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let o = run(&["import", "m.yaml", "--out", "out"], dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(dir.path().join("out/api.scalepol").exists());
+    let second = std::fs::read_to_string(dir.path().join("out/api-2.scalepol")).unwrap();
+    assert!(second.contains("\"b/api\""), "{second}");
+}

@@ -111,12 +111,22 @@ pub fn read_source(path: &Path) -> Result<String, String> {
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(file, limit), &mut bytes)
         .map_err(|e| e.to_string())?;
-    String::from_utf8(bytes).map_err(|e| {
+    let text = String::from_utf8(bytes).map_err(|e| {
         format!(
             "not valid UTF-8 (first invalid byte at offset {})",
             e.utf8_error().valid_up_to()
         )
-    })
+    })?;
+    Ok(without_bom(text))
+}
+
+/// A UTF-8 byte-order mark, which some Windows editors write, is not text:
+/// it is dropped rather than reported as an invisible character.
+pub fn without_bom(text: String) -> String {
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }
 }
 
 /// The result of checking one file.
