@@ -390,10 +390,12 @@ point of SLO. It is a note, not advice: `scalepol simulate` or `scalepol tune`
 on your own traffic says whether a higher floor pays for itself.";
 
 DOWN_WINDOW_SHORT = "SP0530" Warning "short-scale-down-window" "the scale-down window is shorter than warmup or two metric intervals"
-"A replica removed now costs a full warmup to get back. A scale-down
-stabilisation window shorter than the warmup, or shorter than two metric
-intervals (one noisy sample), removes replicas that the next minute needs:
-classic flapping.";
+"A scale-down stabilisation window shorter than two metric intervals lets one
+noisy sample remove replicas that the next minute needs: classic flapping, a
+warning. A window shorter than the warmup (but covering two samples) is a note:
+on bursty traffic a replica removed now costs a full warmup to get back, while
+on smooth traffic a short window saves cost at the same SLO (the simulator on
+the shipped traces shows both). `scalepol tune` decides it on real traffic.";
 
 DOWN_FASTER_THAN_UP = "SP0531" Warning "scale-down-faster-than-up" "the policy removes replicas faster than it adds them"
 "Operators scale up aggressively and down conservatively: a missing replica costs

@@ -143,3 +143,50 @@ fn sp0522_floor_for_a_steep_ramp() {
         assert!(slo(&b) >= slo(&a), "SLO {} -> {}", slo(&a), slo(&b));
     }
 }
+
+/// SP0530 below the warmup is a note, because the traffic decides: a short
+/// scale-down window saves cost at the same SLO on the smooth trace and
+/// costs SLO on the bursty one.
+#[test]
+fn sp0530_the_traffic_decides_below_the_warmup() {
+    let path = root().join("policies/image-gen-sdxl.scalepol");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let short = text.replace(
+        "down { by 1 replica every 2m, stabilize 10m }",
+        "down { by 100% every 15s, stabilize 1m }",
+    );
+    let c = check_source("i.scalepol", &short, &FsLoader);
+    let d = c
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "SP0530")
+        .expect("SP0530 fires");
+    assert_eq!(d.severity, Severity::Note);
+    let long = text.replace(
+        "down { by 1 replica every 2m, stabilize 10m }",
+        "down { by 100% every 15s, stabilize 4m }",
+    );
+    let (a, _) = policy("i.scalepol", &long);
+    let (b, _) = policy("i.scalepol", &short);
+    let t = traces();
+    let (conv_a, conv_b) = (
+        run(&a, &t[0], Load::DeclaredPeak),
+        run(&b, &t[0], Load::DeclaredPeak),
+    );
+    assert!(
+        conv_b.cost_usd < conv_a.cost_usd && slo(&conv_b) >= 0.995,
+        "smooth: {} {}",
+        conv_b.cost_usd,
+        slo(&conv_b)
+    );
+    let (code_a, code_b) = (
+        run(&a, &t[1], Load::DeclaredPeak),
+        run(&b, &t[1], Load::DeclaredPeak),
+    );
+    assert!(
+        slo(&code_b) < slo(&code_a),
+        "bursty: {} vs {}",
+        slo(&code_b),
+        slo(&code_a)
+    );
+}
