@@ -611,7 +611,7 @@ fn stabilize(
             down = down.max(r);
         }
     }
-    state.history.push_back((now, recommendation));
+    remember(&mut state.history, now, recommendation);
     let mut result = current;
     if result < up {
         result = up;
@@ -645,7 +645,7 @@ fn legacy(
         .iter()
         .filter(|&&(t, _)| t >= cutoff)
         .fold(recommendation, |acc, &(_, r)| acc.max(r));
-    state.history.push_back((now, recommendation));
+    remember(&mut state.history, now, recommendation);
     if stabilized != recommendation {
         why.push("stabilization".into());
     }
@@ -948,9 +948,7 @@ fn finish(
     now: f64,
 ) -> Decision {
     if desired != current {
-        state
-            .events
-            .push_back((now, desired as i64 - current as i64));
+        remember_event(&mut state.events, now, desired as i64 - current as i64);
     }
     trim(state, p, now);
     let reason = reason(p, current, desired, &proposals, &why, &notes);
@@ -962,6 +960,40 @@ fn finish(
         proposals,
         limited_by: why,
         reason,
+    }
+}
+
+/// Adds a recommendation to the history. The windows read only the lowest
+/// and the highest recommendation at any instant, so at most two are kept
+/// per instant: a stream of observations with one timestamp (a replay, a
+/// hostile input) cannot grow the history, or the cost of every decision,
+/// without bound.
+fn remember(history: &mut VecDeque<(f64, u32)>, now: f64, r: u32) {
+    let same: Vec<usize> = (0..history.len())
+        .rev()
+        .take_while(|&i| history[i].0 == now)
+        .collect();
+    match same.as_slice() {
+        [hi, lo] => {
+            let (a, b) = (history[*lo].1, history[*hi].1);
+            history[*lo].1 = a.min(b).min(r);
+            history[*hi].1 = a.max(b).max(r);
+        }
+        _ => history.push_back((now, r)),
+    }
+}
+
+/// Adds a scale event. The rate limits sum the replicas added, and those
+/// removed, over a period: events at one instant are summed by direction,
+/// which keeps both sums exact and the list bounded.
+fn remember_event(events: &mut VecDeque<(f64, i64)>, now: f64, change: i64) {
+    let hit = (0..events.len())
+        .rev()
+        .take_while(|&i| events[i].0 == now)
+        .find(|&i| events[i].1.signum() == change.signum());
+    match hit {
+        Some(i) => events[i].1 += change,
+        None => events.push_back((now, change)),
     }
 }
 

@@ -512,3 +512,26 @@ fn kserve_serverless_pools_follow_the_kpa() {
     }
     assert_eq!(n, 0);
 }
+
+/// Observations that share a timestamp keep the controller's memory bounded
+/// (the windows read only the lowest and highest recommendation of an
+/// instant) without changing a decision: 100,000 of them stay fast, and the
+/// highest still holds the scale-down window afterwards.
+#[test]
+fn many_observations_at_one_instant_stay_bounded_and_exact() {
+    let e = engine(pool(1, 100, Mode::PerReplica));
+    let mut s = State::new_controller(10, 0.0);
+    let start = std::time::Instant::now();
+    for i in 0..100_000u32 {
+        // Recommendations between 1 and 50 (metric / 10 per replica).
+        let m = f64::from(1 + i % 50) * 10.0;
+        e.decide(0, &mut s, &obs(10, m), 15.0);
+    }
+    assert!(start.elapsed().as_secs_f64() < 5.0, "{:?}", start.elapsed());
+    // A low reading later: the window's highest recommendation (50) holds.
+    let d = e.decide(0, &mut s, &obs(50, 10.0), 30.0);
+    assert_eq!(d.desired, 50, "{}", d.reason);
+    // After the window, it goes down.
+    let d = e.decide(0, &mut s, &obs(50, 10.0), 400.0);
+    assert!(d.desired < 50, "{}", d.reason);
+}
