@@ -157,27 +157,26 @@ pub fn decide(policy: &std::path::Path, pool: Option<&str>) -> u8 {
     let mut out = stdout.lock();
     let mut bad = 0;
     let mut input = std::io::stdin().lock();
-    let mut i = 0usize;
+    // 1-based, as the messages count lines.
+    let mut number = 0usize;
     loop {
+        number += 1;
         let line = match next_line(&mut input) {
             Ok(Some(l)) => l,
             Ok(None) => break,
             Err(e) => {
-                eprintln!("line {}: {e}", i + 1);
-                i += 1;
+                eprintln!("line {number}: {e}");
                 bad += 1;
                 continue;
             }
         };
-        i += 1;
-        let i = i - 1;
         if line.trim().is_empty() {
             continue;
         }
         let parsed: Line = match serde_json::from_str(&line) {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("line {}: {e}", i + 1);
+                eprintln!("line {number}: {e}");
                 bad += 1;
                 continue;
             }

@@ -134,17 +134,5 @@ pub const MAX_TRACE_BYTES: u64 = 4 << 30;
 /// Opens a regular file for reading, refusing devices, FIFOs and
 /// directories (they never end, or block), and stopping at `limit` bytes.
 pub fn read_limited(path: &Path, limit: u64) -> Result<impl std::io::Read, String> {
-    // Look before opening: opening a FIFO blocks until a writer comes.
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    if meta.len() > limit {
-        return Err(format!(
-            "the file is {} bytes, over the limit of {limit}",
-            meta.len()
-        ));
-    }
-    Ok(std::io::Read::take(std::io::BufReader::new(file), limit))
+    scalepol_compiler::open_regular(path, limit).map(std::io::BufReader::new)
 }

@@ -91,12 +91,11 @@ impl Loader for FsLoader {
     }
 }
 
-/// Reads a text file that scalepol is given (a policy, a rules file, a
-/// manifest, an artifact): a regular file (not a device, FIFO or directory,
-/// which never end or block), of at most 16 MiB, in UTF-8. Looks before it
-/// opens, since opening a FIFO blocks until a writer comes.
-pub fn read_source(path: &Path) -> Result<String, String> {
-    let limit = scalepol_syntax::MAX_FILE_BYTES as u64;
+/// Opens a file scalepol is given for reading, refusing what is not a
+/// regular file (a device or FIFO never ends or blocks; opening a FIFO blocks
+/// until a writer comes, so this looks before it opens) or is over `limit`
+/// bytes; the reader stops at `limit` whatever the file grows to.
+pub fn open_regular(path: &Path, limit: u64) -> Result<std::io::Take<std::fs::File>, String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if !meta.is_file() {
         return Err("not a regular file".into());
@@ -108,9 +107,17 @@ pub fn read_source(path: &Path) -> Result<String, String> {
         ));
     }
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    Ok(std::io::Read::take(file, limit))
+}
+
+/// Reads a text file that scalepol is given (a policy, a rules file, a
+/// manifest, an artifact): a regular file ([`open_regular`]) of at most
+/// 16 MiB, in UTF-8.
+pub fn read_source(path: &Path) -> Result<String, String> {
+    let limit = scalepol_syntax::MAX_FILE_BYTES as u64;
+    let mut file = open_regular(path, limit)?;
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit), &mut bytes)
-        .map_err(|e| e.to_string())?;
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| e.to_string())?;
     let text = String::from_utf8(bytes).map_err(|e| {
         format!(
             "not valid UTF-8 (first invalid byte at offset {})",

@@ -129,34 +129,10 @@ pub fn simulate_with_progress(
     o: &Options,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Report, SimError> {
-    if !(o.speedup > 0.0 && o.speedup.is_finite()) {
-        return Err(SimError::BadOption(format!(
-            "--speedup {} must be above 0",
-            o.speedup
-        )));
-    }
     let pool_index = pick_pool(p, o.pool.as_deref())?;
     let pool = &p.pools[pool_index];
-    let scale = match o.load {
-        Load::Factor(f) if f > 0.0 && f.is_finite() => f,
-        Load::Factor(f) => return Err(SimError::BadOption(format!("--scale {f} must be above 0"))),
-        Load::DeclaredPeak => {
-            let peak = p
-                .slo
-                .as_ref()
-                .and_then(|s| s.peak_rps.as_ref())
-                .ok_or(SimError::NoDeclaredPeak)?;
-            let trace_peak = raw.peak_rate(60.0) * o.speedup;
-            if trace_peak > 0.0 {
-                peak.value / trace_peak
-            } else {
-                1.0
-            }
-        }
-    };
+    let (scale, duration) = replay_shape(p, raw, o)?;
     let arrivals = raw.arrivals(o.speedup, scale);
-    let duration = raw.duration / o.speedup;
-    guard(raw, o, scale, duration)?;
     if !(o.settle == 0.0 || (o.settle > 0.0 && o.settle < duration)) {
         return Err(SimError::BadOption(format!(
             "--settle {} s must be shorter than the trace ({duration:.0} s)",
@@ -467,6 +443,21 @@ pub const BASELINE_UTILIZATION: f64 = 0.8;
 /// the trace's shape (`scalepol tune`'s daily schedules).
 pub fn minute_needs(p: &Policy, raw: &Trace, o: &Options) -> Result<Vec<u32>, SimError> {
     let pool = &p.pools[pick_pool(p, o.pool.as_deref())?];
+    let (scale, duration) = replay_shape(p, raw, o)?;
+    let model = ServingModel::for_pool(p, pool, raw, &o.model);
+    let demand = Demand::of(raw.arrivals(o.speedup, scale), duration, &model);
+    Ok(demand.needed(&model, u32::from(pool.replicas.min > 0)))
+}
+
+/// The load factor and the duration of the replayed trace, with every
+/// option checked (speedup, load, the size guards).
+fn replay_shape(p: &Policy, raw: &Trace, o: &Options) -> Result<(f64, f64), SimError> {
+    if !(o.speedup > 0.0 && o.speedup.is_finite()) {
+        return Err(SimError::BadOption(format!(
+            "--speedup {} must be above 0",
+            o.speedup
+        )));
+    }
     let scale = match o.load {
         Load::Factor(f) if f > 0.0 && f.is_finite() => f,
         Load::Factor(f) => return Err(SimError::BadOption(format!("--scale {f} must be above 0"))),
@@ -486,13 +477,11 @@ pub fn minute_needs(p: &Policy, raw: &Trace, o: &Options) -> Result<Vec<u32>, Si
     };
     let duration = raw.duration / o.speedup;
     guard(raw, o, scale, duration)?;
-    let model = ServingModel::for_pool(p, pool, raw, &o.model);
-    let demand = Demand::of(raw.arrivals(o.speedup, scale), duration, &model);
-    Ok(demand.needed(&model, u32::from(pool.replicas.min > 0)))
+    Ok((scale, duration))
 }
 
 /// The named pool, or the first that scales, or the first.
-fn pick_pool(p: &Policy, name: Option<&str>) -> Result<usize, SimError> {
+pub fn pick_pool(p: &Policy, name: Option<&str>) -> Result<usize, SimError> {
     match name {
         Some(n) => p
             .pools

@@ -263,14 +263,23 @@ fn insertion_point(source: &str, node: &Node) -> Option<(usize, Wrap)> {
     if block.inline {
         return Some((last.span.end, Box::new(|c: &str| format!(", {c}"))));
     }
+    if let Some((at, indent)) = line_before_close(source, node) {
+        return Some((at, Box::new(move |c: &str| format!("{indent}{c}\n"))));
+    }
     let indent = indent_of(source, last.span.start).to_string();
     let close = block.span.end - 1;
-    let start = line_start(source, close);
-    if source[start..close].trim().is_empty() {
-        Some((start, Box::new(move |c: &str| format!("{indent}{c}\n"))))
-    } else {
-        Some((close, Box::new(move |c: &str| format!("\n{indent}{c}\n"))))
-    }
+    Some((close, Box::new(move |c: &str| format!("\n{indent}{c}\n"))))
+}
+
+/// The start of the line that closes a multi-line block, when the closing
+/// brace stands alone on it, and the indentation of the block's items.
+fn line_before_close(source: &str, node: &Node) -> Option<(usize, String)> {
+    let block = node.block.as_ref()?;
+    let last = block.nodes.last()?;
+    let close = block.span.end - 1;
+    let at = line_start(source, close);
+    (!block.inline && source[at..close].trim().is_empty())
+        .then(|| (at, indent_of(source, last.span.start).to_string()))
 }
 
 /// The replica bounds a rule or a schedule sets.
@@ -325,17 +334,7 @@ pub fn schedule_knob(
     shape: &DailyShape,
 ) -> Option<Knob> {
     let policy = doc.nodes.iter().find(|n| n.keyword == "policy")?;
-    let block = policy.block.as_ref()?;
-    let last = block.nodes.last()?;
-    if block.inline {
-        return None;
-    }
-    let indent = indent_of(source, last.span.start).to_string();
-    let close = block.span.end - 1;
-    let at = line_start(source, close);
-    if !source[at..close].trim().is_empty() {
-        return None;
-    }
+    let (at, indent) = line_before_close(source, policy)?;
     let q = &shape.hourly;
     let mut candidates = Vec::new();
     for hours in [6usize, 8, 10, 12, 14, 16] {
@@ -367,7 +366,6 @@ pub fn schedule_knob(
             }
         }
     }
-    let _ = pool;
     (!candidates.is_empty()).then(|| Knob {
         name: format!("a daily schedule for `{pool}` from the trace"),
         span: Span::new(at, at),

@@ -172,7 +172,7 @@ pub fn tune(
         name,
         loader: &loader,
     };
-    let (policy, _) = source.check(text).map_err(TuneError::Policy)?;
+    let (policy, allowed) = source.check(text).map_err(TuneError::Policy)?;
     let (train, test) = match o.holdout {
         None => (trace.clone(), None),
         Some(h) if h > 0.0 && h < 1.0 => {
@@ -187,7 +187,7 @@ pub fn tune(
         }
     };
     let doc = scalepol_syntax::parse(text).map_err(|e| TuneError::Policy(e.message.clone()))?;
-    let pool = pick_pool(&policy, o.sim.pool.as_deref())?;
+    let pool = scalepol_sim::pick_pool(&policy, o.sim.pool.as_deref())?;
     let max = policy.pools[pool].replicas.max.max(1);
     let mut knobs = knobs::find(text, &doc, &policy.pools[pool].name, max.saturating_mul(2));
     // A trace of two days or more has a daily shape worth a schedule.
@@ -209,6 +209,7 @@ pub fn tune(
     let search = search::Search {
         source: &source,
         text,
+        allowed,
         knobs: &knobs,
         trace: &train,
         sim: Options {
@@ -285,18 +286,5 @@ fn daily_shape(needs: &[u32], start_epoch: f64) -> knobs::DailyShape {
     knobs::DailyShape {
         hourly,
         weekday_heavy: weekend.1 > 0 && mean(weekday) > 1.33 * mean(weekend),
-    }
-}
-
-/// The named pool, or the first that scales (as `simulate` picks it).
-fn pick_pool(p: &Policy, name: Option<&str>) -> Result<usize, TuneError> {
-    match name {
-        Some(n) => p.pools.iter().position(|x| x.name == n).ok_or_else(|| {
-            TuneError::Sim(SimError::UnknownPool {
-                name: n.to_string(),
-                pools: p.pools.iter().map(|x| x.name.clone()).collect(),
-            })
-        }),
-        None => Ok(p.pools.iter().position(|x| x.scale.is_some()).unwrap_or(0)),
     }
 }

@@ -81,6 +81,8 @@ impl Evaluation {
 pub(crate) struct Search<'a> {
     pub source: &'a Source<'a>,
     pub text: &'a str,
+    /// The original's warnings: a candidate may have these and no other.
+    pub allowed: BTreeSet<&'static str>,
     pub knobs: &'a [Knob],
     pub trace: &'a Trace,
     pub sim: Options,
@@ -112,12 +114,12 @@ impl Search<'_> {
         text
     }
 
-    fn evaluate(&self, choices: Vec<usize>, allowed: &BTreeSet<&'static str>) -> Evaluation {
+    fn evaluate(&self, choices: Vec<usize>) -> Evaluation {
         let text = self.text_of(&choices);
         let Ok((policy, warnings)) = self.source.check(&text) else {
             return Evaluation::invalid(choices);
         };
-        if !warnings.is_subset(allowed) {
+        if !warnings.is_subset(&self.allowed) {
             return Evaluation::invalid(choices);
         }
         let Ok(report) = simulate(&policy, self.trace, &self.sim) else {
@@ -147,14 +149,13 @@ impl Search<'_> {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<(Evaluation, usize), TuneError> {
         let started = Instant::now();
-        let (_, allowed) = self.source.check(self.text).map_err(TuneError::Policy)?;
         let sims = AtomicUsize::new(0);
         let cache: Mutex<HashMap<Vec<usize>, Evaluation>> = Mutex::new(HashMap::new());
         let judge = |choices: Vec<usize>| -> Evaluation {
             if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&choices).cloned()) {
                 return hit;
             }
-            let e = self.evaluate(choices.clone(), &allowed);
+            let e = self.evaluate(choices.clone());
             let n = sims.fetch_add(1, Atomic::Relaxed) + 1;
             progress(n.min(max_sims), max_sims);
             if let Ok(mut c) = cache.lock() {
