@@ -94,10 +94,7 @@ fn check_input(input: &Input) -> Result<Checked, String> {
             .label("not UTF-8")
             .help("re-save the file as UTF-8");
             Ok(Checked {
-                files: vec![SourceFile {
-                    name,
-                    text: String::new(),
-                }],
+                files: vec![SourceFile::new(name, String::new())],
                 diagnostics: vec![d],
                 document: None,
                 policy: None,

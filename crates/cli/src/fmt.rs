@@ -34,10 +34,7 @@ fn format_one(input: &Input, check: bool) -> u8 {
     let doc = match scalepol_syntax::parse(&text) {
         Ok(d) => d,
         Err(e) => {
-            let files = [SourceFile {
-                name: name.clone(),
-                text,
-            }];
+            let files = [SourceFile::new(name.clone(), text)];
             eprint!(
                 "{}",
                 render::human(&syntax_diagnostic(FileId(0), &e), &files, false)

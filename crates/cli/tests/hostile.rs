@@ -127,8 +127,82 @@ const HOSTILE: [&str; 18] = [
     ".all(x, [1,2].all(y, true))",
 ];
 
+/// CEL as an attacker writes it: nesting, comprehensions over the policy,
+/// escapes, raw and triple-quoted strings, comments, numbers beyond f64.
+fn cel() -> impl Strategy<Value = String> {
+    let atom = prop_oneof![
+        Just("queue_depth".to_string()),
+        Just("1.0".to_string()),
+        Just("1e400".to_string()),
+        Just(r#""\"""#.to_string()),
+        Just(r#"r"\""#.to_string()),
+        Just(r#""""a " b""""#.to_string()),
+        Just("'(((('".to_string()),
+        Just("[1, 2, 3]".to_string()),
+        Just("policy.pools".to_string()),
+        Just("x.replicas.max".to_string()),
+        Just("null".to_string()),
+        "[a-z_]{1,8}",
+    ];
+    atom.prop_recursive(5, 48, 3, |inner| {
+        prop_oneof![
+            (
+                inner.clone(),
+                prop::sample::select(vec!["&&", "||", "+", "*", "/", "%", "==", "<", "in"]),
+                inner.clone()
+            )
+                .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
+            inner.clone().prop_map(|a| format!("({a})")),
+            inner.clone().prop_map(|a| format!("!{a}")),
+            (
+                inner.clone(),
+                prop::sample::select(vec!["all", "exists", "exists_one", "map", "filter"]),
+                inner.clone()
+            )
+                .prop_map(|(l, m, b)| format!("{l}.{m}(x, {b})")),
+            (
+                prop::sample::select(vec!["size", "int", "double", "string", "has", "max"]),
+                inner.clone()
+            )
+                .prop_map(|(f, a)| format!("{f}({a})")),
+            inner.clone().prop_map(|a| format!("{a}[0]")),
+            inner.clone().prop_map(|a| format!("{a} // {a}\n")),
+            (1usize..400).prop_map(|d| format!("{}1{}", "(".repeat(d), ")".repeat(d))),
+        ]
+    })
+}
+
 fn example(name: &str) -> String {
     std::fs::read_to_string(root().join("policies").join(name)).unwrap()
+}
+
+/// The engine artifact of the chat example, compiled once by the binary.
+fn artifact() -> String {
+    static ARTIFACT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ARTIFACT
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let policy = root().join("policies/chat-llama3.scalepol");
+            let status = Command::new(env!("CARGO_BIN_EXE_scalepol"))
+                .args([
+                    "compile",
+                    policy.to_str().unwrap(),
+                    "--target",
+                    "engine",
+                    "--out",
+                ])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let text = std::fs::read_to_string(dir.path().join("chat-llama3.engine.json")).unwrap();
+            assert!(
+                text.contains("\"queue_depth > 50.0\""),
+                "the rule is in the artifact"
+            );
+            text
+        })
+        .clone()
 }
 
 proptest! {
@@ -140,6 +214,34 @@ proptest! {
         std::fs::write(dir.path().join("p.scalepol"), &text).unwrap();
         for args in [vec!["check", "p.scalepol"], vec!["fmt", "--check", "p.scalepol"], vec!["check", "-"]] {
             let (code, err) = run_capped(&args, dir.path(), &text, Duration::from_secs(10));
+            assert_clean_exit(&args, code, &err);
+        }
+    }
+
+    #[test]
+    fn cel_in_rules_guardrails_and_artifacts(expr in cel()) {
+        let dir = tempfile::tempdir().unwrap();
+        let expr = expr.replace('`', "");
+        let policy = example("chat-llama3.scalepol").replace("queue_depth > 50.0", &expr);
+        std::fs::write(dir.path().join("p.scalepol"), &policy).unwrap();
+        let rules = format!("rules acme {{\n  guardrail \"g\" {{\n    code ACME001\n    message \"m\"\n    require `{expr}`\n  }}\n}}\n");
+        std::fs::write(dir.path().join("org.rules"), rules).unwrap();
+        // The compiled example with the expression as its rule, as a hand
+        // edit of an artifact would have it.
+        let artifact = artifact().replace(
+            "\"queue_depth > 50.0\"",
+            &serde_json::to_string(&expr).unwrap(),
+        );
+        std::fs::write(dir.path().join("a.engine.json"), artifact).unwrap();
+        let example = root().join("policies/chat-llama3.scalepol");
+        let observation = b"{\"time\": 0, \"replicas\": 2, \"metrics\": {\"queue_depth\": 40, \"kv_cache\": 50}}\n";
+        for args in [
+            vec!["check", "p.scalepol"],
+            vec!["decide", "p.scalepol"],
+            vec!["check", "--rules", "org.rules", example.to_str().unwrap()],
+            vec!["decide", "a.engine.json"],
+        ] {
+            let (code, err) = run_capped(&args, dir.path(), observation, Duration::from_secs(10));
             assert_clean_exit(&args, code, &err);
         }
     }

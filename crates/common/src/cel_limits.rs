@@ -19,6 +19,13 @@ pub const MAX_OPERATORS: usize = 256;
 /// evaluation cost multiplies.
 pub const MAX_MACROS: usize = 2;
 
+/// The most comprehension iterations an evaluation may run: checked
+/// before evaluating, from the sizes of the lists the expression can reach
+/// (`iteration_bound`), as the evaluator has no budget of its own.
+pub const MAX_ITERATIONS: u64 = 1_000_000;
+
+const MACROS: [&str; 5] = ["all(", "exists(", "exists_one(", "map(", "filter("];
+
 /// Why an expression is refused before parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Violation {
@@ -116,14 +123,60 @@ pub fn check(src: &str) -> Result<(), Violation> {
         return Err(Violation::NonAscii { offset, ch });
     }
     let text: String = outside.iter().map(|(_, c)| *c).collect();
-    let macros = ["all(", "exists(", "exists_one(", "map(", "filter("]
-        .iter()
-        .map(|m| text.matches(&format!(".{m}")).count())
-        .sum::<usize>();
+    let macros = macro_calls(&text).len();
     if macros > MAX_MACROS {
         return Err(Violation::TooManyMacros { count: macros });
     }
     Ok(())
+}
+
+/// Where each comprehension's argument list opens and closes in `code`
+/// (an expression with its string literals removed).
+fn macro_calls(code: &str) -> Vec<(usize, usize)> {
+    let bytes = code.as_bytes();
+    let mut calls = Vec::new();
+    for m in MACROS {
+        let needle = format!(".{m}");
+        for (at, _) in code.match_indices(&needle) {
+            let open = at + needle.len() - 1;
+            let mut depth = 0usize;
+            let mut close = bytes.len();
+            for (i, &b) in bytes.iter().enumerate().skip(open) {
+                match b {
+                    b'(' => depth += 1,
+                    b')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            close = i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            calls.push((open, close));
+        }
+    }
+    calls
+}
+
+/// An upper bound on the comprehension iterations of `src` when no list or
+/// map in its variables has more than `largest` entries. A list the
+/// expression builds is at most every such list joined by each `+`, plus
+/// its own literal elements; a comprehension runs that many times for each
+/// iteration of every comprehension it is nested in. Expressions that fail
+/// `check` have no bound.
+pub fn iteration_bound(src: &str, largest: usize) -> Option<u64> {
+    check(src).ok()?;
+    let code: String = outside_strings(src).ok()?.iter().map(|(_, c)| *c).collect();
+    let count = |c: char| code.chars().filter(|&x| x == c).count() as u64;
+    let n = (largest as u64).saturating_mul(count('+') + 1) + count(',') + 1;
+    let calls = macro_calls(&code);
+    let total = calls.iter().fold(0u64, |sum, &(open, _)| {
+        let depth = calls.iter().filter(|&&(o, c)| o < open && open < c).count() as u32 + 1;
+        sum.saturating_add(n.saturating_pow(depth))
+    });
+    Some(total)
 }
 
 /// The characters outside string literals (with their byte offsets).
@@ -170,6 +223,27 @@ fn outside_strings(src: &str) -> Result<Vec<(usize, char)>, Violation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_comprehensions_multiply_and_sequential_ones_add() {
+        let nested = "policy.pools.all(p, policy.pools.all(q, p.max >= q.min))";
+        // Each comma may add a literal element to a list: n = 4000 + 2 + 1.
+        assert_eq!(iteration_bound(nested, 4000), Some(4003 + 4003 * 4003));
+        let side_by_side = "policy.pools.all(p, p.max > 1) && policy.pools.exists(p, p.spot < 1.0)";
+        assert_eq!(iteration_bound(side_by_side, 4000), Some(2 * 4003));
+        assert_eq!(iteration_bound("x > 1.0", 1_000_000), Some(0));
+        // A string cannot hide a comprehension, nor fake one.
+        assert_eq!(iteration_bound("'.all(' == x", 10), Some(0));
+    }
+
+    #[test]
+    fn built_lists_count_at_their_largest() {
+        let joined = "(a + a + a).map(x, x)";
+        assert_eq!(iteration_bound(joined, 100), Some(3 * 100 + 1 + 1));
+        let literal = "[1, 2, 3].map(x, [4, 5].map(y, y))";
+        assert_eq!(iteration_bound(literal, 0), Some(6 + 6 * 6));
+        assert!(iteration_bound(literal, 0).unwrap() < MAX_ITERATIONS);
+    }
 
     #[test]
     fn an_escaped_quote_hides_nothing() {

@@ -10,6 +10,7 @@ pub mod cel;
 pub mod checks;
 pub mod codes;
 pub mod diagnostics;
+mod excerpt;
 pub mod lines;
 pub mod lower;
 pub mod measure;
@@ -36,6 +37,30 @@ pub use model::Policy;
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// Line starts, computed on first use: every renderer of every
+    /// diagnostic shares them (thousands of findings in one large file
+    /// must not each rescan it).
+    lines: std::sync::OnceLock<lines::LineIndex>,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+            lines: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The file's line index.
+    pub fn lines(&self) -> &lines::LineIndex {
+        self.lines.get_or_init(|| lines::LineIndex::new(&self.text))
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn human(&self, offset: usize) -> (usize, usize) {
+        self.lines().human(&self.text, offset)
+    }
 }
 
 /// Reads the files that `extends` names.
@@ -185,10 +210,7 @@ pub fn syntax_diagnostic(file: FileId, e: &scalepol_syntax::SyntaxError) -> Diag
 
 /// Checks one file's text.
 pub fn check_source(name: &str, text: &str, loader: &dyn Loader) -> Checked {
-    let mut files = vec![SourceFile {
-        name: name.to_string(),
-        text: text.to_string(),
-    }];
+    let mut files = vec![SourceFile::new(name.to_string(), text.to_string())];
     let doc = match scalepol_syntax::parse(text) {
         Ok(d) => d,
         Err(e) => {
@@ -322,7 +344,7 @@ fn load_chain(
         );
         return;
     }
-    files.push(SourceFile { name, text });
+    files.push(SourceFile::new(name, text));
     let idx = files.len() - 1;
     match scalepol_syntax::parse(&files[idx].text) {
         Ok(doc) => {
@@ -347,8 +369,7 @@ fn load_chain(
         Err(e) => {
             // Said at the `extends`, without echoing the file: it may not be
             // a policy at all (docs/security.md). Its own check shows more.
-            let text = &files[idx].text;
-            let (line, col) = lines::LineIndex::new(text).human(text, e.span.start);
+            let (line, col) = files[idx].human(e.span.start);
             sink.push(
                 Diagnostic::new(
                     code::EXTENDS_NOT_FOUND,

@@ -1,6 +1,7 @@
 //! Byte offsets to lines and columns.
 
 /// Line starts of a text, for offset to (line, column) conversion.
+#[derive(Debug, Clone)]
 pub struct LineIndex {
     starts: Vec<usize>,
 }

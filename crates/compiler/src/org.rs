@@ -37,6 +37,7 @@ struct Guardrail {
     severity: Severity,
     message: String,
     expr_span: Span,
+    source: String,
     program: cel_interpreter::Program,
 }
 
@@ -68,10 +69,7 @@ const RULES_ITEMS: &[&str] = &["level", "quota", "guardrail"];
 /// Reads a rules file. Problems in it are in `diagnostics`, with `FileId(0)`
 /// standing for the rules file.
 pub fn load_rules(name: &str, text: &str) -> OrgRules {
-    let file = SourceFile {
-        name: name.to_string(),
-        text: text.to_string(),
-    };
+    let file = SourceFile::new(name.to_string(), text.to_string());
     let mut rules = OrgRules {
         file,
         diagnostics: Vec::new(),
@@ -282,6 +280,7 @@ fn guardrail(ctx: &mut Ctx, n: &Node) -> Option<Guardrail> {
         severity,
         message,
         expr_span: inner,
+        source: expr,
         program: compiled,
     })
 }
@@ -397,8 +396,23 @@ fn guardrails(c: &mut Checked, r: &OrgRules) {
     };
     let name_span = p.name_span;
     let policy_name = p.name.clone();
+    let largest = largest_collection(&value);
     let mut found = Vec::new();
     for g in &r.guardrails {
+        // The evaluator has no budget: a comprehension nested in another
+        // over a large policy would run for minutes or exhaust memory.
+        let limit = scalepol_common::cel_limits::MAX_ITERATIONS;
+        match scalepol_common::cel_limits::iteration_bound(&g.source, largest) {
+            Some(n) if n <= limit => {}
+            bound => {
+                let why = match bound {
+                    Some(n) => format!("it may iterate {n} times over lists of up to {largest} entries; the limit is {limit}"),
+                    None => "it exceeds the limits on CEL expressions".to_string(),
+                };
+                found.push((g, Some(why)));
+                continue;
+            }
+        }
         let mut context = cel_interpreter::Context::default();
         context.add_variable_from_value("policy", value.clone());
         // Guardrails are the organisation's code: a panic in the evaluator
@@ -435,6 +449,23 @@ fn guardrails(c: &mut Checked, r: &OrgRules) {
                 .help("guard optional fields with `has(...)`; the policy view is described in docs/guardrails.md"),
         };
         c.diagnostics.push(d);
+    }
+}
+
+/// The most entries of any list or map in a value, at any depth.
+fn largest_collection(v: &cel_interpreter::Value) -> usize {
+    use cel_interpreter::Value;
+    match v {
+        Value::List(items) => items
+            .iter()
+            .map(largest_collection)
+            .fold(items.len(), usize::max),
+        Value::Map(m) => m
+            .map
+            .values()
+            .map(largest_collection)
+            .fold(m.map.len(), usize::max),
+        _ => 0,
     }
 }
 

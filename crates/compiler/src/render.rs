@@ -3,16 +3,17 @@
 //! and the language server agree on what a diagnostic says.
 
 use crate::diagnostics::{Diagnostic, Severity};
-use crate::lines::LineIndex;
+use crate::excerpt::Excerpt;
 use crate::{codes, SourceFile};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan};
 use serde_json::{json, Value};
 use std::fmt;
 
 /// A diagnostic with its files, as miette wants it.
 struct Report<'a> {
     d: &'a Diagnostic,
-    source: NamedSource<String>,
+    /// The labelled lines only, long ones cut; labels are in its coordinates.
+    source: Excerpt,
 }
 
 impl fmt::Debug for Report<'_> {
@@ -55,7 +56,8 @@ impl miette::Diagnostic for Report<'_> {
         let file = self.d.primary.file;
         let primary = std::iter::once(LabeledSpan::new_primary_with_span(
             Some(self.d.primary.message.clone()).filter(|m| !m.is_empty()),
-            (self.d.primary.span.start, self.d.primary.span.len()),
+            self.source
+                .span(self.d.primary.span.start, self.d.primary.span.end),
         ));
         let secondary = self
             .d
@@ -63,7 +65,10 @@ impl miette::Diagnostic for Report<'_> {
             .iter()
             .filter(move |l| l.file == file)
             .map(|l| {
-                LabeledSpan::new_with_span(Some(l.message.clone()), (l.span.start, l.span.len()))
+                LabeledSpan::new_with_span(
+                    Some(l.message.clone()),
+                    self.source.span(l.span.start, l.span.end),
+                )
             });
         Some(Box::new(primary.chain(secondary)))
     }
@@ -72,9 +77,18 @@ impl miette::Diagnostic for Report<'_> {
 /// The human report for one diagnostic: source excerpt, labels, help.
 pub fn human(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
     let f = &files[d.primary.file.0 as usize];
+    let spans: Vec<(usize, usize)> = std::iter::once(d.primary.span)
+        .chain(
+            d.secondary
+                .iter()
+                .filter(|l| l.file == d.primary.file)
+                .map(|l| l.span),
+        )
+        .map(|s| (s.start, s.end))
+        .collect();
     let report = Report {
         d,
-        source: NamedSource::new(f.name.clone(), f.text.clone()),
+        source: Excerpt::new(f, &spans),
     };
     let theme = if color {
         GraphicalTheme::unicode()
@@ -90,7 +104,7 @@ pub fn human(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
     }
     for l in d.secondary.iter().filter(|l| l.file != d.primary.file) {
         let other = &files[l.file.0 as usize];
-        let (line, col) = LineIndex::new(&other.text).human(&other.text, l.span.start);
+        let (line, col) = other.human(l.span.start);
         out.push_str(&format!(
             "  note: {} ({}:{}:{})\n",
             l.message, other.name, line, col
@@ -102,7 +116,7 @@ pub fn human(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
 /// One line: `file:line:col: warning[SP0701]: message (help)`.
 pub fn short(d: &Diagnostic, files: &[SourceFile]) -> String {
     let f = &files[d.primary.file.0 as usize];
-    let (line, col) = LineIndex::new(&f.text).human(&f.text, d.primary.span.start);
+    let (line, col) = f.human(d.primary.span.start);
     let help = d
         .help
         .as_deref()
@@ -121,9 +135,8 @@ pub fn short(d: &Diagnostic, files: &[SourceFile]) -> String {
 pub fn json(d: &Diagnostic, files: &[SourceFile]) -> Value {
     let loc = |file: crate::diagnostics::FileId, span: scalepol_syntax::Span| {
         let f = &files[file.0 as usize];
-        let idx = LineIndex::new(&f.text);
-        let (sl, sc) = idx.human(&f.text, span.start);
-        let (el, ec) = idx.human(&f.text, span.end);
+        let (sl, sc) = f.human(span.start);
+        let (el, ec) = f.human(span.end);
         json!({
             "file": f.name,
             "span": {"start": span.start, "end": span.end},
@@ -190,9 +203,8 @@ pub fn sarif(results: &[(&[SourceFile], &[Diagnostic])]) -> Value {
     for (files, diags) in results {
         for d in diags.iter() {
             let f = &files[d.primary.file.0 as usize];
-            let idx = LineIndex::new(&f.text);
-            let (sl, sc) = idx.human(&f.text, d.primary.span.start);
-            let (el, ec) = idx.human(&f.text, d.primary.span.end);
+            let (sl, sc) = f.human(d.primary.span.start);
+            let (el, ec) = f.human(d.primary.span.end);
             // Every code is in `ids`: the registry's, then the ones added above.
             let rule_index = ids.iter().position(|c| *c == d.code).unwrap_or(0);
             out.push(json!({
@@ -241,9 +253,8 @@ fn uri(name: &str) -> String {
 /// A GitHub Actions workflow command that annotates the line.
 pub fn github(d: &Diagnostic, files: &[SourceFile]) -> String {
     let f = &files[d.primary.file.0 as usize];
-    let idx = LineIndex::new(&f.text);
-    let (sl, sc) = idx.human(&f.text, d.primary.span.start);
-    let (el, ec) = idx.human(&f.text, d.primary.span.end);
+    let (sl, sc) = f.human(d.primary.span.start);
+    let (el, ec) = f.human(d.primary.span.end);
     let level = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",

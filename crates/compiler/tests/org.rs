@@ -163,3 +163,39 @@ fn the_example_rules_hold_for_the_example_policies() {
         r.diagnostics
     );
 }
+
+/// A policy of `pools` small CPU pools.
+fn many_pools(pools: usize) -> String {
+    let mut text = String::from("policy many {\n  workload deployment \"ml/many\"\n");
+    for i in 0..pools {
+        text.push_str(&format!(
+            "  pool p{i}: cpu {{\n    replicas 1..4\n    capacity 10 req/s\n    cost $0.1/h\n  }}\n"
+        ));
+    }
+    text.push_str("}\n");
+    text
+}
+
+#[test]
+fn a_nested_comprehension_over_a_large_policy_is_refused_before_it_runs() {
+    let rules = r#"rules acme {
+  guardrail "ranges are comparable" {
+    code ACME003
+    message "every pool's maximum is at least every pool's minimum"
+    require `policy.pools.all(p, policy.pools.all(q, p.replicas.max >= q.replicas.min))`
+  }
+}
+"#;
+    // 3 pools: 9 iterations, evaluated, and true.
+    let (_, codes) = scenario(rules, &[("few.scalepol", many_pools(3))]);
+    assert!(
+        !codes.iter().any(|c| c == "SP0611" || c == "ACME003"),
+        "{codes:?}"
+    );
+    // 2,000 pools: about 4 million iterations; refused in no time.
+    let started = std::time::Instant::now();
+    let (out, codes) = scenario(rules, &[("many.scalepol", many_pools(2000))]);
+    assert!(codes.iter().any(|c| c == "SP0611"), "{codes:?}");
+    assert!(out.contains("may iterate"), "{out}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}

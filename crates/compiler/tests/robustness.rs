@@ -164,3 +164,56 @@ fn inherited_settings_keep_their_origin() {
     assert!(s.interval.is_default());
     assert!(p.slo.as_ref().unwrap().availability.is_some());
 }
+
+/// Thousands of findings in one large file cost what each one shows, not
+/// the file's size each: rendering used to rescan the whole file for every
+/// diagnostic (20,000 pools took a minute). Compared with one finding's cost
+/// so the bound holds on slow machines and in debug builds.
+#[test]
+fn rendering_many_findings_is_linear() {
+    let policy = |pools: usize| {
+        let mut text = String::from("policy many {\n  workload deployment \"ml/many\"\n");
+        for i in 0..pools {
+            text.push_str(&format!(
+                "  pool p{i}: cpu {{\n    replicas 1..4\n    capacity 10 req/s\n    cost $0.1/h\n  }}\n"
+            ));
+        }
+        text + "}\n"
+    };
+    let render_all = |pools: usize| {
+        let checked = check_source("many.scalepol", &policy(pools), &NoFiles);
+        let started = std::time::Instant::now();
+        let mut bytes = 0;
+        for d in &checked.diagnostics {
+            bytes += scalepol_compiler::render::human(d, &checked.files, false).len();
+            bytes += scalepol_compiler::render::json(d, &checked.files)
+                .to_string()
+                .len();
+        }
+        (checked.diagnostics.len(), started.elapsed(), bytes)
+    };
+    let (small_n, small_t, _) = render_all(500);
+    let (big_n, big_t, bytes) = render_all(8000);
+    assert!(big_n >= 8000 && small_n >= 500, "{big_n} {small_n}");
+    let per_small = small_t.as_secs_f64() / small_n as f64;
+    let per_big = big_t.as_secs_f64() / big_n as f64;
+    assert!(
+        per_big < per_small * 4.0,
+        "per finding: {per_small:.2e} s at 500 pools, {per_big:.2e} s at 8,000 ({bytes} bytes)"
+    );
+}
+
+/// A finding on a line of megabytes shows a window of it.
+#[test]
+fn a_long_line_is_not_echoed_whole() {
+    let text = format!(
+        "policy x {{\n  workload deployment \"a/b\" // {}\n  bogus 3\n}}\n",
+        "x".repeat(4_000_000)
+    );
+    let checked = check_source("long.scalepol", &text, &NoFiles);
+    assert!(!checked.diagnostics.is_empty());
+    for d in &checked.diagnostics {
+        let shown = scalepol_compiler::render::human(d, &checked.files, false);
+        assert!(shown.len() < 4000, "{} bytes", shown.len());
+    }
+}

@@ -711,7 +711,12 @@ fn with_rate_limits(
 /// input and panics on some malformed input.
 fn compile_rule(r: &RuleSpec) -> Result<cel_interpreter::Program, LoadError> {
     let err = |why: String| LoadError(format!("rule `{}`: {why}", r.name));
-    scalepol_common::cel_limits::check(&r.when).map_err(|v| err(v.to_string()))?;
+    use scalepol_common::cel_limits;
+    cel_limits::check(&r.when).map_err(|v| err(v.to_string()))?;
+    // A rule's variables are numbers: its lists are its own literals.
+    if cel_limits::iteration_bound(&r.when, 0).is_none_or(|n| n > cel_limits::MAX_ITERATIONS) {
+        return Err(err("its comprehensions may run too long".into()));
+    }
     let when = r.when.clone();
     match std::panic::catch_unwind(move || cel_interpreter::Program::compile(&when)) {
         Ok(Ok(program)) => Ok(program),
