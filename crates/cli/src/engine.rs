@@ -42,11 +42,10 @@ pub fn test(paths: &[PathBuf]) -> u8 {
             continue;
         };
         for t in &p.tests {
-            let pool = t
-                .pool
-                .as_deref()
-                .and_then(|n| engine.pool_index(n))
-                .unwrap_or(0);
+            let pool = match t.pool.as_deref() {
+                None => 0,
+                Some(n) => engine.pool_index(n).unwrap_or(usize::MAX),
+            };
             let now =
                 t.at.as_deref()
                     .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
@@ -57,7 +56,14 @@ pub fn test(paths: &[PathBuf]) -> u8 {
                 metrics: t.given.iter().cloned().collect(),
                 pods: Vec::new(),
             };
-            let d = engine.decide(pool, &mut State::default(), &obs, now);
+            let d = match engine.decide(pool, &mut State::default(), &obs, now) {
+                Ok(d) => d,
+                Err(e) => {
+                    failed += 1;
+                    println!("test {name} :: {} ... FAILED\n    {e}", t.name);
+                    continue;
+                }
+            };
             let ok = t.expect.min.is_none_or(|m| d.desired >= m)
                 && t.expect.max.is_none_or(|m| d.desired <= m);
             let expected = match (t.expect.min, t.expect.max) {
@@ -193,7 +199,13 @@ pub fn decide(policy: &std::path::Path, pool: Option<&str>) -> u8 {
             pods: parsed.pods,
         };
         let s = state.get_or_insert_with(|| State::new_controller(parsed.replicas, parsed.time));
-        let d = engine.decide(index, s, &obs, parsed.time);
+        let d = match engine.decide(index, s, &obs, parsed.time) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
         let json = serde_json::to_string(&d).unwrap_or_default();
         if writeln!(out, "{json}").is_err() {
             return 2;

@@ -260,7 +260,10 @@ fn run_loop(a: &Args) -> Result<(), (u8, String)> {
             metrics,
             pods: Vec::new(),
         };
-        let d = engine.decide(pool, &mut state, &obs, now);
+        let d = match engine.decide(pool, &mut state, &obs, now) {
+            Ok(d) => d,
+            Err(e) => return Err((2, e.to_string())),
+        };
         if act(a, &d) {
             current = d.desired;
         }

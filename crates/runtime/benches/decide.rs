@@ -92,7 +92,7 @@ fn bench(c: &mut Criterion) {
         c.bench_function(name, |b| {
             b.iter(|| {
                 t += 15.0;
-                black_box(e.decide(0, &mut state, black_box(&obs), t))
+                black_box(e.decide(0, &mut state, black_box(&obs), t).unwrap())
             })
         });
     }

@@ -7,6 +7,11 @@
 //! scaling down while in it), and the scale-down delay. Facts from
 //! upstream; the code is this project's.
 
+use crate::artifact::PoolSpec;
+use crate::engine::{finish, Engine};
+use crate::explain::{Decision, Limit, Proposal};
+use crate::observation::{ready_pods, Observation};
+use crate::state::State;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -136,4 +141,83 @@ fn delay(spec: &KpaSpec, state: &mut KpaState, desired: u32, now: f64) -> u32 {
         w.pop_front();
     }
     w.iter().map(|&(_, d)| d).max().unwrap_or(desired)
+}
+
+/// A KServe Serverless pool: Knative's KPA on the first target's metric
+/// (docs/runtime.md), averaged over the stable and panic windows of the
+/// samples this engine has seen; then scale to zero after the retention
+/// period (`cooldown`), and the range.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn decide(
+    engine: &Engine,
+    p: &PoolSpec,
+    k: &KpaSpec,
+    state: &mut State,
+    obs: &Observation,
+    proposals: Vec<Proposal>,
+    now: f64,
+    mut why: Vec<Limit>,
+    mut notes: Vec<String>,
+) -> Decision {
+    let current = obs.replicas.min(i32::MAX as u32);
+    let ready = ready_pods(&obs.pods).unwrap_or(current);
+    let value = proposals.first().and_then(|x| x.value);
+    let desired = match value {
+        None => {
+            why.push(Limit::Hold);
+            notes.push("no metric to scale on: the KPA keeps the count".into());
+            current
+        }
+        Some(v) => {
+            state.samples.push_back((now, v));
+            while state
+                .samples
+                .front()
+                .is_some_and(|&(t, _)| t <= now - k.stable_window_seconds)
+            {
+                state.samples.pop_front();
+            }
+            let mean = |window: f64| {
+                let in_window: Vec<f64> = state
+                    .samples
+                    .iter()
+                    .filter(|&&(t, _)| t > now - window)
+                    .map(|&(_, x)| x)
+                    .collect();
+                in_window.iter().sum::<f64>() / in_window.len().max(1) as f64
+            };
+            let (stable, panic) = (mean(k.stable_window_seconds), mean(k.panic_window_seconds));
+            let kpa = state
+                .kpa
+                .get_or_insert_with(|| KpaState::starting(ready, now));
+            let d = scale(k, kpa, ready, stable, panic, true, now);
+            if panicking(kpa) {
+                why.push(Limit::Panic);
+            }
+            d
+        }
+    };
+    if desired > 0 {
+        state.last_active = Some(now);
+    }
+    let mut range = (p.min, p.max);
+    engine.apply_schedules(p, now, &mut range, &mut why);
+    engine.apply_rules(p, obs, now, current, &mut range, &mut why, &mut notes);
+    // To zero only after the retention period since the last demand.
+    let idle_for = state.last_active.map_or(f64::INFINITY, |t| now - t);
+    let floor = if range.0 == 0 && desired == 0 && current > 0 && idle_for < p.cooldown_seconds {
+        why.push(Limit::Cooldown);
+        1
+    } else {
+        range.0
+    };
+    let result = desired.clamp(floor, range.1.max(floor));
+    if result != desired && !why.contains(&Limit::Cooldown) {
+        why.push(if result > desired {
+            Limit::Min
+        } else {
+            Limit::Max
+        });
+    }
+    finish(p, state, current, result, proposals, why, notes, now)
 }

@@ -100,7 +100,7 @@ fn kubernetes_hpa() {
             metrics: [("r".to_string(), c["recommendation"].as_f64().unwrap())].into(),
             pods: Vec::new(),
         };
-        let d = e.decide(0, &mut state, &obs, NOW);
+        let d = e.decide(0, &mut state, &obs, NOW).unwrap();
         ran += 1;
         if d.desired as u64 != c["expect"].as_u64().unwrap() {
             failures.push(format!(
@@ -118,16 +118,18 @@ fn kubernetes_hpa() {
             .iter()
             .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
             .collect();
-        let d = e.decide(
-            0,
-            &mut State::default(),
-            &Observation {
-                replicas: c["current"].as_u64().unwrap() as u32,
-                metrics,
-                pods: Vec::new(),
-            },
-            NOW,
-        );
+        let d = e
+            .decide(
+                0,
+                &mut State::default(),
+                &Observation {
+                    replicas: c["current"].as_u64().unwrap() as u32,
+                    metrics,
+                    pods: Vec::new(),
+                },
+                NOW,
+            )
+            .unwrap();
         ran += 1;
         if d.desired as u64 != c["expect"].as_u64().unwrap() {
             failures.push(format!(
@@ -169,7 +171,7 @@ fn replica_calc(c: &Value) -> Option<String> {
     let e = engine(&spec, vec![target], 0.1);
     let pods: Vec<scalepol_runtime::Pod> = serde_json::from_value(c["pods"].clone()).unwrap();
     let obs = observation(c, pods);
-    let d = e.decide(0, &mut State::default(), &obs, NOW);
+    let d = e.decide(0, &mut State::default(), &obs, NOW).unwrap();
     (d.desired as u64 != c["expect"].as_u64().unwrap()).then(|| {
         format!(
             "{}: expected {}, got {} ({})",
@@ -197,7 +199,7 @@ fn whole_controller(c: &Value) -> Option<String> {
     } else {
         State::default()
     };
-    let d = e.decide(0, &mut state, &obs, NOW);
+    let d = e.decide(0, &mut state, &obs, NOW).unwrap();
     (d.desired as u64 != c["expect"].as_u64().unwrap()).then(|| {
         format!(
             "{}: expected {}, got {} ({})",
@@ -239,7 +241,9 @@ fn keda() {
                 metrics,
                 pods: Vec::new(),
             };
-            let d = e.decide(0, &mut state, &obs, NOW + 15.0 * i as f64);
+            let d = e
+                .decide(0, &mut state, &obs, NOW + 15.0 * i as f64)
+                .unwrap();
             if let Some(want) = step.get("expect_proposal") {
                 let got = d.proposals[0].replicas.map(u64::from);
                 if got != want.as_u64() {

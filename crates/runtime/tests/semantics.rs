@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use scalepol_runtime::artifact::*;
-use scalepol_runtime::{Engine, Observation, State};
+use scalepol_runtime::{Engine, Limit, Observation, State};
 
 fn behavior(select: Select, window: f64, policies: Vec<(RateKind, u32, f64)>) -> BehaviorSpec {
     BehaviorSpec {
@@ -79,12 +79,57 @@ fn obs(replicas: u32, m: f64) -> Observation {
 }
 
 #[test]
+fn a_pool_the_artifact_does_not_have_is_an_error() {
+    let e = engine(pool(1, 100, Mode::PerReplica));
+    let err = e
+        .decide(7, &mut State::default(), &obs(4, 10.0), 0.0)
+        .unwrap_err();
+    assert_eq!((err.index, err.pools), (7, 1));
+    assert_eq!(
+        err.to_string(),
+        "no pool #7 in the artifact: it has 1 pool(s)"
+    );
+}
+
+#[test]
+fn limits_serialise_as_the_documented_strings() {
+    let all = [
+        (Limit::Tolerance, "tolerance"),
+        (Limit::Min, "min"),
+        (Limit::Max, "max"),
+        (Limit::Stabilization, "stabilization"),
+        (Limit::Rate, "rate"),
+        (Limit::Schedule("day".into()), "schedule:day"),
+        (Limit::Rule("burst floor".into()), "rule:burst floor"),
+        (Limit::Fallback, "fallback"),
+        (Limit::Hold, "hold"),
+        (Limit::Activation, "activation"),
+        (Limit::Cooldown, "cooldown"),
+        (Limit::Panic, "panic"),
+    ];
+    let docs = include_str!("../../../docs/runtime.md");
+    for (limit, text) in all {
+        assert_eq!(
+            serde_json::to_value(&limit).unwrap(),
+            serde_json::json!(text)
+        );
+        let listed = text.replace("day", "NAME").replace("burst floor", "NAME");
+        assert!(
+            docs.contains(&format!("`{listed}`")),
+            "docs/runtime.md does not list `{listed}`"
+        );
+    }
+}
+
+#[test]
 fn per_replica_target_is_ceil_of_total_over_target() {
     let e = engine(pool(1, 100, Mode::PerReplica));
     // 4 replicas, 97 in total: ceil(97 / 10) = 10; capped by the scale-up rate: max(4 + 4, 4 * 2) = 8.
-    let d = e.decide(0, &mut State::default(), &obs(4, 97.0), 0.0);
+    let d = e
+        .decide(0, &mut State::default(), &obs(4, 97.0), 0.0)
+        .unwrap();
     assert_eq!(d.desired, 8);
-    assert!(d.limited_by.contains(&"rate".to_string()), "{d:?}");
+    assert!(d.limited_by.contains(&Limit::Rate), "{d:?}");
 }
 
 #[test]
@@ -93,12 +138,14 @@ fn tolerance_is_inclusive_per_direction() {
     // ratio 44 / (10 * 4) = 1.1: exactly at the tolerance, no change.
     assert_eq!(
         e.decide(0, &mut State::default(), &obs(4, 44.0), 0.0)
+            .unwrap()
             .desired,
         4
     );
     // 1.125: outside, ceil(45 / 10) = 5.
     assert_eq!(
         e.decide(0, &mut State::default(), &obs(4, 45.0), 0.0)
+            .unwrap()
             .desired,
         5
     );
@@ -108,6 +155,7 @@ fn tolerance_is_inclusive_per_direction() {
     // ratio 0.5: within a 50% scale-down tolerance.
     assert_eq!(
         e.decide(0, &mut State::default(), &obs(4, 20.0), 0.0)
+            .unwrap()
             .desired,
         4
     );
@@ -119,6 +167,7 @@ fn total_target_scales_proportionally() {
     // value 15 vs target 10 with 4 replicas: ceil(1.5 * 4) = 6.
     assert_eq!(
         e.decide(0, &mut State::default(), &obs(4, 15.0), 0.0)
+            .unwrap()
             .desired,
         6
     );
@@ -129,10 +178,19 @@ fn scale_down_waits_for_the_stabilization_window() {
     let e = engine(pool(1, 100, Mode::PerReplica));
     let mut s = State::new_controller(10, 0.0);
     // A new controller seeds the window with the current count: no scale-down yet.
-    assert_eq!(e.decide(0, &mut s, &obs(10, 20.0), 15.0).desired, 10);
-    assert_eq!(e.decide(0, &mut s, &obs(10, 20.0), 299.0).desired, 10);
+    assert_eq!(
+        e.decide(0, &mut s, &obs(10, 20.0), 15.0).unwrap().desired,
+        10
+    );
+    assert_eq!(
+        e.decide(0, &mut s, &obs(10, 20.0), 299.0).unwrap().desired,
+        10
+    );
     // The window is strictly the last 300 s: at 300 s the seed has left it.
-    assert_eq!(e.decide(0, &mut s, &obs(10, 20.0), 300.0).desired, 2);
+    assert_eq!(
+        e.decide(0, &mut s, &obs(10, 20.0), 300.0).unwrap().desired,
+        2
+    );
 }
 
 #[test]
@@ -142,11 +200,20 @@ fn scale_down_percent_truncates_and_counts_past_events() {
     let e = engine(p);
     let mut s = State::default();
     // 25 replicas, 10% a minute: int(25 * 0.9) = 22.
-    assert_eq!(e.decide(0, &mut s, &obs(25, 10.0), 0.0).desired, 22);
+    assert_eq!(
+        e.decide(0, &mut s, &obs(25, 10.0), 0.0).unwrap().desired,
+        22
+    );
     // 30 s later the minute is not over: the period started at 25, so 22 still.
-    assert_eq!(e.decide(0, &mut s, &obs(22, 10.0), 30.0).desired, 22);
+    assert_eq!(
+        e.decide(0, &mut s, &obs(22, 10.0), 30.0).unwrap().desired,
+        22
+    );
     // After the period (strictly more than 60 s later), a new step: int(22 * 0.9) = 19.
-    assert_eq!(e.decide(0, &mut s, &obs(22, 10.0), 61.0).desired, 19);
+    assert_eq!(
+        e.decide(0, &mut s, &obs(22, 10.0), 61.0).unwrap().desired,
+        19
+    );
 }
 
 #[test]
@@ -160,6 +227,7 @@ fn select_min_takes_the_most_conservative_policy() {
     let e = engine(p);
     assert_eq!(
         e.decide(0, &mut State::default(), &obs(10, 500.0), 0.0)
+            .unwrap()
             .desired,
         12
     );
@@ -168,6 +236,7 @@ fn select_min_takes_the_most_conservative_policy() {
     assert_eq!(
         engine(p)
             .decide(0, &mut State::default(), &obs(10, 500.0), 0.0)
+            .unwrap()
             .desired,
         10
     );
@@ -178,11 +247,13 @@ fn min_and_max_clamp() {
     let e = engine(pool(3, 6, Mode::PerReplica));
     assert_eq!(
         e.decide(0, &mut State::default(), &obs(4, 1.0), 0.0)
+            .unwrap()
             .desired,
         3
     );
     assert_eq!(
         e.decide(0, &mut State::default(), &obs(5, 1000.0), 0.0)
+            .unwrap()
             .desired,
         6
     );
@@ -201,18 +272,22 @@ fn a_missing_metric_allows_scale_up_but_not_down() {
     // `other` missing, `m` asks to scale down: hold.
     assert_eq!(
         e.decide(0, &mut State::default(), &obs(8, 10.0), 0.0)
+            .unwrap()
             .desired,
         8
     );
     // `m` asks to scale up: allowed.
     assert_eq!(
         e.decide(0, &mut State::default(), &obs(8, 120.0), 0.0)
+            .unwrap()
             .desired,
         12
     );
     // NaN, infinite and negative values are unreadable too.
     for bad in [f64::NAN, f64::INFINITY, -1.0] {
-        let d = e.decide(0, &mut State::default(), &obs(8, bad), 0.0);
+        let d = e
+            .decide(0, &mut State::default(), &obs(8, bad), 0.0)
+            .unwrap();
         assert_eq!(d.desired, 8, "{bad}: {d:?}");
     }
 }
@@ -226,16 +301,17 @@ fn keda_activation_is_strictly_greater_and_cooldown_precedes_zero() {
     // At zero, value equal to the activation threshold: stays at zero.
     assert_eq!(
         e.decide(0, &mut State::default(), &obs(0, 5.0), 0.0)
+            .unwrap()
             .desired,
         0
     );
     // Above it: wakes to at least one.
     let mut s = State::default();
-    assert_eq!(e.decide(0, &mut s, &obs(0, 5.5), 0.0).desired, 1);
+    assert_eq!(e.decide(0, &mut s, &obs(0, 5.5), 0.0).unwrap().desired, 1);
     // Inactive again, but within the cooldown: holds one.
-    assert_eq!(e.decide(0, &mut s, &obs(1, 1.0), 200.0).desired, 1);
+    assert_eq!(e.decide(0, &mut s, &obs(1, 1.0), 200.0).unwrap().desired, 1);
     // After the cooldown: zero.
-    assert_eq!(e.decide(0, &mut s, &obs(1, 1.0), 300.0).desired, 0);
+    assert_eq!(e.decide(0, &mut s, &obs(1, 1.0), 300.0).unwrap().desired, 0);
 }
 
 fn failing(replicas: u32) -> Observation {
@@ -262,19 +338,22 @@ fn fallback_after_consecutive_failures() {
     let mut s = State::default();
     // KEDA falls back once the failures exceed the threshold: the fourth.
     for t in [0.0, 15.0, 30.0] {
-        assert_eq!(e.decide(0, &mut s, &failing(2), t).desired, 2);
+        assert_eq!(e.decide(0, &mut s, &failing(2), t).unwrap().desired, 2);
     }
-    let d = e.decide(0, &mut s, &failing(2), 45.0);
+    let d = e.decide(0, &mut s, &failing(2), 45.0).unwrap();
     assert_eq!(d.desired, 6);
-    assert!(d.limited_by.contains(&"fallback".to_string()));
+    assert!(d.limited_by.contains(&Limit::Fallback));
     // One good reading resets the count; the scale-down still goes through
     // the HPA's window (KEDA's fallback works through the HPA), which holds 6.
-    let d = e.decide(0, &mut s, &obs(6, 20.0), 60.0);
+    let d = e.decide(0, &mut s, &obs(6, 20.0), 60.0).unwrap();
     assert_eq!(d.desired, 6);
-    assert!(d.limited_by.contains(&"stabilization".to_string()), "{d:?}");
-    assert_eq!(e.decide(0, &mut s, &obs(6, 20.0), 361.0).desired, 2);
+    assert!(d.limited_by.contains(&Limit::Stabilization), "{d:?}");
+    assert_eq!(
+        e.decide(0, &mut s, &obs(6, 20.0), 361.0).unwrap().desired,
+        2
+    );
     // The count starts again from zero.
-    assert_eq!(e.decide(0, &mut s, &failing(2), 376.0).desired, 2);
+    assert_eq!(e.decide(0, &mut s, &failing(2), 376.0).unwrap().desired, 2);
 }
 
 #[test]
@@ -292,9 +371,9 @@ fn fallback_behaviors() {
         let e = with_fallback(behavior);
         let mut s = State::default();
         for t in [0.0, 15.0, 30.0] {
-            e.decide(0, &mut s, &failing(current), t);
+            e.decide(0, &mut s, &failing(current), t).unwrap();
         }
-        let d = e.decide(0, &mut s, &failing(current), 45.0);
+        let d = e.decide(0, &mut s, &failing(current), 45.0).unwrap();
         assert_eq!(
             d.proposals[0].replicas,
             Some(expected),
@@ -316,9 +395,11 @@ fn fallback_only_for_per_replica_targets() {
         behavior: FallbackBehavior::Static,
     });
     let e = engine(p);
-    let d = e.decide(0, &mut State::default(), &failing(2), 0.0);
+    let d = e
+        .decide(0, &mut State::default(), &failing(2), 0.0)
+        .unwrap();
     assert_eq!(d.desired, 2);
-    assert!(d.limited_by.contains(&"hold".to_string()), "{d:?}");
+    assert!(d.limited_by.contains(&Limit::Hold), "{d:?}");
 }
 
 #[test]
@@ -330,11 +411,11 @@ fn idle_to_zero_with_a_floor() {
     p.cooldown_seconds = 300.0;
     let e = engine(p);
     let mut s = State::new_controller(3, 0.0);
-    assert_eq!(e.decide(0, &mut s, &obs(3, 0.0), 100.0).desired, 3);
-    let d = e.decide(0, &mut s, &obs(3, 0.0), 300.0);
+    assert_eq!(e.decide(0, &mut s, &obs(3, 0.0), 100.0).unwrap().desired, 3);
+    let d = e.decide(0, &mut s, &obs(3, 0.0), 300.0).unwrap();
     assert_eq!(d.desired, 0, "{d:?}");
-    assert_eq!(e.decide(0, &mut s, &obs(0, 0.0), 315.0).desired, 0);
-    assert_eq!(e.decide(0, &mut s, &obs(0, 1.0), 330.0).desired, 3);
+    assert_eq!(e.decide(0, &mut s, &obs(0, 0.0), 315.0).unwrap().desired, 0);
+    assert_eq!(e.decide(0, &mut s, &obs(0, 1.0), 330.0).unwrap().desired, 3);
 }
 
 #[test]
@@ -361,13 +442,18 @@ fn rules_and_schedules_set_the_range() {
     let sunday_noon = monday_noon - 86_400.0;
     assert_eq!(
         e.decide(0, &mut State::default(), &obs(2, 20.0), sunday_noon)
+            .unwrap()
             .desired,
         2
     );
-    let d = e.decide(0, &mut State::default(), &obs(2, 20.0), monday_noon);
+    let d = e
+        .decide(0, &mut State::default(), &obs(2, 20.0), monday_noon)
+        .unwrap();
     assert_eq!(d.desired, 5, "{d:?}");
-    assert!(d.limited_by.contains(&"schedule:day".to_string()));
-    let d = e.decide(0, &mut State::default(), &obs(6, 60.0), sunday_noon);
+    assert!(d.limited_by.contains(&Limit::Schedule("day".into())));
+    let d = e
+        .decide(0, &mut State::default(), &obs(6, 60.0), sunday_noon)
+        .unwrap();
     assert_eq!(d.desired, 7, "{d:?}");
 }
 
@@ -420,8 +506,8 @@ fn hand_edited_artifacts_with_hostile_rules_are_refused() {
 fn the_clock_going_backwards_is_held() {
     let e = engine(pool(1, 100, Mode::PerReplica));
     let mut s = State::default();
-    e.decide(0, &mut s, &obs(4, 40.0), 100.0);
-    let d = e.decide(0, &mut s, &obs(4, 40.0), 50.0);
+    e.decide(0, &mut s, &obs(4, 40.0), 100.0).unwrap();
+    let d = e.decide(0, &mut s, &obs(4, 40.0), 50.0).unwrap();
     assert_eq!(d.time, 100.0);
     assert!(d.reason.contains("clock went backwards"));
 }
@@ -445,7 +531,7 @@ proptest! {
         let mut ups: Vec<(f64, u32, u32)> = Vec::new();
         for (value, dt) in stream {
             t += dt as f64;
-            let d = e.decide(0, &mut s, &obs(replicas, value), t);
+            let d = e.decide(0, &mut s, &obs(replicas, value), t).unwrap();
             prop_assert!(d.desired <= max);
             prop_assert!(d.desired >= min.max(1) || (min == 0 && d.desired == 0), "{d:?}");
             if d.desired > replicas {
@@ -468,12 +554,15 @@ fn never_to_zero_on_missing_data() {
     let e = engine(pool(0, 10, Mode::PerReplica));
     let mut s = State::default();
     for t in [0.0, 400.0, 800.0] {
-        let d = e.decide(0, &mut s, &failing(3), t);
+        let d = e.decide(0, &mut s, &failing(3), t).unwrap();
         assert_eq!(d.desired, 3, "{d:?}");
-        assert!(d.limited_by.contains(&"hold".to_string()));
+        assert!(d.limited_by.contains(&Limit::Hold));
     }
     // Read and inactive: zero after the cooldown, as before.
-    assert_eq!(e.decide(0, &mut s, &obs(3, 0.0), 1200.0).desired, 0);
+    assert_eq!(
+        e.decide(0, &mut s, &obs(3, 0.0), 1200.0).unwrap().desired,
+        0
+    );
 }
 
 #[test]
@@ -488,27 +577,30 @@ fn kserve_serverless_pools_follow_the_kpa() {
     let mut s = State::default();
     // Steady at 40 in flight: 4 pods.
     for t in [0.0, 2.0, 4.0] {
-        assert_eq!(e.decide(0, &mut s, &obs(4, 40.0), t).desired, 4);
+        assert_eq!(e.decide(0, &mut s, &obs(4, 40.0), t).unwrap().desired, 4);
     }
     // A burst: the 6 s panic window sees it at once (at least twice the
     // ready pods' worth: panic), the 60 s stable window barely.
-    let d = e.decide(0, &mut s, &obs(4, 400.0), 6.0);
-    assert!(d.limited_by.contains(&"panic".to_string()), "{d:?}");
+    let d = e.decide(0, &mut s, &obs(4, 400.0), 6.0).unwrap();
+    assert!(d.limited_by.contains(&Limit::Panic), "{d:?}");
     assert!(d.desired >= 16, "{d:?}");
     // In panic, no scale-down while the burst fades.
     let high = d.desired;
-    assert_eq!(e.decide(0, &mut s, &obs(high, 40.0), 20.0).desired, high);
+    assert_eq!(
+        e.decide(0, &mut s, &obs(high, 40.0), 20.0).unwrap().desired,
+        high
+    );
     // A stable window after the last panic reading: back to the stable count,
     // bounded by the scale-down rate (half the ready pods at most).
-    let d = e.decide(0, &mut s, &obs(high, 0.0), 80.0);
-    assert!(!d.limited_by.contains(&"panic".to_string()), "{d:?}");
+    let d = e.decide(0, &mut s, &obs(high, 0.0), 80.0).unwrap();
+    assert!(!d.limited_by.contains(&Limit::Panic), "{d:?}");
     assert_eq!(d.desired, high / 2);
     // No traffic for the retention period: zero.
     let mut t = 80.0;
     let mut n = high / 2;
     while n > 0 && t < 1000.0 {
         t += 15.0;
-        n = e.decide(0, &mut s, &obs(n, 0.0), t).desired;
+        n = e.decide(0, &mut s, &obs(n, 0.0), t).unwrap().desired;
     }
     assert_eq!(n, 0);
 }
@@ -525,13 +617,13 @@ fn many_observations_at_one_instant_stay_bounded_and_exact() {
     for i in 0..100_000u32 {
         // Recommendations between 1 and 50 (metric / 10 per replica).
         let m = f64::from(1 + i % 50) * 10.0;
-        e.decide(0, &mut s, &obs(10, m), 15.0);
+        e.decide(0, &mut s, &obs(10, m), 15.0).unwrap();
     }
     assert!(start.elapsed().as_secs_f64() < 5.0, "{:?}", start.elapsed());
     // A low reading later: the window's highest recommendation (50) holds.
-    let d = e.decide(0, &mut s, &obs(50, 10.0), 30.0);
+    let d = e.decide(0, &mut s, &obs(50, 10.0), 30.0).unwrap();
     assert_eq!(d.desired, 50, "{}", d.reason);
     // After the window, it goes down.
-    let d = e.decide(0, &mut s, &obs(50, 10.0), 400.0);
+    let d = e.decide(0, &mut s, &obs(50, 10.0), 400.0).unwrap();
     assert!(d.desired < 50, "{}", d.reason);
 }

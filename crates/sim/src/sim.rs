@@ -698,7 +698,10 @@ impl Sim<'_> {
             metrics,
             pods: Vec::new(),
         };
-        let d = engine.decide(pool, state, &obs, self.setup.start_epoch + self.now);
+        // The pool was resolved against this engine when the run was set up.
+        let Ok(d) = engine.decide(pool, state, &obs, self.setup.start_epoch + self.now) else {
+            return;
+        };
         if self.setup.record {
             self.out.decisions.push((self.now, d.desired));
         }
