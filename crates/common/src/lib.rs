@@ -4,3 +4,5 @@
 //! runtime, and an input the runtime refuses must not pass `check`.
 
 pub mod cel_limits;
+pub mod defaults;
+pub mod schedule;

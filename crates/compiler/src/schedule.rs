@@ -5,7 +5,7 @@ use crate::diagnostics::{Diagnostic, FileId};
 use crate::lower::Ctx;
 use scalepol_syntax::Span;
 
-const FIELDS: [&str; 5] = ["minute", "hour", "day of month", "month", "day of week"];
+use scalepol_common::schedule::{parse_cron, parse_zone, FIELDS};
 
 /// Checks a five-field cron expression; reports the failing field.
 pub fn check_cron(ctx: &mut Ctx, file: FileId, cron: &str, span: Span) -> bool {
@@ -26,7 +26,7 @@ pub fn check_cron(ctx: &mut Ctx, file: FileId, cron: &str, span: Span) -> bool {
         );
         return false;
     }
-    if croner::Cron::new(cron).parse().is_ok() {
+    if parse_cron(cron).is_ok() {
         return true;
     }
     // Find the first field that fails on its own, by substituting it into an
@@ -34,7 +34,7 @@ pub fn check_cron(ctx: &mut Ctx, file: FileId, cron: &str, span: Span) -> bool {
     let bad = (0..5).find(|&i| {
         let mut probe = ["*"; 5];
         probe[i] = fields[i];
-        croner::Cron::new(&probe.join(" ")).parse().is_err()
+        parse_cron(&probe.join(" ")).is_err()
     });
     let (label, sub) = match bad {
         Some(i) => {
@@ -77,7 +77,7 @@ fn field_offset(cron: &str, index: usize) -> usize {
 
 /// Checks an IANA zone name, suggesting close names.
 pub fn check_timezone(ctx: &mut Ctx, file: FileId, tz: &str, span: Span) -> Option<()> {
-    if tz.parse::<chrono_tz::Tz>().is_ok() && tz.contains('/') || tz == "UTC" {
+    if parse_zone(tz).is_ok() {
         return Some(());
     }
     let lower = tz.to_ascii_lowercase();

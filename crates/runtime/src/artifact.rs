@@ -95,34 +95,32 @@ impl BehaviorSpec {
     /// The HPA's default scale-up (Kubernetes API reference,
     /// HPAScalingRules): 100% or 4 pods per 15 s, the larger; no window.
     pub fn kubernetes_scale_up() -> BehaviorSpec {
-        BehaviorSpec {
-            policies: vec![
-                RateSpec {
-                    kind: RateKind::Percent,
-                    value: 100,
-                    period_seconds: 15.0,
-                },
-                RateSpec {
-                    kind: RateKind::Pods,
-                    value: 4,
-                    period_seconds: 15.0,
-                },
-            ],
-            select: Select::Max,
-            stabilization_seconds: 0.0,
-        }
+        use scalepol_common::defaults::hpa;
+        BehaviorSpec::upstream(&hpa::SCALE_UP, hpa::SCALE_UP_STABILIZATION_SECONDS)
     }
 
     /// The HPA's default scale-down: 100% per 15 s after a 300 s window.
     pub fn kubernetes_scale_down() -> BehaviorSpec {
+        use scalepol_common::defaults::hpa;
+        BehaviorSpec::upstream(&hpa::SCALE_DOWN, hpa::SCALE_DOWN_STABILIZATION_SECONDS)
+    }
+
+    fn upstream(rates: &[scalepol_common::defaults::Rate], stabilization: u64) -> BehaviorSpec {
         BehaviorSpec {
-            policies: vec![RateSpec {
-                kind: RateKind::Percent,
-                value: 100,
-                period_seconds: 15.0,
-            }],
+            policies: rates
+                .iter()
+                .map(|r| RateSpec {
+                    kind: if r.percent {
+                        RateKind::Percent
+                    } else {
+                        RateKind::Pods
+                    },
+                    value: r.value,
+                    period_seconds: r.period_seconds as f64,
+                })
+                .collect(),
             select: Select::Max,
-            stabilization_seconds: 300.0,
+            stabilization_seconds: stabilization as f64,
         }
     }
 }

@@ -15,8 +15,8 @@ pub(crate) struct Rule {
 
 pub(crate) struct Schedule {
     spec: ScheduleSpec,
-    cron: croner::Cron,
-    tz: chrono_tz::Tz,
+    cron: scalepol_common::schedule::Cron,
+    tz: scalepol_common::schedule::Tz,
 }
 
 impl Rule {
@@ -45,21 +45,17 @@ impl Rule {
 }
 
 impl Schedule {
-    /// Parses the cron expression and the time zone once.
+    /// Parses the cron expression and the time zone once, by the rules
+    /// `check` applies (`scalepol_common::schedule`).
     pub(crate) fn compile(s: &ScheduleSpec) -> Result<Schedule, LoadError> {
-        let cron = croner::Cron::new(&s.cron)
-            .parse()
-            .map_err(|e| LoadError(format!("schedule `{}`: {e}", s.name)))?;
-        let tz = s.timezone.parse().map_err(|_| {
-            LoadError(format!(
-                "schedule `{}`: unknown time zone {}",
-                s.name, s.timezone
-            ))
-        })?;
+        use scalepol_common::schedule::{parse_cron, parse_zone};
+        let err = |e: scalepol_common::schedule::ScheduleError| {
+            LoadError(format!("schedule `{}`: {e}", s.name))
+        };
         Ok(Schedule {
             spec: s.clone(),
-            cron,
-            tz,
+            cron: parse_cron(&s.cron).map_err(err)?,
+            tz: parse_zone(&s.timezone).map_err(err)?,
         })
     }
 }
@@ -143,15 +139,5 @@ impl Engine {
 /// Whether a schedule is active: an occurrence started at most its
 /// duration ago.
 fn active(s: &Schedule, now: f64) -> bool {
-    let Some(at) = chrono::Utc
-        .timestamp_opt((now - s.spec.duration_seconds) as i64, 0)
-        .single()
-    else {
-        return false;
-    };
-    let from = at.with_timezone(&s.tz);
-    match s.cron.find_next_occurrence(&from, true) {
-        Ok(start) => (start.timestamp() as f64) <= now,
-        Err(_) => false,
-    }
+    scalepol_common::schedule::active(&s.cron, s.tz, s.spec.duration_seconds, now)
 }

@@ -14,6 +14,7 @@ pub mod sim;
 pub mod trace;
 
 use report::{Money, Objective, Report, TraceSummary};
+use scalepol_common::defaults::{hpa, keda};
 use scalepol_compiler::model::{BudgetPeriod, Policy, Pool};
 use scalepol_runtime::artifact as a;
 use scalepol_runtime::Engine;
@@ -564,12 +565,12 @@ fn hpa_defaults(p: &a::PoolSpec) -> a::Artifact {
             target: 50.0,
             activation: None,
         }],
-        tolerance_up: 0.1,
-        tolerance_down: 0.1,
+        tolerance_up: hpa::TOLERANCE,
+        tolerance_down: hpa::TOLERANCE,
         up: a::BehaviorSpec::kubernetes_scale_up(),
         down: a::BehaviorSpec::kubernetes_scale_down(),
-        cooldown_seconds: 300.0,
-        interval_seconds: 15.0,
+        cooldown_seconds: keda::COOLDOWN_SECONDS as f64,
+        interval_seconds: hpa::SYNC_PERIOD_SECONDS as f64,
         fallback: None,
         warmup_seconds: p.warmup_seconds,
         legacy: false,

@@ -2,6 +2,7 @@
 //! runtime never needs the compiler.
 
 use crate::{Document, Emitted, Format, Schema};
+use scalepol_common::defaults::{hpa, keda};
 use scalepol_compiler::model::*;
 use scalepol_runtime::artifact as a;
 
@@ -67,16 +68,20 @@ pub fn artifact(p: &Policy) -> a::Artifact {
                             .collect()
                     })
                     .unwrap_or_default(),
-                tolerance_up: s.map(|s| s.tolerance_up.value).unwrap_or(0.1),
-                tolerance_down: s.map(|s| s.tolerance_down.value).unwrap_or(0.1),
+                tolerance_up: s.map(|s| s.tolerance_up.value).unwrap_or(hpa::TOLERANCE),
+                tolerance_down: s.map(|s| s.tolerance_down.value).unwrap_or(hpa::TOLERANCE),
                 up: s
                     .map(|s| behavior(&s.up))
                     .unwrap_or_else(|| behavior(&fixed)),
                 down: s
                     .map(|s| behavior(&s.down))
                     .unwrap_or_else(|| behavior(&fixed)),
-                cooldown_seconds: s.map(|s| s.cooldown.value.secs_f64()).unwrap_or(300.0),
-                interval_seconds: s.map(|s| s.interval.value.secs_f64()).unwrap_or(15.0),
+                cooldown_seconds: s
+                    .map(|s| s.cooldown.value.secs_f64())
+                    .unwrap_or(keda::COOLDOWN_SECONDS as f64),
+                interval_seconds: s
+                    .map(|s| s.interval.value.secs_f64())
+                    .unwrap_or(hpa::SYNC_PERIOD_SECONDS as f64),
                 fallback: s
                     .and_then(|s| s.fallback.as_ref())
                     .map(|f| a::FallbackSpec {

@@ -141,7 +141,7 @@ fn overlaps(pool: &Pool, mine: &[(&Schedule, &week::ScheduleWeek)], out: &mut Ve
 /// A note when the schedule starts between 01:00 and 03:00 local time in a
 /// zone that observes daylight-saving time.
 fn dst(s: &Schedule, w: &week::ScheduleWeek, out: &mut Vec<Diagnostic>) {
-    let Ok(tz) = s.timezone.parse::<chrono_tz::Tz>() else {
+    let Ok(tz) = scalepol_common::schedule::parse_zone(&s.timezone) else {
         return;
     };
     let offset = |m: u32| {

@@ -28,10 +28,8 @@ pub struct ScheduleWeek {
 
 impl ScheduleWeek {
     pub fn new(s: &Schedule) -> Self {
-        let (Ok(cron), Ok(tz)) = (
-            croner::Cron::new(&s.cron).parse(),
-            s.timezone.parse::<chrono_tz::Tz>(),
-        ) else {
+        use scalepol_common::schedule::{parse_cron, parse_zone};
+        let (Ok(cron), Ok(tz)) = (parse_cron(&s.cron), parse_zone(&s.timezone)) else {
             return ScheduleWeek::default(); // lowering already reported it
         };
         let start = week_start();

@@ -10,6 +10,7 @@ use crate::diagnostics::{Diagnostic, FileId};
 use crate::lower::metrics;
 use crate::model::*;
 use crate::units::Duration;
+use scalepol_common::defaults::{self, hpa};
 use scalepol_syntax::{Node, Span};
 
 pub const SCALE_ITEMS: &[(&str, &str)] = &[
@@ -29,35 +30,38 @@ const HPA_TOLERANCE: &str =
 const HPA_UP: &str = "the Kubernetes HPA scaleUp default";
 const HPA_DOWN: &str = "the Kubernetes HPA scaleDown default";
 
-fn default_up() -> Behavior {
-    let p = |kind, value| RatePolicy {
-        kind,
-        value,
-        period: Duration::from_secs(15),
-        span: Span::default(),
-    };
+/// A behavior from upstream's defaults (`scalepol_common::defaults`).
+fn upstream(rates: &[defaults::Rate], stabilization: u64, why: &'static str) -> Behavior {
+    let policies = rates
+        .iter()
+        .map(|r| RatePolicy {
+            kind: if r.percent {
+                RateKind::Percent
+            } else {
+                RateKind::Replicas
+            },
+            value: r.value,
+            period: Duration::from_secs(r.period_seconds),
+            span: Span::default(),
+        })
+        .collect();
     Behavior {
-        policies: Valued::default(
-            vec![p(RateKind::Percent, 100), p(RateKind::Replicas, 4)],
-            HPA_UP,
-        ),
-        select: Valued::default(SelectPolicy::Max, HPA_UP),
-        stabilization: Valued::default(Duration(0), HPA_UP),
+        policies: Valued::default(policies, why),
+        select: Valued::default(SelectPolicy::Max, why),
+        stabilization: Valued::default(Duration::from_secs(stabilization), why),
     }
 }
 
+fn default_up() -> Behavior {
+    upstream(&hpa::SCALE_UP, hpa::SCALE_UP_STABILIZATION_SECONDS, HPA_UP)
+}
+
 fn default_down() -> Behavior {
-    let p = RatePolicy {
-        kind: RateKind::Percent,
-        value: 100,
-        period: Duration::from_secs(15),
-        span: Span::default(),
-    };
-    Behavior {
-        policies: Valued::default(vec![p], HPA_DOWN),
-        select: Valued::default(SelectPolicy::Max, HPA_DOWN),
-        stabilization: Valued::default(Duration::from_secs(300), HPA_DOWN),
-    }
+    upstream(
+        &hpa::SCALE_DOWN,
+        hpa::SCALE_DOWN_STABILIZATION_SECONDS,
+        HPA_DOWN,
+    )
 }
 
 /// Assigns each scale block to its pool, layered over the defaults' scale settings.
@@ -169,13 +173,16 @@ pub fn lower_scaling(
     let mut s = Scaling {
         span: n.span,
         targets: Vec::new(),
-        tolerance_up: Valued::default(0.1, HPA_TOLERANCE),
-        tolerance_down: Valued::default(0.1, HPA_TOLERANCE),
+        tolerance_up: Valued::default(hpa::TOLERANCE, HPA_TOLERANCE),
+        tolerance_down: Valued::default(hpa::TOLERANCE, HPA_TOLERANCE),
         up: default_up(),
         down: default_down(),
-        cooldown: Valued::default(Duration::from_secs(300), "the KEDA cooldownPeriod default"),
+        cooldown: Valued::default(
+            Duration::from_secs(defaults::keda::COOLDOWN_SECONDS),
+            "the KEDA cooldownPeriod default",
+        ),
         interval: Valued::default(
-            Duration::from_secs(15),
+            Duration::from_secs(hpa::SYNC_PERIOD_SECONDS),
             "the Kubernetes HPA sync period default (--horizontal-pod-autoscaler-sync-period)",
         ),
         fallback: None,
