@@ -127,3 +127,62 @@ fn codes_are_unique_and_named() {
         assert!(!c.explanation.is_empty());
     }
 }
+
+/// Every fix in the corpus, applied: the text re-checks without that
+/// finding, and with no error the original did not have (ruff's fix tests).
+#[test]
+fn every_fix_removes_its_finding_and_adds_no_error() {
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let mut applied = 0;
+    let mut failures = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir("tests/cases")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "scalepol"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let name = path.to_string_lossy().replace('\\', "/");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let before = check_source(&name, &text, &FsLoader);
+        let errors_before: BTreeSet<&str> = before
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == scalepol_compiler::Severity::Error)
+            .map(|d| d.code)
+            .collect();
+        for d in &before.diagnostics {
+            let Some(fix) = d.fix.as_ref().filter(|f| f.file.0 == 0) else {
+                continue;
+            };
+            applied += 1;
+            let mut fixed = text.clone();
+            fixed.replace_range(fix.span.start..fix.span.end, &fix.replacement);
+            let after = check_source(&name, &fixed, &FsLoader);
+            let count = |c: &scalepol_compiler::Checked| {
+                c.diagnostics.iter().filter(|x| x.code == d.code).count()
+            };
+            if count(&after) >= count(&before) {
+                failures.push(format!(
+                    "{name}: the fix `{}` for {} leaves it in place",
+                    fix.description, d.code
+                ));
+            }
+            let new: Vec<&str> = after
+                .diagnostics
+                .iter()
+                .filter(|x| x.severity == scalepol_compiler::Severity::Error)
+                .map(|x| x.code)
+                .filter(|c| !errors_before.contains(c))
+                .collect();
+            if !new.is_empty() {
+                failures.push(format!(
+                    "{name}: the fix `{}` for {} brings new errors {new:?}",
+                    fix.description, d.code
+                ));
+            }
+        }
+    }
+    assert!(applied >= 20, "only {applied} fixes in the corpus");
+    assert!(failures.is_empty(), "{} of {applied} fixes fail:\n{}", failures.len(), failures.join("\n"));
+}
