@@ -60,11 +60,21 @@ fn top_level_items(cell: &str) -> Vec<String> {
 /// the workspace's own crates by their short name (`scalepol-sim` is `sim`).
 fn metadata() -> Vec<(String, String, BTreeSet<String>)> {
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(root())
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let root = root().canonicalize().unwrap();
     v["packages"]
@@ -104,7 +114,11 @@ fn the_crate_table_matches_cargo_metadata() {
     let names = |rows: &[(String, String, BTreeSet<String>)]| {
         rows.iter().map(|r| r.0.clone()).collect::<BTreeSet<_>>()
     };
-    assert_eq!(names(&documented), names(&actual), "the table lists other crates");
+    assert_eq!(
+        names(&documented),
+        names(&actual),
+        "the table lists other crates"
+    );
     for (name, path, deps) in &documented {
         let (_, real_path, real) = actual.iter().find(|r| &r.0 == name).unwrap();
         assert_eq!(path, real_path, "`{name}` lives elsewhere");

@@ -6,6 +6,59 @@
 
 use crate::diagnostics::Severity;
 
+/// A code of the registry. Only the registry's constants (`code::X`) make
+/// one, so a diagnostic cannot carry a code the registry does not know;
+/// organisation codes go through `Diagnostic::org`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Code(&'static str);
+
+impl Code {
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// The registry's entry for the code.
+    pub fn info(self) -> &'static CodeInfo {
+        REGISTRY
+            .iter()
+            .find(|c| c.code == self.0)
+            .expect("every Code constant is in the registry")
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl PartialEq<Code> for &str {
+    fn eq(&self, other: &Code) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// Where a code is in its life. Codes are never reused: a removed code's
+/// number stays taken (`RETIRED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Its meaning and default severity hold across releases.
+    Stable,
+    /// New: its wording or severity may still change.
+    Preview,
+    /// Still reported, to be removed; the explanation says what replaces it.
+    Deprecated,
+}
+
+/// Codes no longer reported, with the name they had: never given again.
+pub static RETIRED: &[(&str, &str)] = &[];
+
 /// One diagnostic code and its long explanation.
 #[derive(Debug, Clone, Copy)]
 pub struct CodeInfo {
@@ -17,19 +70,33 @@ pub struct CodeInfo {
     /// The long form printed by `scalepol explain`: why it matters, with an
     /// example and its fix.
     pub explanation: &'static str,
+    pub lifecycle: Lifecycle,
 }
 
 macro_rules! codes {
-    ($($id:ident = $code:literal $sev:ident $name:literal $summary:literal $expl:literal;)*) => {
+    ($($id:ident = $code:literal $sev:ident $(($life:ident))? $name:literal $summary:literal $expl:literal;)*) => {
         /// Constants for every code, by name.
         pub mod code {
-            $(pub const $id: &str = $code;)*
+            use super::Code;
+            $(pub const $id: Code = Code($code);)*
         }
         /// Every code, in order.
         pub static REGISTRY: &[CodeInfo] = &[
             $(CodeInfo { code: $code, name: $name, severity: Severity::$sev,
-                         summary: $summary, explanation: $expl },)*
+                         summary: $summary, explanation: $expl,
+                         lifecycle: lifecycle!($($life)?) },)*
         ];
+    };
+}
+
+/// A code's lifecycle, written after its severity (`Warning (Preview)`);
+/// stable when not written.
+macro_rules! lifecycle {
+    () => {
+        Lifecycle::Stable
+    };
+    ($life:ident) => {
+        Lifecycle::$life
     };
 }
 
@@ -583,7 +650,9 @@ pub fn markdown() -> String {
          Generated from the code registry (`crates/compiler/src/codes.rs`) by the test\n\
          `docs_are_generated`; do not edit by hand. `scalepol explain CODE` prints the\n\
          same text.\n\n\
-         Codes are stable. `SP01xx`: syntax. `SP02xx`: names and structure. `SP03xx`:\n\
+         A code is never reused: a code that is no longer reported keeps its number.\n\
+         Codes are stable unless marked preview (wording or severity may change) or\n\
+         deprecated (to be removed). `SP01xx`: syntax. `SP02xx`: names and structure. `SP03xx`:\n\
          units and ranges. `SP04xx`: CEL expressions. `SP05xx`: domain checks (see\n\
          [checks.md](checks.md)). `SP06xx`: suppression, guardrails, quotas. `SP07xx`: compile\n\
          targets (see [targets.md](targets.md)).\n\n\
@@ -600,8 +669,13 @@ pub fn markdown() -> String {
         ));
     }
     for c in REGISTRY {
+        let life = match c.lifecycle {
+            Lifecycle::Stable => "",
+            Lifecycle::Preview => ", preview",
+            Lifecycle::Deprecated => ", deprecated",
+        };
         out.push_str(&format!(
-            "\n## {}\n\n`{}` ({}): {}\n\n",
+            "\n## {}\n\n`{}` ({}{life}): {}\n\n",
             c.code,
             c.name,
             c.severity.as_str(),
@@ -635,4 +709,47 @@ pub fn markdown() -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn codes_and_names_are_unique_well_formed_and_never_reused() {
+        let mut codes = BTreeSet::new();
+        let mut names = BTreeSet::new();
+        for c in REGISTRY {
+            let digits = c.code.strip_prefix("SP").unwrap_or("");
+            assert!(
+                digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit()),
+                "{} is not SPnnnn",
+                c.code
+            );
+            assert!(codes.insert(c.code), "{} is registered twice", c.code);
+            assert!(names.insert(c.name), "the name {} is used twice", c.name);
+            assert!(
+                c.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{} is not kebab-case",
+                c.name
+            );
+            assert!(
+                !RETIRED.iter().any(|(r, n)| *r == c.code || *n == c.name),
+                "{} reuses a retired code or name",
+                c.code
+            );
+        }
+    }
+
+    #[test]
+    fn every_constant_finds_its_entry() {
+        for c in REGISTRY {
+            assert_eq!(lookup(c.code).map(|i| i.code), Some(c.code));
+        }
+        assert_eq!(code::SYNTAX.info().code, "SP0101");
+        assert!("SP0101" == code::SYNTAX);
+    }
 }

@@ -57,10 +57,29 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic with the registry's default severity for `code`.
-    pub fn new(code: &'static str, file: FileId, span: Span, message: impl Into<String>) -> Self {
-        let severity = codes::lookup(code)
-            .map(|c| c.severity)
-            .unwrap_or(Severity::Error);
+    pub fn new(code: codes::Code, file: FileId, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic::with_code(code.as_str(), code.info().severity, file, span, message)
+    }
+
+    /// A diagnostic under an organisation's own code (a guardrail's), which
+    /// the registry does not know: its severity is the rules file's.
+    pub fn org(
+        code: &'static str,
+        severity: Severity,
+        file: FileId,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic::with_code(code, severity, file, span, message)
+    }
+
+    fn with_code(
+        code: &'static str,
+        severity: Severity,
+        file: FileId,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             code,
             severity,

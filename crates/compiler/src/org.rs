@@ -438,8 +438,7 @@ fn guardrails(c: &mut Checked, r: &OrgRules) {
     for (g, error) in found {
         let file = rules_file(c, r);
         let d = match error {
-            None => Diagnostic::new(g.code, FileId(0), name_span, format!("{} (guardrail \"{}\")", g.message, g.name))
-                .severity(g.severity)
+            None => Diagnostic::org(g.code, g.severity, FileId(0), name_span, format!("{} (guardrail \"{}\")", g.message, g.name))
                 .label(format!("policy `{policy_name}`"))
                 .with_secondary(file, g.expr_span, "the guardrail")
                 .help(format!("the organisation's rules require this of every policy; see {}", r.file.name)),

@@ -184,5 +184,10 @@ fn every_fix_removes_its_finding_and_adds_no_error() {
         }
     }
     assert!(applied >= 20, "only {applied} fixes in the corpus");
-    assert!(failures.is_empty(), "{} of {applied} fixes fail:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {applied} fixes fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
