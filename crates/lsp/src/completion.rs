@@ -5,7 +5,7 @@
 use crate::analysis::Analysis;
 use scalepol_compiler::checks::catalogue::ACCELERATORS;
 use scalepol_compiler::lower::{
-    pool::POOL_ITEMS, scale::SCALE_ITEMS, sections::SLO_ITEMS, POLICY_ITEMS,
+    pool::POOL_ITEMS, scale::SCALE_ITEMS, slo::SLO_ITEMS, POLICY_ITEMS,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -84,7 +84,7 @@ pub fn lower_metrics(ctx: &mut Ctx, items: &[Item]) -> Vec<Metric> {
             if let Some(i) = declared.iter().position(|(d, _)| d.name == metric.name) {
                 if declared[i].1 == file {
                     let first = declared[i].0.span;
-                    super::sections::duplicate_name(
+                    super::policy::duplicate_name(
                         ctx,
                         file,
                         metric.span,
@@ -149,7 +149,7 @@ fn lower_metric(
         } else if a.eat_word("every") {
             let q = a.quantity(&mut ctx.sink, "a sampling interval")?;
             let d = args::to_duration(&mut ctx.sink, file, &q, "every")?;
-            if !super::sections::positive(ctx, file, &q, d, "every") {
+            if !super::shared::positive(ctx, file, &q, d, "every") {
                 return None;
             }
             interval = Some(d);

@@ -2,10 +2,18 @@
 //! module; this one holds the entry point, the `extends` merge and the
 //! keyword tables that the language server also uses for completion.
 
+mod budget;
 pub mod metrics;
+mod policy;
 pub mod pool;
+mod rules;
 pub mod scale;
-pub mod sections;
+mod schedules;
+pub mod shared;
+pub mod slo;
+mod targets;
+mod test_cases;
+mod workload;
 
 use crate::args::Args;
 use crate::codes::code;
@@ -276,7 +284,7 @@ pub fn lower_policy(
     };
     let own: Vec<Item> = block.nodes.iter().map(|n| (file, n)).collect();
     let items = merge_defaults(inherited, &own);
-    sections::lower_items(ctx, name, name_span, extends, node, file, &items)
+    policy::lower_items(ctx, name, name_span, extends, node, file, &items)
 }
 
 /// The policy's own items, plus the inherited items it does not override:
@@ -352,10 +360,10 @@ pub fn check_defaults(ctx: &mut Ctx, items: &[Item]) {
     for &(f, n) in items {
         match n.keyword.as_str() {
             "slo" if seen.first(ctx, f, n) => {
-                sections::lower_slo(ctx, f, n);
+                slo::lower_slo(ctx, f, n);
             }
             "budget" if seen.first(ctx, f, n) => {
-                sections::lower_budget(ctx, f, n);
+                budget::lower_budget(ctx, f, n);
             }
             "scale" => {
                 if !n.args.is_empty() {
@@ -366,13 +374,13 @@ pub fn check_defaults(ctx: &mut Ctx, items: &[Item]) {
                 scale::lower_scaling(ctx, f, n, &own, &metrics, false);
             }
             "target" => {
-                sections::lower_target(ctx, f, n);
+                targets::lower_target(ctx, f, n);
             }
             "rule" => rules.push((f, n)),
             "schedule" => schedules.push((f, n)),
             _ => {}
         }
     }
-    sections::lower_rules(ctx, &rules, &[], &metrics);
-    sections::lower_schedules(ctx, &schedules, &[]);
+    rules::lower_rules(ctx, &rules, &[], &metrics);
+    schedules::lower_schedules(ctx, &schedules, &[]);
 }

@@ -128,7 +128,7 @@ fn scale_pool(ctx: &mut Ctx, file: FileId, n: &Node, pools: &[Pool]) -> Option<u
     a.end(&mut ctx.sink);
     match named {
         Some((name, span)) => {
-            let found = super::sections::resolve_pool(ctx, file, name, span, pools)?;
+            let found = super::shared::resolve_pool(ctx, file, name, span, pools)?;
             pools.iter().position(|p| p.name == found)
         }
         None if pools.len() == 1 => Some(0),
