@@ -8,6 +8,7 @@ use scalepol_compiler::model::Policy;
 use scalepol_compiler::{check_source, Loader, SourceFile};
 use scalepol_syntax::{Arg, ArgKind, Document, Node, Span};
 
+#[derive(Clone)]
 pub struct Analysis {
     /// The file's path (as the compiler names it).
     pub name: String,

@@ -12,6 +12,7 @@ pub mod navigate;
 pub mod outline;
 mod server;
 pub mod text;
+pub mod workspace;
 
 /// Serves LSP on stdin and stdout until the client exits.
 pub fn serve_stdio() {

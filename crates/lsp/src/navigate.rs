@@ -44,13 +44,9 @@ pub fn references(a: &Analysis, name: &str) -> Vec<Span> {
         .unwrap_or_default()
 }
 
-/// Whether `name` can be a new metric or pool name.
+/// Whether `name` can be a new metric or pool name: the compiler's rule.
 pub fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    scalepol_compiler::lower::is_local_name(name)
 }
 
 /// The occurrences of `name` in another file's text (for renames across

@@ -1,10 +1,13 @@
 //! The tower-lsp glue: documents in, LSP types out. Every feature is a pure
-//! function of an [`Analysis`] in the modules beside this one.
+//! function in the modules beside this one: of an [`Analysis`] for one
+//! document, of a `Workspace` snapshot (taken under the lock, used without
+//! it) for rename and workspace symbols.
 
 use crate::analysis::Analysis;
 use crate::completion::{self, Kind};
 use crate::outline::{self, SymbolKind as SK, TOKEN_TYPES};
 use crate::text::Text;
+use crate::workspace::{self, Workspace};
 use crate::{actions, hover, navigate};
 use scalepol_compiler::diagnostics::Diagnostic as CDiagnostic;
 use scalepol_compiler::{Loader, Severity};
@@ -39,6 +42,17 @@ impl Backend {
             Error::invalid_params(format!("unknown document {uri}: open it first"))
         })?;
         Ok(f(a))
+    }
+
+    /// The workspace as features see it: the open buffers and the policy
+    /// files under the root.
+    fn workspace(&self, docs: &HashMap<Url, Analysis>) -> Workspace {
+        let open = docs
+            .values()
+            .map(|a| (a.name.clone(), a.text.text.clone()))
+            .collect();
+        let root = self.root.lock().expect("not poisoned").clone();
+        Workspace::snapshot(open, root.as_deref())
     }
 
     /// Re-checks a document and publishes its diagnostics.
@@ -236,28 +250,6 @@ fn encode_tokens(t: &Text, tokens: &[outline::Token]) -> Vec<SemanticToken> {
             start += piece.len();
         }
     }
-    out
-}
-
-/// Policy files under the workspace root (not `target/` or hidden folders).
-fn workspace_files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            let name = e.file_name().to_string_lossy().into_owned();
-            if p.is_dir() && !name.starts_with('.') && name != "target" && name != "node_modules" {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "scalepol") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
     out
 }
 
@@ -461,70 +453,36 @@ impl LanguageServer for Backend {
     async fn rename(&self, p: RenameParams) -> Result<Option<WorkspaceEdit>> {
         let pos = p.text_document_position;
         let uri = pos.text_document.uri;
-        if !navigate::valid_name(&p.new_name) {
-            return Err(Error::invalid_params(format!(
-                "`{}` is not a valid name: lower-case letters, digits, `_` and `-`, starting with a letter",
-                p.new_name
-            )));
-        }
-        let root = self.root.lock().expect("not poisoned").clone();
-        let docs = self.docs.lock().expect("not poisoned");
-        let a = docs
-            .get(&uri)
-            .ok_or_else(|| Error::invalid_params(format!("unknown document {uri}")))?;
-        let Some((_, name)) = navigate::name_at(a, a.text.offset(pos.position)) else {
+        // A snapshot first: the workspace is checked without the lock.
+        let (analysis, ws) = {
+            let docs = self.docs.lock().expect("not poisoned");
+            let a = docs
+                .get(&uri)
+                .ok_or_else(|| Error::invalid_params(format!("unknown document {uri}")))?;
+            (a.clone(), self.workspace(&docs))
+        };
+        let offset = analysis.text.offset(pos.position);
+        let edits = workspace::rename(&analysis, offset, &p.new_name, &ws)
+            .map_err(|e| Error::invalid_params(e.to_string()))?;
+        let Some(edits) = edits else {
             return Ok(None);
         };
-        if scalepol_compiler::model::BUILTIN_METRICS.contains(&name.as_str()) {
-            return Err(Error::invalid_params(format!(
-                "`{name}` is built in and cannot be renamed"
-            )));
-        }
         let mut changes: HashMap<Url, Vec<TextEdit>> = HashMap::new();
-        let edits = |t: &Text, spans: Vec<scalepol_syntax::Span>| -> Vec<TextEdit> {
-            spans
+        for f in edits {
+            let Some(u) = (if f.name == analysis.name {
+                Some(uri.clone())
+            } else {
+                uri_of(&f.name)
+            }) else {
+                continue;
+            };
+            let t = Text::new(f.text).with_utf8(analysis.text.utf8);
+            let e = f
+                .spans
                 .into_iter()
                 .map(|s| TextEdit::new(t.span_range(s), p.new_name.clone()))
-                .collect()
-        };
-        changes.insert(uri.clone(), edits(&a.text, navigate::references(a, &name)));
-        // Declared in a defaults file: that file, and every policy of the
-        // workspace that extends it without declaring the name itself.
-        if let Some(place) = navigate::definition(a, &name).filter(|d| d.file > 0) {
-            let defaults = &a.files[place.file];
-            if let Some(du) = uri_of(&defaults.name) {
-                let t = Text::new(defaults.text.clone()).with_utf8(a.text.utf8);
-                changes.insert(du, edits(&t, navigate::occurrences_in(&t.text, &name)));
-            }
-            let loader = BufferLoader { docs: &docs };
-            for path in root.as_deref().map(workspace_files).unwrap_or_default() {
-                let fname = path.to_string_lossy().into_owned();
-                let Some(fu) = uri_of(&fname).filter(|u| !changes.contains_key(u)) else {
-                    continue;
-                };
-                let text = match loader.open(&fname) {
-                    Some(t) => t.to_string(),
-                    None => scalepol_compiler::read_source(&path).unwrap_or_default(),
-                };
-                let checked = scalepol_compiler::check_source(&fname, &text, &loader);
-                let extends = checked
-                    .files
-                    .iter()
-                    .skip(1)
-                    .any(|f| f.name == defaults.name);
-                let local = checked
-                    .document
-                    .as_ref()
-                    .and_then(|d| crate::analysis::declaration(d, &name))
-                    .is_some();
-                if extends && !local {
-                    let t = Text::new(text).with_utf8(a.text.utf8);
-                    let spans = navigate::occurrences_in(&t.text, &name);
-                    if !spans.is_empty() {
-                        changes.insert(fu, edits(&t, spans));
-                    }
-                }
-            }
+                .collect();
+            changes.insert(u, e);
         }
         Ok(Some(WorkspaceEdit {
             changes: Some(changes),
@@ -548,54 +506,26 @@ impl LanguageServer for Backend {
 
     #[allow(deprecated)] // SymbolInformation::deprecated is required by the type
     async fn symbol(&self, p: WorkspaceSymbolParams) -> Result<Option<Vec<SymbolInformation>>> {
-        let query = p.query.to_lowercase();
-        let root = self.root.lock().expect("not poisoned").clone();
-        let open: HashMap<String, String> = {
+        let ws = {
             let docs = self.docs.lock().expect("not poisoned");
-            docs.values()
-                .map(|a| (a.name.clone(), a.text.text.clone()))
-                .collect()
+            self.workspace(&docs)
         };
-        let mut files: Vec<(String, String)> = open.clone().into_iter().collect();
-        for path in root.as_deref().map(workspace_files).unwrap_or_default() {
-            let name = path.to_string_lossy().into_owned();
-            if !open.contains_key(&name) {
-                files.push((
-                    name,
-                    scalepol_compiler::read_source(&path).unwrap_or_default(),
-                ));
-            }
-        }
-        files.sort();
+        let utf8 = self.utf8.load(std::sync::atomic::Ordering::Relaxed);
+        let mut texts: HashMap<String, Text> = HashMap::new();
         let mut out = Vec::new();
-        for (name, text) in files {
-            let (Ok(doc), Some(uri)) = (scalepol_syntax::parse(&text), uri_of(&name)) else {
-                continue;
-            };
-            let t = Text::new(text).with_utf8(self.utf8.load(std::sync::atomic::Ordering::Relaxed));
-            fn flat(s: &[outline::Symbol], out: &mut Vec<outline::Symbol>) {
-                for x in s {
-                    out.push(x.clone());
-                    flat(&x.children, out);
-                }
-            }
-            let mut all = Vec::new();
-            flat(&outline::symbols(&doc), &mut all);
-            for s in all
-                .into_iter()
-                .filter(|s| !matches!(s.kind, SK::Setting | SK::Block))
-            {
-                if s.name.to_lowercase().contains(&query) {
-                    out.push(SymbolInformation {
-                        name: s.name,
-                        kind: symbol_kind(s.kind),
-                        tags: None,
-                        deprecated: None,
-                        location: Location::new(uri.clone(), t.span_range(s.selection)),
-                        container_name: None,
-                    });
-                }
-            }
+        for s in workspace::symbols(&ws, &p.query) {
+            let Some(uri) = uri_of(&s.file) else { continue };
+            let t = texts
+                .entry(s.file.clone())
+                .or_insert_with(|| Text::new(s.text).with_utf8(utf8));
+            out.push(SymbolInformation {
+                name: s.symbol.name,
+                kind: symbol_kind(s.symbol.kind),
+                tags: None,
+                deprecated: None,
+                location: Location::new(uri, t.span_range(s.symbol.selection)),
+                container_name: None,
+            });
         }
         Ok(Some(out))
     }

@@ -238,10 +238,16 @@ pub fn check_policy_name(ctx: &mut Ctx, file: FileId, name: &str, span: Span) {
     }
 }
 
+/// Whether `name` can name a pool, a metric or another local item:
+/// `[A-Za-z][A-Za-z0-9_]*` (the language server's rename asks the same).
+pub fn is_local_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Checks a pool, metric or other local name: `[A-Za-z][A-Za-z0-9_]*`.
 pub fn check_local_name(ctx: &mut Ctx, file: FileId, name: &str, span: Span, what: &str) -> bool {
-    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let ok = is_local_name(name);
     if !ok {
         let fixed: String = name
             .chars()
