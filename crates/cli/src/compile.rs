@@ -116,6 +116,7 @@ pub fn run(a: Args) -> u8 {
                 }
             }
         }
+        scalepol_compiler::locate(&c.files, &mut diags);
         print_diagnostics(&diags, c);
     }
     if a.explain {

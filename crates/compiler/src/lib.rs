@@ -277,6 +277,7 @@ pub fn check_source(name: &str, text: &str, loader: &dyn Loader) -> Checked {
         diagnostics.extend(domain);
     }
     diagnostics.extend(allows.finish());
+    locate(&files, &mut diagnostics);
     let mut checked = Checked {
         files,
         diagnostics,
@@ -291,6 +292,40 @@ pub fn check_source(name: &str, text: &str, loader: &dyn Loader) -> Checked {
         checked.policy = policy;
     }
     checked
+}
+
+/// Where file `idx` of a session starts in the session's offsets: each file
+/// after the one before, one byte apart. File 0 (the checked file) starts at
+/// 0, so its spans are its own offsets.
+fn base(files: &[SourceFile], idx: usize) -> usize {
+    files[..idx].iter().map(|f| f.text.len() + 1).sum()
+}
+
+/// Points every label of `diagnostics` into the file its span is in, in that
+/// file's own offsets. Spans from the model and the syntax trees of a
+/// session are in session offsets (a defaults file's after the policy's):
+/// a finding about a setting inherited from a defaults file thus points into
+/// that file. Call it once on diagnostics built from a session's model (the
+/// compiler does for `check`; compile targets call it for theirs).
+pub fn locate(files: &[SourceFile], diagnostics: &mut [Diagnostic]) {
+    let bases: Vec<usize> = (0..files.len()).map(|i| base(files, i)).collect();
+    let at = |span: Span| -> (diagnostics::FileId, Span) {
+        let i = bases.partition_point(|&b| b <= span.start).saturating_sub(1);
+        let b = bases.get(i).copied().unwrap_or(0);
+        (
+            diagnostics::FileId(i as u32),
+            Span::new(span.start - b, span.end.saturating_sub(b).max(span.start - b)),
+        )
+    };
+    for d in diagnostics.iter_mut() {
+        (d.primary.file, d.primary.span) = at(d.primary.span);
+        for l in &mut d.secondary {
+            (l.file, l.span) = at(l.span);
+        }
+        if let Some(f) = &mut d.fix {
+            (f.file, f.span) = at(f.span);
+        }
+    }
 }
 
 /// Follows `extends` from the top node of file `from`, appending each
@@ -347,7 +382,10 @@ fn load_chain(
     files.push(SourceFile::new(name, text));
     let idx = files.len() - 1;
     match scalepol_syntax::parse(&files[idx].text) {
-        Ok(doc) => {
+        Ok(mut doc) => {
+            // Its spans in the session's offsets: whatever the model or a
+            // diagnostic keeps of this file says so by its span alone.
+            doc.shift(base(files, idx));
             let next = doc.nodes.iter().find(|n| n.keyword == "defaults").cloned();
             if next.is_none() {
                 sink.push(

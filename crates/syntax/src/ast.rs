@@ -194,3 +194,56 @@ impl Arg {
         }
     }
 }
+
+impl Document {
+    /// Moves every span `by` bytes: a session of several files gives each
+    /// file its own range of offsets, so a span alone says which file it is
+    /// in (as rustc's source map does).
+    pub fn shift(&mut self, by: usize) {
+        for n in &mut self.nodes {
+            n.shift(by);
+        }
+        for c in &mut self.trailing_comments {
+            c.span = c.span.shifted(by);
+        }
+    }
+}
+
+impl Span {
+    /// The span `by` bytes later.
+    pub fn shifted(self, by: usize) -> Span {
+        Span::new(self.start + by, self.end + by)
+    }
+}
+
+impl Node {
+    fn shift(&mut self, by: usize) {
+        self.keyword_span = self.keyword_span.shifted(by);
+        self.span = self.span.shifted(by);
+        for a in &mut self.args {
+            a.shift(by);
+        }
+        for c in self.leading_comments.iter_mut().chain(&mut self.trailing_comment) {
+            c.span = c.span.shifted(by);
+        }
+        if let Some(b) = &mut self.block {
+            b.span = b.span.shifted(by);
+            for c in b.open_comment.iter_mut().chain(&mut b.dangling_comments) {
+                c.span = c.span.shifted(by);
+            }
+            for n in &mut b.nodes {
+                n.shift(by);
+            }
+        }
+    }
+}
+
+impl Arg {
+    fn shift(&mut self, by: usize) {
+        self.span = self.span.shifted(by);
+        if let ArgKind::Range(lo, hi) = &mut self.kind {
+            lo.shift(by);
+            hi.shift(by);
+        }
+    }
+}

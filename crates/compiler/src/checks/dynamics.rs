@@ -41,12 +41,11 @@ fn fallback_targets(s: &Scaling, out: &mut Vec<Diagnostic>) {
     out.push(d.help("when a metric fails, the HPA holds the current count instead; scale on a metric `per replica` for the fallback to apply"));
 }
 
-/// The written span of a value, or the fallback (a default has no span).
+/// Where a value is written (in the policy or the defaults file it was
+/// inherited from: spans are in session offsets), or the fallback for a
+/// default, which is written nowhere.
 fn at<T>(v: &Valued<T>, fallback: Span) -> Span {
-    match &v.origin {
-        Origin::Written { span } => *span,
-        _ => fallback,
-    }
+    v.span().unwrap_or(fallback)
 }
 
 fn cold_start(p: &Policy, pool: &Pool, s: &Scaling, out: &mut Vec<Diagnostic>) {
