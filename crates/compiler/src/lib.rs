@@ -22,6 +22,7 @@ mod suggest;
 pub mod suppress;
 pub mod units;
 mod view;
+pub mod vocabulary;
 
 use diagnostics::{Diagnostic, FileId, Sink};
 use lower::{Ctx, Item};
@@ -310,11 +311,16 @@ fn base(files: &[SourceFile], idx: usize) -> usize {
 pub fn locate(files: &[SourceFile], diagnostics: &mut [Diagnostic]) {
     let bases: Vec<usize> = (0..files.len()).map(|i| base(files, i)).collect();
     let at = |span: Span| -> (diagnostics::FileId, Span) {
-        let i = bases.partition_point(|&b| b <= span.start).saturating_sub(1);
+        let i = bases
+            .partition_point(|&b| b <= span.start)
+            .saturating_sub(1);
         let b = bases.get(i).copied().unwrap_or(0);
         (
             diagnostics::FileId(i as u32),
-            Span::new(span.start - b, span.end.saturating_sub(b).max(span.start - b)),
+            Span::new(
+                span.start - b,
+                span.end.saturating_sub(b).max(span.start - b),
+            ),
         )
     };
     for d in diagnostics.iter_mut() {

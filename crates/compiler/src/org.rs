@@ -13,6 +13,7 @@ use crate::lower::{Ctx, Seen};
 use crate::model::{BudgetPeriod, Policy};
 use crate::units::Money;
 use crate::view::PolicyView;
+use crate::vocabulary;
 use crate::{Checked, SourceFile};
 use scalepol_syntax::{Node, Op, Span};
 use std::collections::{BTreeMap, HashSet};
@@ -64,8 +65,6 @@ fn intern(s: &str) -> &'static str {
     leaked
 }
 
-const RULES_ITEMS: &[&str] = &["level", "quota", "guardrail"];
-
 /// Reads a rules file. Problems in it are in `diagnostics`, with `FileId(0)`
 /// standing for the rules file.
 pub fn load_rules(name: &str, text: &str) -> OrgRules {
@@ -111,7 +110,12 @@ pub fn load_rules(name: &str, text: &str) -> OrgRules {
             "level" => rules.levels.extend(level(&mut ctx, n)),
             "quota" => rules.quotas.extend(quota(&mut ctx, n)),
             "guardrail" => rules.guardrails.extend(guardrail(&mut ctx, n)),
-            _ => ctx.unknown_item(FileId(0), n, "a rules block", RULES_ITEMS),
+            _ => ctx.unknown_item(
+                FileId(0),
+                n,
+                vocabulary::RULES.name,
+                &vocabulary::RULES.keywords(),
+            ),
         }
     }
     rules.diagnostics = ctx.sink.diagnostics;
@@ -206,12 +210,12 @@ fn guardrail(ctx: &mut Ctx, n: &Node) -> Option<Guardrail> {
     let (mut gcode, mut severity, mut message, mut require) = (None, Severity::Error, None, None);
     let mut seen = Seen::default();
     for b in n.block_nodes() {
-        if !["code", "severity", "message", "require"].contains(&b.keyword.as_str()) {
+        if !vocabulary::GUARDRAIL.accepts(&b.keyword) {
             ctx.unknown_item(
                 FileId(0),
                 b,
-                "a guardrail",
-                &["code", "severity", "message", "require"],
+                vocabulary::GUARDRAIL.name,
+                &vocabulary::GUARDRAIL.keywords(),
             );
             continue;
         }

@@ -17,6 +17,50 @@ fn check_generated(path: &str, expected: &str) {
 #[test]
 fn docs_are_generated() {
     check_generated("docs/diagnostics.md", &scalepol_compiler::codes::markdown());
+    // The reference at the end of docs/language.md, from the vocabulary.
+    let path = format!("{}/../../docs/language.md", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).unwrap();
+    let marker = "<!-- reference: generated from crates/compiler/src/vocabulary.rs -->\n";
+    let head = text.split(marker).next().unwrap_or(&text);
+    let reference = scalepol_compiler::vocabulary::markdown();
+    check_generated(
+        "docs/language.md",
+        &format!("{head}{marker}\n{}\n", reference.trim_end()),
+    );
+}
+
+/// The VS Code grammar highlights every keyword of the vocabulary.
+#[test]
+fn the_editor_grammar_knows_every_keyword() {
+    let path = format!(
+        "{}/../../editors/vscode/syntaxes/scalepol.tmLanguage.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let grammar: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let repo = &grammar["repository"];
+    let words = |key: &str| -> Vec<String> {
+        let m = repo[key]["match"].as_str().unwrap_or("");
+        let inner = m
+            .split('(')
+            .nth(1)
+            .and_then(|x| x.split(')').next())
+            .unwrap_or("");
+        inner.split('|').map(str::to_string).collect()
+    };
+    let known: Vec<String> = words("block-keyword")
+        .into_iter()
+        .chain(words("keyword"))
+        .collect();
+    for b in scalepol_compiler::vocabulary::BLOCKS {
+        for k in std::iter::once(b.keyword).chain(b.keywords()) {
+            assert!(
+                known.iter().any(|w| w == k),
+                "editors/vscode/syntaxes: `{k}` ({}) is not highlighted",
+                b.name
+            );
+        }
+    }
 }
 
 /// Every complete `scalepol` example in the docs and README parses (blocks

@@ -4,9 +4,7 @@
 
 use crate::analysis::Analysis;
 use scalepol_compiler::checks::catalogue::ACCELERATORS;
-use scalepol_compiler::lower::{
-    pool::POOL_ITEMS, scale::SCALE_ITEMS, slo::SLO_ITEMS, POLICY_ITEMS,
-};
+use scalepol_compiler::vocabulary::{self, Block};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -213,10 +211,10 @@ pub fn complete(a: &Analysis, offset: usize) -> Vec<Item> {
 }
 
 fn keywords(block: Option<&str>, c: &Context, a: &Analysis) -> Vec<Item> {
-    let from = |items: &[(&str, &str)]| -> Vec<Item> {
-        items
+    let from = |b: &Block| -> Vec<Item> {
+        b.settings
             .iter()
-            .map(|(k, d)| item(k, Kind::Keyword, d))
+            .map(|s| item(s.keyword, Kind::Keyword, s.doc))
             .collect()
     };
     let snippets = |names: &[&str]| -> Vec<Item> {
@@ -239,30 +237,15 @@ fn keywords(block: Option<&str>, c: &Context, a: &Analysis) -> Vec<Item> {
             v
         }
         Some("policy" | "defaults") => {
-            let mut v = from(POLICY_ITEMS);
+            let mut v = from(&vocabulary::POLICY);
             v.extend(snippets(&[
                 "pool", "scale", "slo", "metrics", "rule", "schedule", "test",
             ]));
             v
         }
-        Some("pool") => from(POOL_ITEMS),
-        Some("scale") => from(SCALE_ITEMS),
-        Some("up" | "down") => ["by", "select", "stabilize"]
-            .iter()
-            .map(|k| item(k, Kind::Keyword, "behavior"))
-            .collect(),
-        Some("slo") => SLO_ITEMS
-            .iter()
-            .map(|k| item(k, Kind::Keyword, "objective"))
-            .collect(),
-        Some("rule" | "schedule") => ["pool", "replicas"]
-            .iter()
-            .map(|k| item(k, Kind::Keyword, ""))
-            .collect(),
-        Some("test") => ["pool", "at", "given", "expect"]
-            .iter()
-            .map(|k| item(k, Kind::Keyword, ""))
-            .collect(),
+        Some(k @ ("pool" | "scale" | "up" | "down" | "slo" | "rule" | "schedule" | "test")) => {
+            vocabulary::block(k).map(from).unwrap_or_default()
+        }
         Some("given") => {
             let mut v = vec![item("replicas", Kind::Keyword, "the current replicas")];
             v.extend(

@@ -4,9 +4,9 @@
 
 use crate::analysis::{arg_at, path_at, word_at, Analysis};
 use scalepol_compiler::checks::catalogue;
-use scalepol_compiler::lower::{pool::POOL_ITEMS, scale::SCALE_ITEMS, POLICY_ITEMS};
 use scalepol_compiler::model::{Origin, Pool, Scaling, Valued};
 use scalepol_compiler::units;
+use scalepol_compiler::vocabulary::{self, Block};
 use scalepol_syntax::{ArgKind, Node, Span};
 
 /// Markdown and the span it is about.
@@ -74,11 +74,10 @@ fn symbol(a: &Analysis, offset: usize) -> Option<(String, Span)> {
     Some((info, arg.span))
 }
 
-fn table(items: &[(&str, &str)], kw: &str) -> Option<String> {
-    items
-        .iter()
-        .find(|(k, _)| *k == kw)
-        .map(|(k, d)| format!("**{k}**: {d}"))
+fn table(block: &Block, kw: &str) -> Option<String> {
+    block
+        .setting(kw)
+        .map(|s| format!("**{}**: {}", s.keyword, s.doc))
 }
 
 fn keyword_doc(n: &Node, parent: Option<&Node>, a: &Analysis) -> Option<String> {
@@ -90,18 +89,12 @@ fn keyword_doc(n: &Node, parent: Option<&Node>, a: &Analysis) -> Option<String> 
         None if kw == "defaults" => {
             Some("**defaults**: settings that policies share with `extends`".to_string())
         }
-        Some("policy" | "defaults") => table(POLICY_ITEMS, kw),
-        Some("pool") => table(POOL_ITEMS, kw),
-        Some("scale") => table(SCALE_ITEMS, kw),
+        Some("policy" | "defaults") => table(&vocabulary::POLICY, kw),
+        Some(k @ ("pool" | "scale" | "up" | "down" | "slo" | "rule" | "schedule" | "test")) => {
+            vocabulary::block(k).and_then(|b| table(b, kw))
+        }
         Some("metrics") => name_info(a, kw),
         Some("given") => name_info(a, kw).map(|t| format!("a value given for {t}")),
-        Some("up" | "down") => Some(format!(
-            "**{kw}**: a rate policy or setting of scale-{}",
-            parent.map_or("", |p| p.keyword.as_str())
-        )),
-        Some("slo") => Some(format!(
-            "**{kw}**: an objective of the service (see docs/language.md, `slo`)"
-        )),
         _ => None,
     };
     let mut out = base?;

@@ -223,7 +223,11 @@ impl Node {
         for a in &mut self.args {
             a.shift(by);
         }
-        for c in self.leading_comments.iter_mut().chain(&mut self.trailing_comment) {
+        for c in self
+            .leading_comments
+            .iter_mut()
+            .chain(&mut self.trailing_comment)
+        {
             c.span = c.span.shifted(by);
         }
         if let Some(b) = &mut self.block {

@@ -19,44 +19,8 @@ use crate::args::Args;
 use crate::codes::code;
 use crate::diagnostics::{Diagnostic, FileId, Sink};
 use crate::model::*;
+use crate::vocabulary;
 use scalepol_syntax::{Document, Node, Span};
-
-/// The keywords each block accepts, with a one-line meaning (hover and
-/// completion read this table too).
-pub const POLICY_ITEMS: &[(&str, &str)] = &[
-    (
-        "workload",
-        "what is scaled: `workload deployment \"namespace/name\"`",
-    ),
-    (
-        "pool",
-        "a set of identical replicas: `pool NAME: gpu|cpu { ... }`",
-    ),
-    (
-        "slo",
-        "latency and availability objectives, declared peak demand",
-    ),
-    (
-        "budget",
-        "spending limit: `budget monthly <= $8000 enforce|warn`",
-    ),
-    (
-        "metrics",
-        "metrics from a source: `metrics prometheus \"URL\" { name = `query` }`",
-    ),
-    ("scale", "how a pool scales: targets, rates, stabilisation"),
-    ("rule", "a replica constraint under a CEL condition"),
-    ("schedule", "a replica range for a cron-scheduled period"),
-    ("test", "an expectation run through the decision engine"),
-    (
-        "target",
-        "options for one compile target: `target kserve { mode serverless }`",
-    ),
-];
-/// What a `defaults` file may declare for the policies that extend it.
-pub const DEFAULTS_ITEMS: &[&str] = &[
-    "slo", "budget", "metrics", "scale", "rule", "schedule", "target",
-];
 
 /// Lowering state: the files of the session and the diagnostics so far.
 pub struct Ctx<'a> {
@@ -335,10 +299,15 @@ pub fn defaults_items<'a>(ctx: &mut Ctx, file: FileId, node: &'a Node) -> Vec<It
     a.end(&mut ctx.sink);
     let mut out = Vec::new();
     for n in node.block_nodes() {
-        if DEFAULTS_ITEMS.contains(&n.keyword.as_str()) {
+        if vocabulary::DEFAULTS.accepts(&n.keyword) {
             out.push((file, n));
         } else {
-            ctx.unknown_item(file, n, "a defaults block", DEFAULTS_ITEMS);
+            ctx.unknown_item(
+                file,
+                n,
+                vocabulary::DEFAULTS.name,
+                &vocabulary::DEFAULTS.keywords(),
+            );
         }
     }
     out

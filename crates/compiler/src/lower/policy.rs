@@ -2,10 +2,7 @@
 //! it, then the name resolution that ties rules, schedules and tests to
 //! pools and metrics.
 
-use super::{
-    budget, metrics, pool, rules, scale, schedules, slo, targets, test_cases, workload,
-    POLICY_ITEMS,
-};
+use super::{budget, metrics, pool, rules, scale, schedules, slo, targets, test_cases, workload};
 use super::{Ctx, Item, Seen};
 use crate::codes::code;
 use crate::diagnostics::{Diagnostic, FileId};
@@ -21,7 +18,7 @@ pub fn lower_items(
     file: FileId,
     items: &[Item],
 ) -> Option<Policy> {
-    let allowed: Vec<&str> = POLICY_ITEMS.iter().map(|(k, _)| *k).collect();
+    let allowed = crate::vocabulary::POLICY.keywords();
     let mut seen = Seen::default();
     let mut workload = None;
     let mut pools: Vec<Pool> = Vec::new();
@@ -69,7 +66,7 @@ pub fn lower_items(
                     }
                 }
             }
-            _ => ctx.unknown_item(f, n, "a policy", &allowed),
+            _ => ctx.unknown_item(f, n, crate::vocabulary::POLICY.name, &allowed),
         }
     }
     let metrics = metrics::lower_metrics(ctx, &metric_items);

@@ -8,32 +8,6 @@ use crate::model::*;
 use crate::units::Duration;
 use scalepol_syntax::{Node, Op, Span};
 
-pub const POOL_ITEMS: &[(&str, &str)] = &[
-    (
-        "accelerator",
-        "accelerator type and count per replica: `accelerator \"nvidia-l4\" count 1`",
-    ),
-    ("replicas", "the replica range: `replicas MIN..MAX`"),
-    (
-        "warmup",
-        "time from scale-up to serving, model load included: `warmup 2m`",
-    ),
-    (
-        "drain",
-        "connection draining before a replica is removed: `drain 30s`",
-    ),
-    (
-        "capacity",
-        "what one replica serves: `capacity 16 concurrent`, `capacity 2400 tokens/s`",
-    ),
-    ("cost", "price of one replica: `cost $0.81/h`"),
-    ("spot", "share of replicas on spot capacity: `spot 50%`"),
-    (
-        "vertical",
-        "per-replica resource bounds: `vertical { cpu 2..8 cores, memory 8Gi..32Gi }`",
-    ),
-];
-
 pub fn inverted(
     file: FileId,
     span: Span,
@@ -103,7 +77,7 @@ pub fn lower_pool(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<Pool> {
     };
     let mut has_replicas = false;
     let mut seen = Seen::default();
-    let allowed: Vec<&str> = POOL_ITEMS.iter().map(|(k, _)| *k).collect();
+    let allowed = crate::vocabulary::POOL.keywords();
     for b in n.block_nodes() {
         if !allowed.contains(&b.keyword.as_str()) {
             ctx.unknown_item(file, b, "a pool", &allowed);

@@ -29,7 +29,7 @@ pub(super) fn lower_rules(
         };
         a.end(&mut ctx.sink);
         let reads = cel::check_condition(ctx, file, expr, expr_span, metrics);
-        let (pool, constraint) = range_body(ctx, file, n, pools, "a rule");
+        let (pool, constraint) = range_body(ctx, file, n, pools, &crate::vocabulary::RULE);
         if constraint.is_none() && !n.block_nodes().iter().any(|b| b.keyword == "replicas") {
             ctx.push(
                 Diagnostic::new(

@@ -13,18 +13,6 @@ use crate::units::Duration;
 use scalepol_common::defaults::{self, hpa};
 use scalepol_syntax::{Node, Span};
 
-pub const SCALE_ITEMS: &[(&str, &str)] = &[
-    ("on", "a target: `on METRIC [per replica|total] target VALUE [activate VALUE]`"),
-    ("tolerance", "no scaling while the metric is this close to target: `tolerance 10%` or `tolerance up 5% down 10%`"),
-    ("up", "scale-up rate and stabilisation: `up { by 100% every 15s, stabilize 0s }`"),
-    ("down", "scale-down rate and stabilisation: `down { by 1 replica every 1m, stabilize 5m }`"),
-    ("cooldown", "wait after the last activity before scaling to zero (KEDA cooldownPeriod)"),
-    ("interval", "how often metrics are read and a decision made"),
-    ("fallback", "replicas to hold when metrics fail: `fallback 4 replicas after 3 failures`"),
-    ("scale_to_zero", "scale to zero after an idle period: `scale_to_zero after 15m`"),
-];
-pub const BEHAVIOR_ITEMS: &[&str] = &["by", "select", "stabilize"];
-
 const HPA_TOLERANCE: &str =
     "the Kubernetes HPA default tolerance (--horizontal-pod-autoscaler-tolerance)";
 const HPA_UP: &str = "the Kubernetes HPA scaleUp default";
@@ -188,7 +176,7 @@ pub fn lower_scaling(
         fallback: None,
         scale_to_zero: None,
     };
-    let allowed: Vec<&str> = SCALE_ITEMS.iter().map(|(k, _)| *k).collect();
+    let allowed = crate::vocabulary::SCALE.keywords();
     let mut seen = Seen::default();
     for &(f, b) in items {
         if !allowed.contains(&b.keyword.as_str()) {
@@ -435,8 +423,9 @@ fn lower_behavior(ctx: &mut Ctx, file: FileId, b: &Node, out: &mut Behavior) {
     let mut policies = Vec::new();
     let mut seen = Seen::default();
     for n in b.block_nodes() {
-        if !BEHAVIOR_ITEMS.contains(&n.keyword.as_str()) {
-            ctx.unknown_item(file, n, &format!("a `{}` block", b.keyword), BEHAVIOR_ITEMS);
+        if !crate::vocabulary::BEHAVIOR.accepts(&n.keyword) {
+            let allowed = crate::vocabulary::BEHAVIOR.keywords();
+            ctx.unknown_item(file, n, &format!("a `{}` block", b.keyword), &allowed);
             continue;
         }
         if n.keyword != "by" && !seen.first(ctx, file, n) {

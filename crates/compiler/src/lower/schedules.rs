@@ -45,7 +45,7 @@ fn lower_schedule(
         "UTC".to_string()
     };
     a.end(&mut ctx.sink);
-    let (pool, replicas) = range_body(ctx, file, n, pools, "a schedule");
+    let (pool, replicas) = range_body(ctx, file, n, pools, &crate::vocabulary::SCHEDULE);
     if replicas.is_none() && !n.block_nodes().iter().any(|b| b.keyword == "replicas") {
         ctx.push(
             Diagnostic::new(

@@ -146,7 +146,7 @@ pub(super) fn range_body(
     file: FileId,
     n: &Node,
     pools: &[Pool],
-    what: &str,
+    block: &crate::vocabulary::Block,
 ) -> (Option<String>, Option<ReplicaConstraint>) {
     let (mut pool, mut constraint) = (None, None);
     let mut seen = Seen::default();
@@ -157,7 +157,7 @@ pub(super) fn range_body(
         match b.keyword.as_str() {
             "pool" => pool = pool_ref(ctx, file, b, pools),
             "replicas" => constraint = replica_constraint(ctx, file, b),
-            _ => ctx.unknown_item(file, b, what, &["pool", "replicas"]),
+            _ => ctx.unknown_item(file, b, block.name, &block.keywords()),
         }
     }
     (pool, constraint)

@@ -8,7 +8,7 @@ use crate::diagnostics::{Diagnostic, FileId};
 use crate::model::*;
 use scalepol_syntax::{Node, Op};
 
-pub const SLO_ITEMS: &[&str] = &["latency", "availability", "peak", "timeout"];
+use crate::vocabulary::SLO;
 
 pub(super) fn lower_slo(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Slo> {
     let mut slo = Slo {
@@ -20,7 +20,7 @@ pub(super) fn lower_slo(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Slo>
     };
     let mut seen = Seen::default();
     for n in node.block_nodes() {
-        if SLO_ITEMS.contains(&n.keyword.as_str()) && !seen.first(ctx, file, n) {
+        if SLO.accepts(&n.keyword) && !seen.first(ctx, file, n) {
             continue;
         }
         match n.keyword.as_str() {
@@ -90,7 +90,7 @@ pub(super) fn lower_slo(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Slo>
                     }
                 }
             }
-            _ => ctx.unknown_item(file, n, "an slo block", SLO_ITEMS),
+            _ => ctx.unknown_item(file, n, SLO.name, &SLO.keywords()),
         }
     }
     Some(slo)

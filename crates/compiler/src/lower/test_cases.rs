@@ -73,7 +73,12 @@ fn lower_test_body(
                     expect = expect_constraint(ctx, file, b, &mut a);
                 }
             }
-            _ => ctx.unknown_item(file, b, "a test", &["pool", "at", "given", "expect"]),
+            _ => ctx.unknown_item(
+                file,
+                b,
+                crate::vocabulary::TEST.name,
+                &crate::vocabulary::TEST.keywords(),
+            ),
         }
     }
     if !n.block_nodes().iter().any(|b| b.keyword == "expect") {
