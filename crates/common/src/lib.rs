@@ -5,4 +5,5 @@
 
 pub mod cel_limits;
 pub mod defaults;
+pub mod rule_context;
 pub mod schedule;

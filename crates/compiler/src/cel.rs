@@ -5,11 +5,11 @@
 
 use crate::codes::code;
 use crate::diagnostics::{Diagnostic, FileId};
-use crate::lower::metrics::CEL_BUILTINS;
 use crate::lower::Ctx;
 use crate::model::Metric;
 use cel_parser::ast::{CallExpr, Expr, IdedExpr};
 use cel_parser::reference::Val;
+use scalepol_common::rule_context;
 use scalepol_syntax::Span;
 
 /// The longest expression accepted, in bytes.
@@ -253,7 +253,7 @@ impl Checker<'_, '_> {
         if self.metrics.iter().any(|m| m.name == name) {
             return Some(Type::Double);
         }
-        if CEL_BUILTINS.contains(&name) {
+        if rule_context::is_variable(name) {
             return Some(Type::Int);
         }
         let span = find_ident(self.src, name)
@@ -270,7 +270,7 @@ impl Checker<'_, '_> {
             .metrics
             .iter()
             .map(|m| m.name.as_str())
-            .chain(CEL_BUILTINS.iter().copied())
+            .chain(rule_context::VARIABLES.iter().map(|v| v.name))
             .collect();
         d = crate::suggest::did_you_mean(
             d,
@@ -311,7 +311,7 @@ impl Checker<'_, '_> {
                 ),
             )
             .label("unsupported")
-            .help("use double(x), int(x), min(a, b) or max(a, b)");
+            .help(format!("use {}", rule_context::functions_help()));
             self.error(d);
             return None;
         }
@@ -351,9 +351,17 @@ impl Checker<'_, '_> {
                 (self.numeric(f, &args) && self.same(f, &args)).then(|| args[0])
             }
             _ => {
-                let d = Diagnostic::new(code::CEL_UNSUPPORTED, self.file, self.span, format!("`{}` is not available in rule conditions", display_op(f)))
-                    .label("unsupported")
-                    .help("use arithmetic, comparisons, `&&`, `||`, `!`, `? :` and double(x), int(x), min(a, b), max(a, b)");
+                let d = Diagnostic::new(
+                    code::CEL_UNSUPPORTED,
+                    self.file,
+                    self.span,
+                    format!("`{}` is not available in rule conditions", display_op(f)),
+                )
+                .label("unsupported")
+                .help(format!(
+                    "use arithmetic, comparisons, `&&`, `||`, `!`, `? :` and {}",
+                    rule_context::functions_help()
+                ));
                 self.error(d);
                 None
             }

@@ -3,6 +3,7 @@
 //! cursor is in a string or a back-quoted expression, and the word before.
 
 use crate::analysis::Analysis;
+use scalepol_common::rule_context;
 use scalepol_compiler::checks::catalogue::ACCELERATORS;
 use scalepol_compiler::vocabulary::{self, Block};
 
@@ -128,13 +129,6 @@ const UNITS: &[(&str, &str)] = &[
     (" replicas", "replicas"),
 ];
 
-const CEL: &[(&str, &str)] = &[
-    ("replicas", "int: the current replica count"),
-    ("hour", "int: the hour of the decision"),
-    ("minute", "int: the minute of the decision"),
-    ("weekday", "int: 0 = Sunday"),
-];
-
 const SNIPPETS: &[(&str, &str, &str)] = &[
     ("policy", "policy ${1:name} {\n  workload deployment \"${2:namespace/name}\"\n\n  pool ${3:main}: ${4|gpu,cpu|} {\n    replicas ${5:1}..${6:4}\n  }\n\n  scale {\n    on ${7:cpu} target ${8:70%}\n  }\n}\n", "a whole policy"),
     ("pool", "pool ${1:name}: ${2|gpu,cpu|} {\n  accelerator \"${3:nvidia-l4}\"\n  replicas ${4:1}..${5:8}\n  warmup ${6:2m}\n  capacity ${7:16} concurrent\n  cost \\$${8:0.85}/h\n}", "a pool block"),
@@ -160,11 +154,15 @@ pub fn complete(a: &Analysis, offset: usize) -> Vec<Item> {
     };
     if c.in_code {
         let mut out: Vec<Item> = metrics().collect();
-        out.extend(CEL.iter().map(|(k, d)| item(k, Kind::Value, d)));
         out.extend(
-            ["double", "int", "min", "max"]
+            rule_context::VARIABLES
                 .iter()
-                .map(|f| item(f, Kind::Function, "CEL function")),
+                .map(|v| item(v.name, Kind::Value, &format!("{}: {}", v.ty, v.doc))),
+        );
+        out.extend(
+            rule_context::FUNCTIONS
+                .iter()
+                .map(|(f, d)| item(f, Kind::Function, d)),
         );
         return out;
     }

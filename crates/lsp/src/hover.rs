@@ -226,13 +226,12 @@ fn pool_info(p: &Pool) -> String {
 }
 
 fn cel_word(a: &Analysis, w: &str) -> Option<String> {
-    match w {
-        "replicas" => Some("`replicas` (int): the pool's current replica count".into()),
-        "hour" | "minute" => Some(format!(
-            "`{w}` (int): the {w} of the decision, in the schedule's time zone or UTC"
-        )),
-        "weekday" => Some("`weekday` (int): 0 = Sunday .. 6 = Saturday".into()),
-        _ => name_info(a, w).map(|t| format!("{t}\n\n(a `double` in CEL)")),
+    match scalepol_common::rule_context::VARIABLES
+        .iter()
+        .find(|v| v.name == w)
+    {
+        Some(v) => Some(format!("`{}` ({}): {}", v.name, v.ty, v.doc)),
+        None => name_info(a, w).map(|t| format!("{t}\n\n(a `double` in CEL)")),
     }
 }
 

@@ -113,10 +113,11 @@ impl Engine {
             .timestamp_opt(now as i64, 0)
             .single()
             .unwrap_or_default();
-        ctx.add_variable_from_value("replicas", current as i64);
-        ctx.add_variable_from_value("hour", t.hour() as i64);
-        ctx.add_variable_from_value("minute", t.minute() as i64);
-        ctx.add_variable_from_value("weekday", t.weekday().num_days_from_sunday() as i64);
+        for v in scalepol_common::rule_context::VARIABLES {
+            if let Some(value) = variable(v.name, current, &t) {
+                ctx.add_variable_from_value(v.name, value);
+            }
+        }
         for r in rules {
             match r.program.execute(&ctx) {
                 Ok(cel_interpreter::Value::Bool(true)) => {
@@ -136,8 +137,45 @@ impl Engine {
     }
 }
 
+/// The value of a rule variable (`scalepol_common::rule_context`), the time
+/// in UTC.
+fn variable(name: &str, current: u32, t: &chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    Some(match name {
+        "replicas" => current as i64,
+        "hour" => t.hour() as i64,
+        "minute" => t.minute() as i64,
+        "weekday" => t.weekday().num_days_from_sunday() as i64,
+        _ => return None,
+    })
+}
+
 /// Whether a schedule is active: an occurrence started at most its
 /// duration ago.
 fn active(s: &Schedule, now: f64) -> bool {
     scalepol_common::schedule::active(&s.cron, s.tz, s.spec.duration_seconds, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_variable_has_a_value() {
+        // 2026-01-05 07:30 UTC, a Monday.
+        let t = chrono::Utc
+            .timestamp_opt(1_767_598_200, 0)
+            .single()
+            .unwrap();
+        for v in scalepol_common::rule_context::VARIABLES {
+            assert!(
+                variable(v.name, 3, &t).is_some(),
+                "`{}` is never set",
+                v.name
+            );
+        }
+        assert_eq!(variable("hour", 3, &t), Some(7));
+        assert_eq!(variable("minute", 3, &t), Some(30));
+        assert_eq!(variable("weekday", 3, &t), Some(1));
+        assert_eq!(variable("replicas", 3, &t), Some(3));
+    }
 }

@@ -134,10 +134,9 @@ fn ident(name: &str) -> String {
     if !out.starts_with(|c: char| c.is_ascii_alphabetic()) {
         out.insert_str(0, "m_");
     }
-    if matches!(
-        out.as_str(),
-        "cpu" | "memory" | "gpu" | "replicas" | "hour" | "minute" | "weekday"
-    ) {
+    if matches!(out.as_str(), "cpu" | "memory" | "gpu")
+        || scalepol_common::rule_context::is_variable(&out)
+    {
         out.push_str("_metric");
     }
     out

@@ -9,9 +9,6 @@ use crate::model::*;
 use crate::suggest;
 use scalepol_syntax::{Op, Span};
 
-/// Names CEL expressions can read besides metrics.
-pub const CEL_BUILTINS: &[&str] = &["replicas", "hour", "minute", "weekday"];
-
 const SOURCES: &[(&str, MetricSourceKind)] = &[
     ("prometheus", MetricSourceKind::Prometheus),
     ("cloudwatch", MetricSourceKind::Cloudwatch),
@@ -111,7 +108,7 @@ fn lower_metric(
     endpoint: Option<String>,
 ) -> Option<Metric> {
     let name = m.keyword.as_str();
-    if BUILTIN_METRICS.contains(&name) || CEL_BUILTINS.contains(&name) {
+    if BUILTIN_METRICS.contains(&name) || scalepol_common::rule_context::is_variable(name) {
         ctx.push(
             Diagnostic::new(code::RESERVED_NAME, file, m.keyword_span, format!("`{name}` is a built-in name"))
                 .label("reserved")
