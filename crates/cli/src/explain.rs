@@ -11,8 +11,13 @@ pub fn run(code: Option<&str>) -> u8 {
     };
     match codes::lookup(code) {
         Some(c) => {
+            let life = match c.lifecycle {
+                codes::Lifecycle::Stable => "",
+                codes::Lifecycle::Preview => ", preview: its wording or severity may change",
+                codes::Lifecycle::Deprecated => ", deprecated: to be removed",
+            };
             println!(
-                "{} ({}, {}): {}\n",
+                "{} ({}, {}{life}): {}\n",
                 c.code,
                 c.name,
                 c.severity.as_str(),

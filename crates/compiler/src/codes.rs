@@ -521,7 +521,7 @@ TARGET_AT_CAPACITY = "SP0551" Warning "target-at-capacity" "the per-replica targ
 "A target at 100% of capacity leaves no headroom for the time it takes to scale:
 requests queue during every scale-up. Targets of 60-85% of capacity are usual.";
 
-TARGET_NEVER_SCALES_UP = "SP0552" Warning "target-never-scales-up" "the target can never be exceeded by enough to scale up"
+TARGET_NEVER_SCALES_UP = "SP0552" Warning (Preview) "target-never-scales-up" "the target can never be exceeded by enough to scale up"
 "The HPA scales up only when a metric exceeds its target by more than the
 tolerance: value > target x (1 + tolerance). Some metrics have a ceiling: a
 count of requests in service is at most the replica's `capacity N concurrent`
@@ -530,7 +530,7 @@ reaches that ceiling, the pool never scales up on this target, however
 overloaded it is: requests queue while the count holds. Lower the target below
 ceiling / (1 + tolerance), or scale on the queue.";
 
-RULE_OUTSIDE_POOL = "SP0574" Warning "rule-outside-pool-range" "a rule's bound lies outside the pool's range"
+RULE_OUTSIDE_POOL = "SP0574" Warning (Preview) "rule-outside-pool-range" "a rule's bound lies outside the pool's range"
 "A rule's `replicas >= N` above the pool's maximum can never hold (the pool
 stays at its maximum, and the rule reads as a promise it cannot keep); a
 `replicas <= N` below the pool's minimum always clamps to the minimum; a bound
