@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod analysis;
 pub mod completion;
+mod convert;
 mod framing;
 pub mod hover;
 pub mod navigate;

@@ -5,14 +5,13 @@
 
 use crate::analysis::Analysis;
 use crate::completion::{self, Kind};
-use crate::outline::{self, SymbolKind as SK, TOKEN_TYPES};
+use crate::convert::*;
+use crate::outline::{self, TOKEN_TYPES};
 use crate::text::Text;
 use crate::workspace::{self, Workspace};
 use crate::{actions, hover, navigate};
-use scalepol_compiler::diagnostics::Diagnostic as CDiagnostic;
-use scalepol_compiler::{Loader, Severity};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use tower_lsp::jsonrpc::{Error, Result};
 use tower_lsp::lsp_types::*;
@@ -75,182 +74,6 @@ impl Backend {
             .publish_diagnostics(uri, diagnostics, Some(version))
             .await;
     }
-}
-
-/// The compiler's name for a document: its path, or the URI.
-fn file_name(uri: &Url) -> String {
-    uri.to_file_path()
-        .map_or_else(|_| uri.to_string(), |p| p.to_string_lossy().into_owned())
-}
-
-fn uri_of(name: &str) -> Option<Url> {
-    Url::from_file_path(name)
-        .ok()
-        .or_else(|| Url::parse(name).ok())
-}
-
-/// `extends` reads open buffers first, then the disk. It borrows the open
-/// documents: checking on every keystroke copies only the files it reads.
-struct BufferLoader<'a> {
-    docs: &'a HashMap<Url, Analysis>,
-}
-
-impl BufferLoader<'_> {
-    /// The text of the open document named `name` (its path), if open.
-    fn open(&self, name: &str) -> Option<&str> {
-        self.docs
-            .values()
-            .find(|a| a.name == name)
-            .map(|a| a.text.text.as_str())
-    }
-}
-
-impl Loader for BufferLoader<'_> {
-    fn load(&self, from: &str, path: &str) -> std::result::Result<(String, String), String> {
-        let base = Path::new(from).parent().unwrap_or(Path::new(""));
-        let full = base.join(path).to_string_lossy().into_owned();
-        match self.open(&full) {
-            Some(t) => Ok((full, t.to_string())),
-            None => scalepol_compiler::FsLoader.load(from, path),
-        }
-    }
-}
-
-fn docs_url(code: &str) -> Option<Url> {
-    Url::parse(&format!(
-        "{}/blob/main/docs/diagnostics.md#{}",
-        env!("CARGO_PKG_REPOSITORY"),
-        code.to_ascii_lowercase()
-    ))
-    .ok()
-}
-
-fn lsp_diagnostics(uri: &Url, a: &Analysis) -> Vec<Diagnostic> {
-    a.diagnostics
-        .iter()
-        .map(|d| lsp_diagnostic(uri, a, d))
-        .collect()
-}
-
-fn location(uri: &Url, a: &Analysis, file: usize, span: scalepol_syntax::Span) -> Option<Location> {
-    if file == 0 {
-        return Some(Location::new(uri.clone(), a.text.span_range(span)));
-    }
-    let f = a.files.get(file)?;
-    Some(Location::new(
-        uri_of(&f.name)?,
-        Text::new(f.text.clone())
-            .with_utf8(a.text.utf8)
-            .span_range(span),
-    ))
-}
-
-fn lsp_diagnostic(uri: &Url, a: &Analysis, d: &CDiagnostic) -> Diagnostic {
-    let here = d.primary.file.0 == 0;
-    // A problem in a defaults file shows at the top, naming the file.
-    let (range, message) = if here {
-        (a.text.span_range(d.primary.span), d.message.clone())
-    } else {
-        let f = a
-            .files
-            .get(d.primary.file.0 as usize)
-            .map_or("a defaults file", |f| f.name.as_str());
-        (Range::default(), format!("in {f}: {}", d.message))
-    };
-    let mut related: Vec<DiagnosticRelatedInformation> = d
-        .secondary
-        .iter()
-        .filter_map(|l| {
-            Some(DiagnosticRelatedInformation {
-                location: location(uri, a, l.file.0 as usize, l.span)?,
-                message: l.message.clone(),
-            })
-        })
-        .collect();
-    if !here {
-        if let Some(l) = location(uri, a, d.primary.file.0 as usize, d.primary.span) {
-            related.push(DiagnosticRelatedInformation {
-                location: l,
-                message: d.primary.message.clone(),
-            });
-        }
-    }
-    let mut message = message;
-    if let Some(h) = &d.help {
-        message.push_str(&format!("\nhelp: {h}"));
-    }
-    Diagnostic {
-        range,
-        severity: Some(match d.severity {
-            Severity::Error => DiagnosticSeverity::ERROR,
-            Severity::Warning => DiagnosticSeverity::WARNING,
-            _ => DiagnosticSeverity::INFORMATION,
-        }),
-        code: Some(NumberOrString::String(d.code.to_string())),
-        code_description: docs_url(d.code).map(|href| CodeDescription { href }),
-        source: Some("scalepol".into()),
-        message,
-        related_information: (!related.is_empty()).then_some(related),
-        ..Diagnostic::default()
-    }
-}
-
-fn symbol_kind(k: SK) -> SymbolKind {
-    match k {
-        SK::Policy => SymbolKind::MODULE,
-        SK::Pool => SymbolKind::CLASS,
-        SK::Metric => SymbolKind::VARIABLE,
-        SK::Block => SymbolKind::OBJECT,
-        SK::Rule => SymbolKind::EVENT,
-        SK::Test => SymbolKind::METHOD,
-        SK::Setting => SymbolKind::PROPERTY,
-    }
-}
-
-#[allow(deprecated)] // DocumentSymbol::deprecated is required by the type
-fn document_symbol(t: &Text, s: &outline::Symbol) -> DocumentSymbol {
-    DocumentSymbol {
-        name: s.name.clone(),
-        detail: None,
-        kind: symbol_kind(s.kind),
-        tags: None,
-        deprecated: None,
-        range: t.span_range(s.span),
-        selection_range: t.span_range(s.selection),
-        children: Some(s.children.iter().map(|c| document_symbol(t, c)).collect()),
-    }
-}
-
-/// Semantic tokens, relative and split at line ends, in UTF-16 units.
-fn encode_tokens(t: &Text, tokens: &[outline::Token]) -> Vec<SemanticToken> {
-    let mut out = Vec::new();
-    let (mut line, mut col) = (0u32, 0u32);
-    for tok in tokens {
-        let mut start = tok.span.start;
-        for piece in t.text[tok.span.start..tok.span.end.min(t.text.len())].split_inclusive('\n') {
-            let body = piece.trim_end_matches(['\n', '\r']);
-            let p = t.position(start);
-            let len: u32 = body.chars().map(|c| c.len_utf16() as u32).sum();
-            if len > 0 {
-                let delta_line = p.line - line;
-                let delta_start = if delta_line == 0 {
-                    p.character - col
-                } else {
-                    p.character
-                };
-                out.push(SemanticToken {
-                    delta_line,
-                    delta_start,
-                    length: len,
-                    token_type: tok.kind,
-                    token_modifiers_bitset: 0,
-                });
-                (line, col) = (p.line, p.character);
-            }
-            start += piece.len();
-        }
-    }
-    out
 }
 
 #[tower_lsp::async_trait]

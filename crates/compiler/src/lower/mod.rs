@@ -2,6 +2,7 @@
 //! module; this one holds the entry point, the `extends` merge and the
 //! keyword tables that the language server also uses for completion.
 
+mod behavior;
 mod budget;
 pub mod metrics;
 mod policy;
