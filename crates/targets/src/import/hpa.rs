@@ -1,0 +1,160 @@
+//! An HPA (autoscaling/v2) as a policy: its metrics, targets and behavior.
+
+use super::*;
+
+impl Builder {
+    pub(super) fn hpa(mut self, doc: &Value) -> Result<Imported, String> {
+        let spec = &doc["spec"];
+        self.min = spec["minReplicas"].as_u64().unwrap_or(1);
+        self.max = spec["maxReplicas"].as_u64().unwrap_or(self.min);
+        let metrics = spec["metrics"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        for m in metrics {
+            self.hpa_metric(m);
+        }
+        if metrics.is_empty() {
+            // Kubernetes' default when an HPA lists no metric.
+            self.scale.push("on cpu target 80%".into());
+        }
+        if let Some(b) = spec.get("behavior") {
+            self.behavior(b);
+        }
+        self.finish("HorizontalPodAutoscaler")
+    }
+
+    /// `on ...` for a target of the given type and value.
+    pub(super) fn target_line(&mut self, metric: &str, target: &Value, memory: bool) {
+        let ty = s(target, "/type").unwrap_or("");
+        let line = match ty {
+            "Utilization" => format!("on {metric} target {}%", target["averageUtilization"]),
+            "AverageValue" => {
+                let v = quantity(&target["averageValue"]).unwrap_or(0.0);
+                match metric {
+                    "cpu" => format!("on cpu per replica target {} cores", number(v)),
+                    "memory" if memory => format!(
+                        "on memory per replica target {}",
+                        crate::common::bytes(v as u64)
+                    ),
+                    _ => format!("on {metric} per replica target {}", number(v)),
+                }
+            }
+            "Value" => format!(
+                "on {metric} target {}",
+                number(quantity(&target["value"]).unwrap_or(0.0))
+            ),
+            _ => {
+                self.notes.push(format!(
+                    "a target of type {ty:?} on {metric} was not imported"
+                ));
+                return;
+            }
+        };
+        self.scale.push(line);
+    }
+
+    pub(super) fn external(&mut self, name: &str) -> String {
+        let id = ident(name);
+        if !self.metrics.iter().any(|m| m.name == id) {
+            self.metrics.push(MetricDecl {
+                source: "external",
+                endpoint: "kubernetes-external-metrics".into(),
+                name: id.clone(),
+                query: name.to_string(),
+            });
+        }
+        id
+    }
+
+    pub(super) fn hpa_metric(&mut self, m: &Value) {
+        match s(m, "/type").unwrap_or("") {
+            "Resource" => {
+                let name = s(m, "/resource/name").unwrap_or("cpu").to_string();
+                self.target_line(&name, &m["resource"]["target"], true);
+            }
+            "ContainerResource" => {
+                let name = s(m, "/containerResource/name").unwrap_or("cpu").to_string();
+                self.notes.push(format!(
+                    "the {name} target of container `{}` was imported for the whole pod",
+                    s(m, "/containerResource/container").unwrap_or("?")
+                ));
+                self.target_line(&name, &m["containerResource"]["target"], true);
+            }
+            // GPU utilisation through DCGM: the built-in `gpu` target.
+            "Pods" if s(m, "/pods/metric/name") == Some(DCGM) => {
+                let v = quantity(&m["pods"]["target"]["averageValue"]).unwrap_or(0.0);
+                self.scale.push(format!("on gpu target {}%", number(v)));
+            }
+            "External" | "Pods" => {
+                let member = if m["type"] == "External" {
+                    "external"
+                } else {
+                    "pods"
+                };
+                let name = s(m, &format!("/{member}/metric/name"))
+                    .unwrap_or("metric")
+                    .to_string();
+                if m.pointer(&format!("/{member}/metric/selector")).is_some() {
+                    self.notes.push(format!(
+                        "the label selector of metric `{name}` was not imported"
+                    ));
+                }
+                if member == "pods" {
+                    self.notes.push(format!(
+                        "Pods metric `{name}` was imported as an External metric of the same name"
+                    ));
+                }
+                let id = self.external(&name);
+                self.target_line(&id, &m[member]["target"], false);
+            }
+            ty => self.notes.push(format!(
+                "a metric of type {ty} was not imported (it targets another object)"
+            )),
+        }
+    }
+
+    pub(super) fn behavior(&mut self, b: &Value) {
+        let mut tolerance = Vec::new();
+        for (dir, key) in [("up", "scaleUp"), ("down", "scaleDown")] {
+            let Some(r) = b.get(key) else { continue };
+            let mut items: Vec<String> = Vec::new();
+            for p in r["policies"].as_array().into_iter().flatten() {
+                let period = secs(&p["periodSeconds"]).unwrap_or_else(|| "15s".into());
+                let value = match p["value"].as_u64() {
+                    Some(v) => v.to_string(),
+                    None => {
+                        self.refused
+                            .push("a behavior policy's value is not a whole number".into());
+                        "0".into()
+                    }
+                };
+                match s(p, "/type") {
+                    Some("Percent") => items.push(format!("by {value}% every {period}")),
+                    _ => items.push(format!("by {value} replicas every {period}")),
+                }
+            }
+            if let Some(sel) = s(r, "/selectPolicy") {
+                match sel {
+                    "Max" | "Min" | "Disabled" => {
+                        items.push(format!("select {}", sel.to_ascii_lowercase()))
+                    }
+                    other => self.refused.push(format!(
+                        "selectPolicy `{}` is not Max, Min or Disabled",
+                        one_line(other)
+                    )),
+                }
+            }
+            if let Some(w) = secs(&r["stabilizationWindowSeconds"]) {
+                items.push(format!("stabilize {w}"));
+            }
+            if let Some(t) = quantity(&r["tolerance"]) {
+                tolerance.push(format!("{dir} {}%", number(t * 100.0)));
+            }
+            if !items.is_empty() {
+                self.scale.push(format!("{dir} {{ {} }}", items.join(", ")));
+            }
+        }
+        if !tolerance.is_empty() {
+            self.scale
+                .push(format!("tolerance {}", tolerance.join(" ")));
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! `scalepol import`: existing HPA and KEDA ScaledObject manifests to a
+//! `.scalepol` policy, so that a team can adopt scalepol without rewriting by
+//! hand. What has no equivalent is listed and left as a comment in the
+//! policy, never dropped silently.
+
+use serde_json::Value;
+use std::fmt::Write;
+
+mod hpa;
+mod keda;
+
+/// The DCGM metric scalepol's targets read GPU utilisation from.
+const DCGM: &str = "DCGM_FI_DEV_GPU_UTIL";
+
+/// An imported policy and what could not be carried over.
+pub struct Imported {
+    pub name: String,
+    pub source: String,
+    pub notes: Vec<String>,
+}
+
+/// Imports one Kubernetes object. Every value written into the policy is
+/// escaped (strings), checked (numbers, names) or refused (code that would
+/// leave its back-quotes); the result is parsed again and must hold only
+/// what the importer writes.
+pub fn import(doc: &Value) -> Result<Imported, String> {
+    let imported = match doc.get("kind").and_then(Value::as_str) {
+        Some("HorizontalPodAutoscaler") => Builder::new(doc)?.hpa(doc),
+        Some("ScaledObject") => Builder::new(doc)?.keda(doc),
+        Some(k) => Err(format!(
+            "cannot import a {k}: scalepol imports HorizontalPodAutoscaler and ScaledObject"
+        )),
+        None => return Err("not a Kubernetes object (no `kind`)".into()),
+    }?;
+    verify(&imported.source)?;
+    Ok(imported)
+}
+
+/// The top-level settings the importer writes; anything else in its output
+/// would come from the input, and is refused.
+const WRITTEN: [&str; 5] = ["workload", "pool", "metrics", "scale", "schedule"];
+
+fn verify(source: &str) -> Result<(), String> {
+    let doc = scalepol_syntax::parse(source).map_err(|e| {
+        format!(
+            "the imported values do not make a valid policy ({})",
+            e.message
+        )
+    })?;
+    let ok = doc.nodes.len() == 1
+        && doc.nodes[0].keyword == "policy"
+        && doc.nodes[0]
+            .block_nodes()
+            .iter()
+            .all(|n| WRITTEN.contains(&n.keyword.as_str()));
+    if ok {
+        Ok(())
+    } else {
+        Err("the imported values would add settings of their own to the policy; refused".into())
+    }
+}
+
+/// Text for a `//` comment: one line, whatever the input holds.
+fn one_line(t: &str) -> String {
+    t.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// A metric declaration: source, endpoint, name, query.
+struct MetricDecl {
+    source: &'static str,
+    endpoint: String,
+    name: String,
+    query: String,
+}
+
+struct Builder {
+    /// Values that cannot be written into a policy exactly (a back-quote in
+    /// a query, a threshold that is not a number): the import refuses them
+    /// rather than write something else (docs/security.md).
+    refused: Vec<String>,
+    name: String,
+    workload: String,
+    min: u64,
+    max: u64,
+    metrics: Vec<MetricDecl>,
+    scale: Vec<String>,
+    schedules: Vec<String>,
+    notes: Vec<String>,
+}
+
+fn s<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+/// A Kubernetes quantity as a number: `500m` = 0.5, `2k` = 2000, `12Gi`.
+fn quantity(v: &Value) -> Option<f64> {
+    if let Some(n) = v.as_f64() {
+        return Some(n);
+    }
+    let t = v.as_str()?;
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: f64 = n.parse().ok()?;
+    let factor = match unit {
+        "" => 1.0,
+        "m" => 0.001,
+        "k" | "K" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        _ => return None,
+    };
+    Some(n * factor)
+}
+
+fn number(v: f64) -> String {
+    crate::common::trim_float(v)
+}
+
+/// An identifier for a metric name (`vllm:requests-running` -> `vllm_requests_running`).
+fn ident(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !out.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        out.insert_str(0, "m_");
+    }
+    if matches!(out.as_str(), "cpu" | "memory" | "gpu")
+        || scalepol_common::rule_context::is_variable(&out)
+    {
+        out.push_str("_metric");
+    }
+    out
+}
+
+/// A policy name: RFC 1123 label.
+fn policy_name(name: &str) -> String {
+    let n: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    n.trim_matches('-').chars().take(63).collect()
+}
+
+/// Seconds as the shortest duration spelling.
+fn secs(v: &Value) -> Option<String> {
+    Some(scalepol_compiler::units::Duration::from_secs(v.as_u64()?).to_string())
+}
+
+fn quote(t: &str) -> String {
+    format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+impl Builder {
+    /// A string value: escaped, and refused if it holds a line break or
+    /// another control character (a string is one line).
+    fn string(&mut self, t: &str, what: &str) -> String {
+        if t.chars().any(char::is_control) {
+            self.refused
+                .push(format!("{what} holds a control character"));
+        }
+        quote(t)
+    }
+
+    /// Code between back-quotes (a query): refused if it would close them
+    /// or span lines.
+    fn code(&mut self, t: &str, what: &str) -> String {
+        if t.contains('`') || t.chars().any(char::is_control) {
+            self.refused.push(format!(
+                "{what} holds a back-quote or a line break, which a policy cannot carry exactly"
+            ));
+            return String::new();
+        }
+        t.to_string()
+    }
+
+    /// A number as written in the input: digits, a point and an exponent only.
+    fn num(&mut self, t: &str, what: &str) -> String {
+        let plain = !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+            && t.parse::<f64>().is_ok_and(f64::is_finite);
+        if plain {
+            t.to_string()
+        } else {
+            self.refused
+                .push(format!("{what} `{}` is not a number", one_line(t)));
+            "0".into()
+        }
+    }
+
+    fn new(doc: &Value) -> Result<Self, String> {
+        let target = doc
+            .pointer("/spec/scaleTargetRef")
+            .ok_or("no spec.scaleTargetRef")?;
+        let kind = match s(target, "/kind").unwrap_or("Deployment") {
+            "Deployment" => "deployment",
+            "StatefulSet" => "statefulset",
+            k => return Err(format!("cannot import a scaler of a {k}: scalepol scales Deployments and StatefulSets here")),
+        };
+        let name = s(target, "/name").ok_or("no scaleTargetRef.name")?;
+        let full = match s(doc, "/metadata/namespace") {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name.to_string(),
+        };
+        let control = full.chars().any(char::is_control);
+        let workload = format!("{kind} {}", quote(&full));
+        let policy = policy_name(s(doc, "/metadata/name").unwrap_or(name));
+        if policy.is_empty() {
+            return Err("the object's name has no letter or digit to name a policy after".into());
+        }
+        Ok(Builder {
+            refused: if control {
+                vec!["the workload's name holds a control character".into()]
+            } else {
+                Vec::new()
+            },
+            name: policy,
+            workload,
+            min: 1,
+            max: 1,
+            metrics: Vec::new(),
+            scale: Vec::new(),
+            schedules: Vec::new(),
+            notes: Vec::new(),
+        })
+    }
+
+    fn finish(self, kind: &str) -> Result<Imported, String> {
+        if !self.refused.is_empty() {
+            return Err(format!(
+                "cannot be imported exactly: {}",
+                self.refused.join("; ")
+            ));
+        }
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "// Imported by scalepol from {kind} `{}`: review, then run `scalepol check`.",
+            self.name
+        );
+        for n in &self.notes {
+            let _ = writeln!(out, "// Not carried over: {}.", one_line(n));
+        }
+        let _ = writeln!(
+            out,
+            "policy {} {{\n  workload {}\n",
+            self.name, self.workload
+        );
+        let _ = writeln!(
+            out,
+            "  // The kind is unknown: write `gpu` and an accelerator if this runs on GPUs."
+        );
+        let _ = writeln!(
+            out,
+            "  pool main: cpu {{\n    replicas {}..{}\n  }}",
+            self.min, self.max
+        );
+        let mut sources: Vec<(&str, &str)> = self
+            .metrics
+            .iter()
+            .map(|m| (m.source, m.endpoint.as_str()))
+            .collect();
+        sources.sort_unstable();
+        sources.dedup();
+        for (source, endpoint) in sources {
+            if endpoint.chars().any(char::is_control) {
+                return Err("cannot be imported exactly: a metric server's address holds a control character".into());
+            }
+            let _ = writeln!(out, "\n  metrics {source} {} {{", quote(endpoint));
+            for m in self
+                .metrics
+                .iter()
+                .filter(|m| m.source == source && m.endpoint == endpoint)
+            {
+                let _ = writeln!(out, "    {} = `{}`", m.name, m.query);
+            }
+            out.push_str("  }\n");
+        }
+        if !self.scale.is_empty() {
+            out.push_str("\n  scale {\n");
+            for l in &self.scale {
+                let _ = writeln!(out, "    {l}");
+            }
+            out.push_str("  }\n");
+        }
+        for sch in &self.schedules {
+            let _ = writeln!(out, "\n  {sch}");
+        }
+        out.push_str("}\n");
+        Ok(Imported {
+            name: self.name,
+            source: out,
+            notes: self.notes,
+        })
+    }
+}
