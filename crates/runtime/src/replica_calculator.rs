@@ -39,6 +39,17 @@ pub(crate) fn per_pod(
         return None;
     }
     let utilization = t.mode == Mode::Utilization;
+    let proposal = |replicas: Option<u32>, ratio: Option<f64>| Proposal {
+        metric: t.metric.clone(),
+        value: ratio.map(|r| r * t.target),
+        replicas,
+    };
+    // calculatePodRequests: a pod without a request for the resource (any
+    // pod of the selector, ignored ones included) fails the metric ("missing
+    // request for cpu"); the HPA does not scale on it.
+    if utilization && pods.iter().any(|x| !x.requests.contains_key(&t.metric)) {
+        return Some(proposal(None, None));
+    }
     // Deleted and failed pods are ignored; pending ones, and (for CPU)
     // unready ones, are set aside; pods without a sample are missing.
     let (mut ready, mut unready, mut missing) = (Vec::new(), Vec::new(), Vec::new());
@@ -46,6 +57,8 @@ pub(crate) fn per_pod(
         .iter()
         .filter(|x| !x.deleted && x.phase != Phase::Failed)
     {
+        // Only utilisation reads requests (checked above); other metrics
+        // average over pods.
         let request = pod.requests.get(&t.metric).copied().unwrap_or(1.0);
         match pod
             .metrics
@@ -67,11 +80,6 @@ pub(crate) fn per_pod(
             used / samples.len() as f64 / t.target
         }
     };
-    let proposal = |replicas: Option<u32>, ratio: Option<f64>| Proposal {
-        metric: t.metric.clone(),
-        value: ratio.map(|r| r * t.target),
-        replicas,
-    };
     if ready.is_empty() {
         return Some(proposal(None, None));
     }
@@ -85,16 +93,23 @@ pub(crate) fn per_pod(
         };
         return Some(proposal(Some(replicas), Some(ratio)));
     }
-    // Missing pods count at 100% of target on a scale-down and 0 on a
-    // scale-up; unready pods at 0 when scaling up.
+    // Missing pods are added back only off the target: on a scale-down
+    // (ratio strictly below 1) at max(100%, target) of their request for
+    // utilisation, at the target for other metrics; on a scale-up (strictly
+    // above 1) at zero. At a ratio of exactly 1 they stay out. Unready pods
+    // count at zero when scaling up.
     let mut all = ready.clone();
     for request in missing {
-        let at_target = if utilization {
-            request * t.target / 100.0
-        } else {
-            t.target
-        };
-        all.push((if ratio < 1.0 { at_target } else { 0.0 }, request));
+        if ratio < 1.0 {
+            let full = if utilization {
+                request * t.target.max(100.0) / 100.0
+            } else {
+                t.target
+            };
+            all.push((full, request));
+        } else if ratio > 1.0 {
+            all.push((0.0, request));
+        }
     }
     if scale_up_with_unready {
         all.extend(unready.iter().map(|request| (0.0, *request)));
