@@ -22,13 +22,28 @@ fn load(name: &str, text: &str) -> Result<(Policy, Engine), ()> {
     }
 }
 
-pub fn test(paths: &[PathBuf]) -> u8 {
+pub fn test(paths: &[PathBuf], artifact: Option<&std::path::Path>) -> u8 {
     let inputs = match files::collect(paths) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
+    };
+    // One artifact stands for one policy: its tests, that engine.
+    let deployed = match artifact {
+        Some(_) if inputs.len() != 1 => {
+            eprintln!(
+                "error: --engine runs the tests of exactly one policy; {} given",
+                inputs.len()
+            );
+            return 2;
+        }
+        Some(path) => match files::engine_of(path) {
+            Ok(e) => Some(e),
+            Err(code) => return code,
+        },
+        None => None,
     };
     let (mut passed, mut failed, mut broken) = (0, 0, 0);
     for input in &inputs {
@@ -37,10 +52,11 @@ pub fn test(paths: &[PathBuf]) -> u8 {
             broken += 1;
             continue;
         };
-        let Ok((p, engine)) = load(&name, &text) else {
+        let Ok((p, own)) = load(&name, &text) else {
             broken += u32::from(!text.contains("defaults "));
             continue;
         };
+        let engine = deployed.as_ref().unwrap_or(&own);
         for t in &p.tests {
             let pool = match t.pool.as_deref() {
                 None => 0,
@@ -136,17 +152,13 @@ fn next_line(input: &mut impl BufRead) -> Result<Option<String>, String> {
     })
 }
 
+/// Decisions for a stream of observations, from a policy or an engine
+/// artifact (`.json`).
 pub fn decide(policy: &std::path::Path, pool: Option<&str>) -> u8 {
     let name = policy.to_string_lossy().into_owned();
-    let text = match scalepol_compiler::read_source(policy) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {name}: {e}");
-            return 2;
-        }
-    };
-    let Ok((_, engine)) = load(&name, &text) else {
-        return 1;
+    let engine = match files::engine_of(policy) {
+        Ok(e) => e,
+        Err(code) => return code,
     };
     let index = match pool {
         Some(n) => match engine.pool_index(n) {

@@ -112,6 +112,28 @@ pub fn read_policy(path: &Path) -> Result<scalepol_compiler::Policy, u8> {
     policy_of(&name, &text)
 }
 
+/// The engine of a policy, or of an engine artifact (`.json`, as `scalepol
+/// compile --target engine` writes it: what a deployment ships). The exit
+/// code on failure: 2 for a file that cannot be read, 1 for a policy with
+/// errors or an artifact the runtime refuses (the message is printed).
+pub fn engine_of(path: &Path) -> Result<scalepol_runtime::Engine, u8> {
+    let name = path.to_string_lossy().into_owned();
+    let loaded = if path.extension().is_some_and(|e| e == "json") {
+        let json = scalepol_compiler::read_source(path).map_err(|e| {
+            eprintln!("error: {name}: {e}");
+            2u8
+        })?;
+        scalepol_runtime::Engine::load(&json)
+    } else {
+        let policy = read_policy(path)?;
+        scalepol_runtime::Engine::new(scalepol_targets::engine::artifact(&policy))
+    };
+    loaded.map_err(|e| {
+        eprintln!("error: {name}: the engine does not load: {e}");
+        1
+    })
+}
+
 /// Checks one policy's text; on errors prints them and gives exit code 1.
 pub fn policy_of(name: &str, text: &str) -> Result<scalepol_compiler::Policy, u8> {
     use scalepol_compiler::{check_source, render, FsLoader, Severity};

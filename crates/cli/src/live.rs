@@ -123,20 +123,11 @@ fn log(msg: &str) {
     eprintln!("{} {msg}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"));
 }
 
-/// The engine from a policy, or from an engine artifact (`.json`, as
-/// `scalepol compile --target engine` writes it: what a deployment ships).
+/// The engine from a policy, or from an engine artifact (`.json`).
 fn load(a: &Args) -> Result<(Engine, usize), (u8, String)> {
     let name = a.policy.to_string_lossy().into_owned();
-    let engine = if a.policy.extension().is_some_and(|e| e == "json") {
-        let json =
-            scalepol_compiler::read_source(&a.policy).map_err(|e| (2, format!("{name}: {e}")))?;
-        Engine::load(&json)
-    } else {
-        let policy = crate::files::read_policy(&a.policy)
-            .map_err(|code| (code, format!("{name} cannot run")))?;
-        Engine::new(scalepol_targets::engine::artifact(&policy))
-    }
-    .map_err(|e| (2, format!("{name}: the engine does not load: {e}")))?;
+    let engine =
+        crate::files::engine_of(&a.policy).map_err(|code| (code, format!("{name} cannot run")))?;
     let pool = match &a.pool {
         Some(n) => engine
             .pool_index(n)

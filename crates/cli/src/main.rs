@@ -133,13 +133,23 @@ enum Command {
     /// Each test is one decision from a steady state (the observation has
     /// held longer than every window and cooldown), at its `at` time or
     /// Monday 2026-01-05 12:00 UTC. Exit 1 when a test fails.
-    Test { paths: Vec<PathBuf> },
+    ///
+    /// With `--engine ARTIFACT`, the tests of one policy run against that
+    /// engine artifact instead of the policy's own: does what is deployed
+    /// still pass the policy's tests?
+    Test {
+        paths: Vec<PathBuf>,
+        /// An engine artifact (`.json`) to run the policy's tests against.
+        #[arg(long)]
+        engine: Option<PathBuf>,
+    },
     /// Decide replicas for a stream of observations (JSON Lines).
     ///
     /// Each line of stdin is `{"time": SECONDS, "replicas": N, "metrics":
     /// {"NAME": VALUE, ...}}` (a `null` value is a metric that could not be
     /// read); each line of stdout is the decision (docs/runtime.md). A bad
-    /// line is reported with its number and the stream goes on.
+    /// line is reported with its number and the stream goes on. POLICY is a
+    /// policy or an engine artifact (`.json`, from `compile --target engine`).
     Decide {
         policy: PathBuf,
         /// The pool to decide for (default: the first).
@@ -282,7 +292,7 @@ fn main() -> ExitCode {
             })
         }
         Command::Import { file, out } => import::run(&file, &out),
-        Command::Test { paths } => engine::test(&paths),
+        Command::Test { paths, engine } => engine::test(&paths, engine.as_deref()),
         Command::Decide { policy, pool } => engine::decide(&policy, pool.as_deref()),
         Command::Simulate(a) => simulate::run(&a),
         Command::Tune(a) => tune::tune(&a),

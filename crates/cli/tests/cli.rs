@@ -1037,3 +1037,71 @@ fn import_to_a_directory_never_overwrites_a_namesake() {
     let second = std::fs::read_to_string(dir.path().join("out/api-2.scalepol")).unwrap();
     assert!(second.contains("\"b/api\""), "{second}");
 }
+
+/// Runs `args` in `dir` with `input` on stdin.
+fn run_with_stdin(args: &[&str], dir: &Path, input: &str) -> Output {
+    let mut child = bin()
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn decide_and_test_run_an_engine_artifact_as_they_run_its_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = root().join("policies/chat-llama3.scalepol");
+    let policy = policy.to_str().unwrap();
+    let o = run(
+        &["compile", policy, "--target", "engine", "--out", "."],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let input = "{\"time\": 0, \"replicas\": 2, \"metrics\": {\"queue_depth\": 40, \"kv_cache\": 50}}\n{\"time\": 15, \"replicas\": 6, \"metrics\": {\"queue_depth\": 2, \"kv_cache\": 10}}\n";
+    let from_policy = run_with_stdin(&["decide", policy], dir.path(), input);
+    let from_artifact = run_with_stdin(&["decide", "chat-llama3.engine.json"], dir.path(), input);
+    assert!(
+        from_artifact.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_artifact.stderr)
+    );
+    assert_eq!(stdout(&from_policy), stdout(&from_artifact));
+    assert_eq!(stdout(&from_artifact).lines().count(), 2);
+    // The policy's tests against the deployed artifact: they pass.
+    let o = run(
+        &["test", policy, "--engine", "chat-llama3.engine.json"],
+        dir.path(),
+    );
+    assert!(
+        o.status.success(),
+        "{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // An artifact edited to a narrower range no longer passes them.
+    let text = std::fs::read_to_string(dir.path().join("chat-llama3.engine.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["pools"][0]["max"] = 2.into();
+    std::fs::write(dir.path().join("narrow.engine.json"), v.to_string()).unwrap();
+    let o = run(
+        &["test", policy, "--engine", "narrow.engine.json"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("FAILED"));
+    // A file that is not an artifact: a clear error, exit 1.
+    std::fs::write(dir.path().join("bad.json"), "{\"format\": \"other\"}").unwrap();
+    let o = run_with_stdin(&["decide", "bad.json"], dir.path(), input);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a scalepol engine artifact"));
+}
