@@ -5,5 +5,6 @@
 
 pub mod cel_limits;
 pub mod defaults;
+pub mod quiet;
 pub mod rule_context;
 pub mod schedule;

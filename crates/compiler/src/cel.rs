@@ -127,30 +127,7 @@ pub fn parse_guarded(ctx: &mut Ctx, file: FileId, src: &str, inner: Span) -> Opt
     }
 }
 
-thread_local! {
-    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Runs `f`, turning a panic into `Err` without printing it. cel-parser
-/// panics on some malformed input (an unclosed call, for one); that is a
-/// syntax error for the user, not a crash report. The hook, installed once,
-/// stays silent only on a thread inside this function and otherwise defers
-/// to the hook it replaced.
-pub fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> std::thread::Result<T> {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(|q| q.get()) {
-                previous(info);
-            }
-        }));
-    });
-    QUIET.with(|q| q.set(true));
-    let result = std::panic::catch_unwind(f);
-    QUIET.with(|q| q.set(false));
-    result
-}
+pub use scalepol_common::quiet::quietly;
 
 /// The byte offset of a 1-based line and 0-based column from cel-parser.
 fn offset_of(src: &str, line: isize, col: isize) -> usize {

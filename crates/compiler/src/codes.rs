@@ -294,10 +294,12 @@ INVERTED_RANGE = "SP0304" Error "inverted-range" "a range's minimum exceeds its 
 "Ranges are written `MIN..MAX` with MIN <= MAX. `replicas 12..1` would leave the
 autoscaler no valid count.";
 
-PERCENT_RANGE = "SP0305" Error "percent-out-of-range" "a percentage outside 0-100%"
-"Utilisation targets, tolerances, spot shares and availability are fractions of a
-whole: between 0% and 100%. (Rate policies such as `by 200% every 15s` may exceed
-100%; they are not checked by this code.)";
+PERCENT_RANGE = "SP0305" Error "percent-out-of-range" "a percentage outside its range"
+"Spot shares, availability and the utilisation of a GPU or a cache are fractions of
+a whole: between 0% and 100%. CPU and memory utilisation are shares of the pod's
+request and may exceed it (`on cpu target 300%`, as Kubernetes allows), up to
+10000%. (Rate policies such as `by 200% every 15s` may exceed 100%; they are not
+checked by this code.)";
 
 NONPOSITIVE_DURATION = "SP0306" Error "nonpositive-duration" "a duration that must be positive is zero or negative"
 "Periods, intervals and schedule lengths must be longer than zero: a rate policy
@@ -340,9 +342,10 @@ WINDOW_RANGE = "SP0315" Error "window-out-of-range" "a stabilisation window outs
 "Kubernetes accepts stabilisation windows from 0 to 3600 seconds
 (`stabilizationWindowSeconds`).";
 
-TOLERANCE_RANGE = "SP0316" Error "tolerance-out-of-range" "a tolerance outside 0-100%"
+TOLERANCE_RANGE = "SP0316" Error "tolerance-out-of-range" "a negative tolerance"
 "The tolerance is the band around the target inside which no scaling happens
-(10% by default in Kubernetes). It must be at least 0% and below 100%.";
+(10% by default in Kubernetes). It is 0% or more; above 100% is valid, as in
+Kubernetes and KEDA (`tolerance up 150%` waits for 2.5 times the target).";
 
 INVALID_TIME = "SP0317" Error "invalid-time" "an invalid test time"
 "`at \"...\"` in a test takes an RFC 3339 timestamp with its offset, for example

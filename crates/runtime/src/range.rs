@@ -33,7 +33,7 @@ impl Rule {
             return Err(err("its comprehensions may run too long".into()));
         }
         let when = r.when.clone();
-        match std::panic::catch_unwind(move || cel_interpreter::Program::compile(&when)) {
+        match scalepol_common::quiet::quietly(move || cel_interpreter::Program::compile(&when)) {
             Ok(Ok(program)) => Ok(Rule {
                 spec: r.clone(),
                 program,
@@ -119,7 +119,17 @@ impl Engine {
             }
         }
         for r in rules {
-            match r.program.execute(&ctx) {
+            // cel-interpreter panics on some expressions it does not
+            // implement (a comprehension over a number): not applied, noted.
+            let run = std::panic::AssertUnwindSafe(|| r.program.execute(&ctx));
+            let Ok(result) = scalepol_common::quiet::quietly(run) else {
+                notes.push(format!(
+                    "rule `{}` not applied: the evaluator failed on it",
+                    r.spec.name
+                ));
+                continue;
+            };
+            match result {
                 Ok(cel_interpreter::Value::Bool(true)) => {
                     if let Some(m) = r.spec.min {
                         range.0 = range.0.max(m).min(p.max);

@@ -627,3 +627,21 @@ fn many_observations_at_one_instant_stay_bounded_and_exact() {
     let d = e.decide(0, &mut s, &obs(50, 10.0), 400.0).unwrap();
     assert!(d.desired < 50, "{}", d.reason);
 }
+
+#[test]
+fn a_rule_the_evaluator_cannot_run_is_noted_not_a_crash() {
+    // cel-interpreter has no comprehension over a number: it panics.
+    let rules = vec![RuleSpec {
+        name: "odd".into(),
+        pool: None,
+        when: "1.0.all(x, x > 0.0)".into(),
+        min: Some(9),
+        max: None,
+    }];
+    let e = engine_with(pool(1, 100, Mode::PerReplica), rules, vec![]);
+    let d = e
+        .decide(0, &mut State::default(), &obs(4, 40.0), 0.0)
+        .unwrap();
+    assert_eq!(d.desired, 4);
+    assert!(d.reason.contains("rule `odd` not applied"), "{}", d.reason);
+}

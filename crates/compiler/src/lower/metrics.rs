@@ -267,16 +267,21 @@ pub fn value_in_unit(ctx: &mut Ctx, file: FileId, q: &Quantity, m: &Metric) -> O
             args::to_duration(&mut ctx.sink, file, q, &m.name).map(|d| d.0 as f64)
         }
         UnitClass::Bytes => args::to_bytes(&mut ctx.sink, file, q, &m.name).map(|b| b.0 as f64),
-        UnitClass::Percent if q.value > 100.0 => {
+        // CPU and memory utilisation are shares of the request: a pod may
+        // use 300% of it, and Kubernetes accepts such targets.
+        UnitClass::Percent if q.value > super::scale::max_utilisation(&m.name) => {
             ctx.push(
                 Diagnostic::new(
                     code::PERCENT_RANGE,
                     file,
                     q.span,
-                    format!("{}% is above 100%", q.text),
+                    format!("{}% is above {}%", q.text, super::scale::max_utilisation(&m.name)),
                 )
                 .label("out of range")
-                .help("a utilisation lies between 0% and 100%"),
+                .help(format!(
+                    "`{}` lies between 0% and 100% (only `cpu` and `memory`, shares of the request, go above)",
+                    m.name
+                )),
             );
             None
         }

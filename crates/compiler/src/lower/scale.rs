@@ -298,7 +298,21 @@ fn target_value(
             );
             None
         }
-        _ => args::to_percent(&mut ctx.sink, file, q, &m.name, 100.0).map(|f| f * 100.0),
+        _ => {
+            let max = max_utilisation(&m.name);
+            args::to_percent(&mut ctx.sink, file, q, &m.name, max).map(|f| f * 100.0)
+        }
+    }
+}
+
+/// The highest utilisation target of a metric, in percent: CPU and memory
+/// are shares of the request (a bursty pod may use 300% of it, and
+/// Kubernetes accepts such targets); others (GPU, caches) stop at 100%.
+pub(super) fn max_utilisation(metric: &str) -> f64 {
+    if matches!(metric, "cpu" | "memory") {
+        10_000.0
+    } else {
+        100.0
     }
 }
 
@@ -314,16 +328,18 @@ fn tolerance_value(ctx: &mut Ctx, file: FileId, a: &mut args::Args) -> Option<(f
         ));
         return None;
     }
-    if q.value < 0.0 || q.value >= 100.0 {
+    // Kubernetes (HPAScalingRules.tolerance) and KEDA accept any
+    // non-negative tolerance: 150% up waits for 2.5 times the target.
+    if q.value < 0.0 {
         ctx.push(
             Diagnostic::new(
                 code::TOLERANCE_RANGE,
                 file,
                 q.span,
-                format!("a tolerance of {}% is outside 0-100%", q.text),
+                format!("a tolerance of {}% is negative", q.text),
             )
             .label("out of range")
-            .help("tolerances are at least 0% and below 100%; Kubernetes uses 10%"),
+            .help("tolerances are 0% or more; Kubernetes uses 10%"),
         );
         return None;
     }
