@@ -1105,3 +1105,45 @@ fn decide_and_test_run_an_engine_artifact_as_they_run_its_policy() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a scalepol engine artifact"));
 }
+
+#[test]
+fn an_hpa_without_behavior_round_trips_and_decides_on_the_legacy_path() {
+    let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: api\n  namespace: ml\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: api\n  minReplicas: 1\n  maxReplicas: 20\n  metrics:\n  - type: Resource\n    resource:\n      name: cpu\n      target:\n        type: Utilization\n        averageUtilization: 50\n";
+    let dir = temp_with(&[("hpa.yaml", hpa.as_bytes())]);
+    let o = run(&["import", "hpa.yaml", "-o", "api.scalepol"], dir.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let policy = std::fs::read_to_string(dir.path().join("api.scalepol")).unwrap();
+    assert!(policy.contains("behavior legacy"), "{policy}");
+    // Compiled back: an HPA without `behavior`, as imported.
+    let o = run(
+        &["compile", "api.scalepol", "--target", "hpa", "-o", "-"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!stdout(&o).contains("behavior"), "{}", stdout(&o));
+    // The legacy scale-up limit, max(2 x current, 4): from 1 at 10 x the
+    // target, 4 (the behavior defaults would allow max(2, 1 + 4) = 5).
+    let d = run_with_stdin(
+        &["decide", "api.scalepol"],
+        dir.path(),
+        "{\"time\": 0, \"replicas\": 1, \"metrics\": {\"cpu\": 500}}\n",
+    );
+    let line: serde_json::Value = serde_json::from_str(stdout(&d).trim()).unwrap();
+    assert_eq!(line["desired"], 4, "{line}");
+    // `up` beside it is refused: it needs the behavior rules.
+    std::fs::write(
+        dir.path().join("both.scalepol"),
+        policy.replace(
+            "behavior legacy",
+            "behavior legacy\n    up { by 100% every 15s }",
+        ),
+    )
+    .unwrap();
+    let o = run(&["check", "both.scalepol"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    let said = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        said.contains("does not apply to `behavior legacy`"),
+        "{said}"
+    );
+}

@@ -316,6 +316,11 @@ pub struct Scaling {
     pub interval: Valued<Duration>,
     pub fallback: Option<Fallback>,
     pub scale_to_zero: Option<ScaleToZero>,
+    /// `behavior legacy`, where written: the HPA without `behavior`
+    /// (autoscaling/v1, or v2 without it), run by the controller's
+    /// normalizeDesiredReplicas instead of `up` and `down`.
+    #[serde(default)]
+    pub legacy: Option<Span>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

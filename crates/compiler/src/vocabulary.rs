@@ -164,6 +164,7 @@ pub const SCALE: Block = Block {
         s("cooldown", "wait after the last activity before scaling to zero (KEDA cooldownPeriod)"),
         s("interval", "how often metrics are read and a decision made"),
         s("fallback", "replicas to hold when metrics fail: `fallback 4 replicas after 3 failures`"),
+        s("behavior", "`behavior legacy`: the HPA without `behavior` (autoscaling/v1, or v2 without it): a 5-minute scale-down window and scale-up to max(2 x current, 4); `up`, `down` and `tolerance` do not apply"),
         s("scale_to_zero", "scale to zero after an idle period: `scale_to_zero after 15m`"),
     ],
 };

@@ -95,7 +95,7 @@ pub fn artifact(p: &Policy) -> a::Artifact {
                         },
                     }),
                 warmup_seconds: pool.warmup.value.secs_f64(),
-                legacy: false,
+                legacy: s.is_some_and(|s| s.legacy.is_some()),
                 idle_to_zero: s.is_some_and(|s| s.scale_to_zero.is_some()) && pool.replicas.min > 0,
                 kpa: crate::kserve::kpa(p, pool),
             }

@@ -15,7 +15,9 @@ struct HpaSpec {
     min_replicas: u32,
     max_replicas: u32,
     metrics: Vec<MetricSpec>,
-    behavior: HpaBehavior,
+    /// Absent for `behavior legacy`: the controller's path without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    behavior: Option<HpaBehavior>,
 }
 
 #[derive(Serialize)]
@@ -168,7 +170,10 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
             min_replicas: pool.replicas.min.max(1),
             max_replicas: pool.replicas.max,
             metrics: s.targets.iter().filter_map(|t| metric(p, t)).collect(),
-            behavior: common::behavior(s, with_tolerance),
+            behavior: s
+                .legacy
+                .is_none()
+                .then(|| common::behavior(s, with_tolerance)),
         },
     };
     let schema = if opts.kubernetes >= (1, 33) {

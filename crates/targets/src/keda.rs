@@ -43,7 +43,9 @@ struct Advanced {
 
 #[derive(Serialize)]
 struct HpaConfig {
-    behavior: HpaBehavior,
+    /// Absent for `behavior legacy`: KEDA then creates the HPA without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    behavior: Option<HpaBehavior>,
 }
 
 #[derive(Serialize)]
@@ -270,7 +272,10 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
             }),
             advanced: Advanced {
                 horizontal_pod_autoscaler_config: HpaConfig {
-                    behavior: common::behavior(s, opts.kubernetes >= (1, 33)),
+                    behavior: s
+                        .legacy
+                        .is_none()
+                        .then(|| common::behavior(s, opts.kubernetes >= (1, 33))),
                 },
             },
             triggers,

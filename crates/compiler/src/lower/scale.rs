@@ -140,6 +140,7 @@ pub fn lower_scaling(
         ),
         fallback: None,
         scale_to_zero: None,
+        legacy: None,
     };
     let allowed = crate::vocabulary::SCALE.keywords();
     let mut seen = Seen::default();
@@ -175,6 +176,7 @@ pub fn lower_scaling(
                 }
             }
             "fallback" => s.fallback = lower_fallback(ctx, f, b),
+            "behavior" => s.legacy = lower_legacy(ctx, f, b, items),
             _ => s.scale_to_zero = lower_to_zero(ctx, f, b),
         }
     }
@@ -314,6 +316,41 @@ pub(super) fn max_utilisation(metric: &str) -> f64 {
     } else {
         100.0
     }
+}
+
+/// `behavior legacy`: the HPA's path without `behavior`. The settings that
+/// only `behavior` carries cannot be written beside it.
+fn lower_legacy(ctx: &mut Ctx, file: FileId, b: &Node, items: &[Item]) -> Option<Span> {
+    let mut a = ctx.args(b, file, "behavior legacy");
+    let (word, span) = a.word(&mut ctx.sink, "`legacy`")?;
+    a.end(&mut ctx.sink);
+    if word != "legacy" {
+        ctx.push(
+            Diagnostic::new(code::BAD_ARGUMENTS, file, span, format!("`{word}` is not a behavior"))
+                .label("expected `legacy`")
+                .help("write `behavior legacy` for an HPA without `behavior`, or leave it out and use `up` and `down`"),
+        );
+        return None;
+    }
+    let mut ok = true;
+    for &(f, n) in items
+        .iter()
+        .filter(|(_, n)| matches!(n.keyword.as_str(), "up" | "down" | "tolerance"))
+    {
+        ok = false;
+        ctx.push(
+            Diagnostic::new(
+                code::BAD_ARGUMENTS,
+                f,
+                n.keyword_span,
+                format!("`{}` does not apply to `behavior legacy`", n.keyword),
+            )
+            .label("needs HPA behavior rules")
+            .with_secondary(file, span, "the HPA without behavior")
+            .help("an HPA without `behavior` scales down after a 5-minute window and up to max(2 x current, 4), with the controller's tolerance: remove this, or `behavior legacy`"),
+        );
+    }
+    ok.then_some(b.span)
 }
 
 fn tolerance_value(ctx: &mut Ctx, file: FileId, a: &mut args::Args) -> Option<(f64, Span)> {

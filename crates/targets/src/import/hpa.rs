@@ -15,8 +15,10 @@ impl Builder {
             // Kubernetes' default when an HPA lists no metric.
             self.scale.push("on cpu target 80%".into());
         }
-        if let Some(b) = spec.get("behavior") {
-            self.behavior(b);
+        match spec.get("behavior") {
+            Some(b) => self.behavior(b),
+            // Without `behavior` the controller takes its legacy path.
+            None => self.scale.push("behavior legacy".into()),
         }
         self.finish("HorizontalPodAutoscaler")
     }

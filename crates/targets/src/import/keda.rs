@@ -45,8 +45,10 @@ impl Builder {
             self.notes
                 .push("initialCooldownPeriod was not imported".into());
         }
-        if let Some(b) = spec.pointer("/advanced/horizontalPodAutoscalerConfig/behavior") {
-            self.behavior(b);
+        match spec.pointer("/advanced/horizontalPodAutoscalerConfig/behavior") {
+            Some(b) => self.behavior(b),
+            // KEDA then creates the HPA without `behavior`: the legacy path.
+            None => self.scale.push("behavior legacy".into()),
         }
         self.finish("ScaledObject")
     }
