@@ -275,6 +275,14 @@ pub(crate) fn finish(
         remember_event(&mut state.events, now, desired as i64 - current as i64);
     }
     trim(state, p, now);
+    let mut proposals = proposals;
+    for (x, t) in proposals.iter_mut().zip(&p.targets) {
+        if x.status.is_none() {
+            x.status = x
+                .value
+                .map(|v| crate::explain::MetricStatus::of(t.mode, v, current));
+        }
+    }
     let reason = reason(p, current, desired, &proposals, &why, &notes);
     Decision {
         pool: p.name.clone(),

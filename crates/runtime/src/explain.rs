@@ -10,6 +10,52 @@ pub struct Proposal {
     /// `None` when the metric could not be read.
     pub value: Option<f64>,
     pub replicas: Option<u32>,
+    /// What the HPA reports for this metric in `status.currentMetrics` (as
+    /// `kubectl describe hpa` shows it), when it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<MetricStatus>,
+}
+
+/// The current value of a metric as the HPA's MetricValueStatus holds it:
+/// an average utilisation (whole percent, truncated), an average value per
+/// pod, or a value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricStatus {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub average_utilization: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub average_value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+}
+
+impl MetricStatus {
+    /// The status of a target read as `value` with `current` replicas:
+    /// per-replica values are averaged over the current replicas (the HPA
+    /// divides by the pod count it read, at least one).
+    pub fn of(mode: crate::artifact::Mode, value: f64, current: u32) -> MetricStatus {
+        use crate::artifact::Mode;
+        let none = MetricStatus {
+            average_utilization: None,
+            average_value: None,
+            value: None,
+        };
+        match mode {
+            Mode::Utilization => MetricStatus {
+                average_utilization: Some(value.trunc() as i64),
+                ..none
+            },
+            Mode::PerReplica => MetricStatus {
+                average_value: Some(value / f64::from(current.max(1))),
+                ..none
+            },
+            Mode::Total => MetricStatus {
+                value: Some(value),
+                ..none
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -23,6 +23,6 @@ mod state;
 
 pub use artifact::Artifact;
 pub use engine::{Engine, LoadError, UnknownPool};
-pub use explain::{Decision, Limit, Proposal};
+pub use explain::{Decision, Limit, MetricStatus, Proposal};
 pub use observation::{Observation, Phase, Pod};
 pub use state::State;

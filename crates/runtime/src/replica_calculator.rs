@@ -43,6 +43,15 @@ pub(crate) fn per_pod(
         metric: t.metric.clone(),
         value: ratio.map(|r| r * t.target),
         replicas,
+        // From pod samples the value is already the average over the pods.
+        status: ratio.map(|r| {
+            let per_pod = if utilization {
+                Mode::Utilization
+            } else {
+                Mode::PerReplica
+            };
+            crate::explain::MetricStatus::of(per_pod, r * t.target, 1)
+        }),
     };
     // calculatePodRequests: a pod without a request for the resource (any
     // pod of the selector, ignored ones included) fails the metric ("missing
@@ -159,5 +168,6 @@ pub(crate) fn proposal(
         metric: t.metric.clone(),
         value,
         replicas,
+        status: None,
     }
 }

@@ -645,3 +645,28 @@ fn a_rule_the_evaluator_cannot_run_is_noted_not_a_crash() {
     assert_eq!(d.desired, 4);
     assert!(d.reason.contains("rule `odd` not applied"), "{}", d.reason);
 }
+
+#[test]
+fn each_proposal_carries_what_the_hpa_reports() {
+    use scalepol_runtime::MetricStatus;
+    // Per replica: the total over the current replicas (AverageValue).
+    let e = engine(pool(1, 100, Mode::PerReplica));
+    let d = e
+        .decide(0, &mut State::default(), &obs(4, 97.0), 0.0)
+        .unwrap();
+    let s = d.proposals[0].status.clone().unwrap();
+    assert_eq!(s, MetricStatus::of(Mode::PerReplica, 97.0, 4));
+    assert_eq!(s.average_value, Some(24.25));
+    // Utilisation: whole percent, truncated, as status.currentMetrics holds it.
+    assert_eq!(
+        MetricStatus::of(Mode::Utilization, 45.9, 3).average_utilization,
+        Some(45)
+    );
+    // A metric that could not be read has no status.
+    let mut missing = obs(4, 1.0);
+    missing.metrics.clear();
+    let d = e.decide(0, &mut State::default(), &missing, 0.0).unwrap();
+    assert!(d.proposals[0].status.is_none());
+    let json = serde_json::to_value(&d.proposals[0]).unwrap();
+    assert!(json.get("status").is_none(), "{json}");
+}
