@@ -58,7 +58,10 @@ pub fn run(
     let color = match color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        Color::Auto => auto_colour(
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ),
     };
     let (errors, warnings, notes) = count(&outcomes);
     let out = render_all(&outcomes, format, color, (errors, warnings, notes));
@@ -204,5 +207,24 @@ fn summary_line(files: usize, (errors, warnings, notes): Counts) -> String {
             plural(errors, "error"),
             plural(warnings, "warning")
         )
+    }
+}
+
+/// Colour on a terminal unless NO_COLOR is set to something (no-color.org:
+/// an empty NO_COLOR does not count).
+fn auto_colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    #[test]
+    fn an_empty_no_color_is_unset() {
+        assert!(super::auto_colour(true, None));
+        assert!(super::auto_colour(true, Some(OsStr::new(""))));
+        assert!(!super::auto_colour(true, Some(OsStr::new("1"))));
+        assert!(!super::auto_colour(false, None));
     }
 }

@@ -4,17 +4,24 @@ use scalepol_targets::{import, yaml};
 use std::path::Path;
 
 pub fn run(file: &Path, out: &str) -> u8 {
-    let text = match scalepol_compiler::read_source(file) {
+    // `-` reads standard input, as every other command does.
+    let input = if file == Path::new("-") {
+        crate::files::Input::Stdin
+    } else {
+        crate::files::Input::File(file.to_path_buf())
+    };
+    let shown = input.name();
+    let text = match input.read() {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {}: {e}", file.display());
+            eprintln!("error: {e}");
             return 2;
         }
     };
     let docs = match yaml::from_str_all(&text) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {}: not YAML: {e}", file.display());
+            eprintln!("error: {}: not YAML: {e}", shown);
             return 1;
         }
     };
@@ -23,7 +30,7 @@ pub fn run(file: &Path, out: &str) -> u8 {
         match import::import(doc) {
             Ok(p) => policies.push(p),
             Err(e) => {
-                eprintln!("error: {} (document {}): {e}", file.display(), i + 1);
+                eprintln!("error: {} (document {}): {e}", shown, i + 1);
                 return 1;
             }
         }
@@ -35,7 +42,7 @@ pub fn run(file: &Path, out: &str) -> u8 {
     }
     match (out, policies.as_slice()) {
         (_, []) => {
-            eprintln!("error: {} holds no object", file.display());
+            eprintln!("error: {} holds no object", shown);
             1
         }
         ("-", [one]) => {
@@ -45,7 +52,7 @@ pub fn run(file: &Path, out: &str) -> u8 {
         ("-", _) => {
             eprintln!(
                 "error: {} holds {} objects: write them to a directory with --out DIR",
-                file.display(),
+                shown,
                 policies.len()
             );
             2

@@ -190,7 +190,20 @@ enum Command {
     Run(Box<live::Args>),
     /// Serve the language server protocol over stdio, for editors
     /// (docs/editors.md).
-    Lsp,
+    Lsp {
+        /// Talk over stdio (the only transport; accepted because clients
+        /// such as vscode-languageclient pass it).
+        #[arg(long)]
+        stdio: bool,
+        /// The editor's process id, as some clients pass it (unused: the
+        /// session ends when the client closes stdin or sends `exit`).
+        #[arg(
+            long = "clientProcessId",
+            alias = "client-process-id",
+            value_name = "PID"
+        )]
+        client_process_id: Option<u32>,
+    },
     /// Explain a diagnostic code, like `scalepol explain SP0203`.
     ///
     /// With no code, list every code with its summary.
@@ -298,7 +311,7 @@ fn main() -> ExitCode {
         Command::Tune(a) => tune::tune(&a),
         Command::Diff(a) => tune::diff(&a),
         Command::Run(a) => live::run(&a),
-        Command::Lsp => {
+        Command::Lsp { .. } => {
             scalepol_lsp::serve_stdio();
             0
         }

@@ -1147,3 +1147,14 @@ fn an_hpa_without_behavior_round_trips_and_decides_on_the_legacy_path() {
         "{said}"
     );
 }
+
+#[test]
+fn import_reads_standard_input() {
+    let manifest = "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata:\n  name: api\n  namespace: ml\nspec:\n  scaleTargetRef:\n    name: api\n  minReplicaCount: 1\n  maxReplicaCount: 4\n  triggers:\n  - type: cpu\n    metricType: Utilization\n    metadata:\n      value: '60'\n";
+    let o = run_with_stdin(&["import", "-"], &root(), manifest);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("policy api"), "{}", stdout(&o));
+    let o = run_with_stdin(&["import", "-"], &root(), "x: [");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("<stdin>: not YAML"));
+}

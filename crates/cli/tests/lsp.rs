@@ -23,8 +23,14 @@ impl Client {
     }
 
     fn start_with(root: &Path, capabilities: Value) -> Client {
+        Client::start_args(root, capabilities, &["lsp"])
+    }
+
+    /// The server started with `args`, as a client's launch configuration
+    /// has it.
+    fn start_args(root: &Path, capabilities: Value, args: &[&str]) -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_scalepol"))
-            .arg("lsp")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -783,5 +789,21 @@ mod random_edits {
         fn json(&self) -> Value {
             json!({"line": self.line, "character": self.character})
         }
+    }
+}
+
+/// The flags vscode-languageclient passes with `TransportKind.stdio`
+/// (`--stdio`, `--clientProcessId=PID`) start the server like `lsp` alone.
+#[test]
+fn the_transport_flags_clients_pass_are_accepted() {
+    let ws = workspace();
+    for args in [
+        vec!["lsp", "--stdio"],
+        vec!["lsp", "--stdio", "--clientProcessId=4242"],
+        vec!["lsp", "--clientProcessId", "4242", "--stdio"],
+    ] {
+        let mut c = Client::start_args(ws.path(), json!({}), &args);
+        let r = c.request("shutdown", Value::Null);
+        assert!(r.get("error").is_none(), "{args:?}: {r}");
     }
 }
