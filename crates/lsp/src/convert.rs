@@ -84,9 +84,22 @@ pub(crate) fn location(
     ))
 }
 
+/// The span of the `extends "FILE"` of the analysed text, when its tree is
+/// of the current text.
+fn extends_span(a: &Analysis) -> Option<scalepol_syntax::Span> {
+    let current = a.document_text.as_ref()?.text == a.text.text;
+    let doc = a.document.as_ref().filter(|_| current)?;
+    let top = doc
+        .nodes
+        .iter()
+        .find(|n| n.keyword == "policy" || n.keyword == "defaults")?;
+    scalepol_compiler::lower::extends_of(top).map(|(_, span)| span)
+}
+
 pub(crate) fn lsp_diagnostic(uri: &Url, a: &Analysis, d: &CDiagnostic) -> Diagnostic {
     let here = d.primary.file.0 == 0;
-    // A problem in a defaults file shows at the top, naming the file.
+    // A problem in a defaults file shows at the `extends` that brings it
+    // in (or the top, when the text has none), naming the file.
     let (range, message) = if here {
         (a.text.span_range(d.primary.span), d.message.clone())
     } else {
@@ -94,7 +107,8 @@ pub(crate) fn lsp_diagnostic(uri: &Url, a: &Analysis, d: &CDiagnostic) -> Diagno
             .files
             .get(d.primary.file.0 as usize)
             .map_or("a defaults file", |f| f.name.as_str());
-        (Range::default(), format!("in {f}: {}", d.message))
+        let at = extends_span(a).map_or(Range::default(), |s| a.text.span_range(s));
+        (at, format!("in {f}: {}", d.message))
     };
     let mut related: Vec<DiagnosticRelatedInformation> = d
         .secondary
@@ -190,4 +204,45 @@ pub(crate) fn encode_tokens(t: &Text, tokens: &[outline::Token]) -> Vec<Semantic
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::Workspace;
+
+    #[test]
+    fn a_finding_in_a_defaults_file_shows_at_the_extends() {
+        let policy = "policy p extends \"base.scalepol\" {\n  workload deployment \"ml/p\"\n  pool main: cpu {\n    replicas 1..4\n    capacity 10 req/s\n    cost $0.1/h\n    spot 100%\n  }\n  metrics prometheus \"http://prom:9090\" {\n    rps = `sum(rate(x[1m]))` as req/s\n  }\n  scale {\n    on rps per replica target 8 req/s\n  }\n}\n";
+        let base = "defaults base {\n  scale {\n    tolerance 0%\n  }\n}\n";
+        let ws = Workspace::new([
+            ("/ws/p.scalepol".to_string(), policy.to_string()),
+            ("/ws/base.scalepol".to_string(), base.to_string()),
+        ]);
+        let a = Analysis::new(
+            "/ws/p.scalepol",
+            Text::new(policy.to_string()),
+            1,
+            &ws,
+            None,
+        );
+        let uri = Url::parse("file:///ws/p.scalepol").unwrap();
+        let d = a
+            .diagnostics
+            .iter()
+            .find(|d| d.primary.file.0 == 1)
+            .expect("a finding located in the defaults file");
+        let shown = lsp_diagnostic(&uri, &a, d);
+        assert!(
+            shown.message.starts_with("in /ws/base.scalepol: "),
+            "{}",
+            shown.message
+        );
+        // Line 0, at `"base.scalepol"` after `policy p extends `.
+        assert_eq!(shown.range.start, Position::new(0, 17));
+        let related = shown.related_information.unwrap_or_default();
+        assert!(related
+            .iter()
+            .any(|r| r.location.uri.path() == "/ws/base.scalepol"));
+    }
 }
