@@ -234,9 +234,14 @@ enum Color {
     Never,
 }
 
+/// The Kubernetes versions outputs are written for: autoscaling/v2 is
+/// served from 1.23; 1.36 is the newest whose schemas are bundled.
+const K8S_VERSIONS: std::ops::RangeInclusive<(u32, u32)> = (1, 23)..=(1, 36);
+
 fn parse_version(v: &str) -> Option<(u32, u32)> {
     let (a, b) = v.split_once('.')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
+    let version = (a.parse().ok()?, b.parse().ok()?);
+    K8S_VERSIONS.contains(&version).then_some(version)
 }
 
 /// When the reader of standard output goes away (`scalepol explain | head`),
@@ -280,7 +285,9 @@ fn main() -> ExitCode {
             k8s_version,
         } => {
             let Some(kubernetes) = parse_version(&k8s_version) else {
-                eprintln!("error: --k8s-version takes MAJOR.MINOR, like 1.36");
+                eprintln!(
+                    "error: --k8s-version {k8s_version}: give MAJOR.MINOR from 1.23 (autoscaling/v2) to 1.36 (the newest known), like 1.36"
+                );
                 return ExitCode::from(2);
             };
             let target = match target.as_str() {

@@ -1158,3 +1158,38 @@ fn import_reads_standard_input() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("<stdin>: not YAML"));
 }
+
+#[test]
+fn kubernetes_versions_outside_what_is_known_are_refused() {
+    for v in ["1.10", "2.0", "1.22", "1.99", "one.two"] {
+        let o = run(
+            &[
+                "compile",
+                "policies/chat-llama3.scalepol",
+                "--k8s-version",
+                v,
+                "-o",
+                "-",
+            ],
+            &root(),
+        );
+        assert_eq!(o.status.code(), Some(2), "{v}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("1.23"), "{v}");
+    }
+    let o = run(
+        &[
+            "compile",
+            "policies/chat-llama3.scalepol",
+            "--k8s-version",
+            "1.29",
+            "-o",
+            "-",
+        ],
+        &root(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout(&o).contains("exec"),
+        "the 1.29 drain patch waits with exec"
+    );
+}

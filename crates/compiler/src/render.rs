@@ -183,6 +183,8 @@ pub fn sarif(results: &[(&[SourceFile], &[Diagnostic])]) -> Value {
                 "name": c.name,
                 "shortDescription": {"text": c.summary},
                 "fullDescription": {"text": c.explanation},
+                "help": {"text": c.explanation},
+                "helpUri": format!("https://github.com/scalepol/scalepol/blob/main/docs/diagnostics.md#{}", c.code.to_lowercase()),
                 "defaultConfiguration": {"level": sarif_level(c.severity)},
             })
         })
@@ -214,7 +216,7 @@ pub fn sarif(results: &[(&[SourceFile], &[Diagnostic])]) -> Value {
                 "message": {"text": match &d.help { Some(h) => format!("{} (help: {h})", d.message), None => d.message.clone() }},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": uri(&f.name)},
+                        "artifactLocation": {"uri": sarif_uri(&f.name)},
                         "region": {"startLine": sl, "startColumn": sc, "endLine": el, "endColumn": ec.max(if el == sl { sc + 1 } else { 1 })}
                     }
                 }]
@@ -244,10 +246,56 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
-/// A relative path as a URI reference (forward slashes, no `./`).
+/// A path with forward slashes and no leading `./`, as GitHub annotations
+/// take it.
 fn uri(name: &str) -> String {
     let n = name.replace('\\', "/");
     n.strip_prefix("./").unwrap_or(&n).to_string()
+}
+
+/// A path as SARIF's `artifactLocation.uri` wants it: a valid URI reference
+/// (RFC 3986: spaces, `%`, `#`, `?` and non-ASCII bytes percent-encoded), and
+/// an absolute path as a `file://` URI (SARIF Multitool SARIF1002, SARIF1004).
+fn sarif_uri(name: &str) -> String {
+    let path = uri(name);
+    let windows_drive =
+        path.len() > 2 && path.as_bytes()[1] == b':' && path.as_bytes()[0].is_ascii_alphabetic();
+    let mut out = String::new();
+    for b in path.bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'/'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'@'
+            )
+            || (b == b':' && windows_drive);
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if path.starts_with('/') {
+        format!("file://{out}")
+    } else if windows_drive {
+        format!("file:///{out}")
+    } else {
+        out
+    }
 }
 
 /// A GitHub Actions workflow command that annotates the line.
@@ -285,4 +333,28 @@ fn escape_data(s: &str) -> String {
 
 fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sarif_uri;
+
+    #[test]
+    fn sarif_uris_are_valid_uri_references() {
+        assert_eq!(
+            sarif_uri("policies/chat.scalepol"),
+            "policies/chat.scalepol"
+        );
+        assert_eq!(
+            sarif_uri("./my policies/50%.scalepol"),
+            "my%20policies/50%25.scalepol"
+        );
+        assert_eq!(sarif_uri("größe.scalepol"), "gr%C3%B6%C3%9Fe.scalepol");
+        assert_eq!(
+            sarif_uri("/srv/ci/a b.scalepol"),
+            "file:///srv/ci/a%20b.scalepol"
+        );
+        assert_eq!(sarif_uri("C:\\ci\\p.scalepol"), "file:///C:/ci/p.scalepol");
+        assert_eq!(sarif_uri("a#b?.scalepol"), "a%23b%3F.scalepol");
+    }
 }

@@ -346,16 +346,22 @@ pub fn trim_float(v: f64) -> String {
 /// period and a preStop wait, so that endpoints are removed before the server
 /// stops accepting requests. A JSON patch rather than a strategic merge: the
 /// latter merges containers by name, which a policy does not know; the first
-/// container is the serving one by convention. (The preStop `sleep` action
-/// needs Kubernetes 1.30+.)
-pub fn drain_patch(p: &Policy, pool: &Pool) -> Option<serde_json::Value> {
+/// container is the serving one by convention. The preStop `sleep` action
+/// exists from Kubernetes 1.30; before, the wait is an `exec` of `sleep`,
+/// which the image must then contain.
+pub fn drain_patch(p: &Policy, pool: &Pool, opts: &crate::Options) -> Option<serde_json::Value> {
     pool.drain.span()?;
     target_ref(p)?;
     let secs = pool.drain.value.secs_ceil();
     // Endpoint removal propagates in seconds; wait a share of the drain first.
     let wait = (secs / 3).clamp(1, 15);
+    let pre_stop = if opts.kubernetes >= (1, 30) {
+        serde_json::json!({"sleep": {"seconds": wait}})
+    } else {
+        serde_json::json!({"exec": {"command": ["sleep", wait.to_string()]}})
+    };
     Some(serde_json::json!([
         {"op": "add", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": secs + wait},
-        {"op": "add", "path": "/spec/template/spec/containers/0/lifecycle", "value": {"preStop": {"sleep": {"seconds": wait}}}}
+        {"op": "add", "path": "/spec/template/spec/containers/0/lifecycle", "value": {"preStop": pre_stop}}
     ]))
 }

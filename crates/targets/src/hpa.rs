@@ -194,7 +194,7 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
             rules,
         ));
     }
-    if let Some(patch) = common::drain_patch(p, pool) {
+    if let Some(patch) = common::drain_patch(p, pool, opts) {
         out.push(Document::unvalidated(
             format!("{name}.drain-patch.yaml"),
             Format::Yaml,

@@ -346,3 +346,36 @@ fn every_engine_artifact_loads_in_the_runtime() {
         scalepol_runtime::Engine::load(&text).unwrap_or_else(|e| panic!("{stem}: {e}"));
     }
 }
+
+/// The preStop `sleep` action exists from Kubernetes 1.30; before, the
+/// drain patch waits with an `exec` of `sleep` (a 1.29 Pod schema has no
+/// `sleep` handler).
+#[test]
+fn drain_patches_fit_the_kubernetes_version() {
+    let (_, p) = policies()
+        .into_iter()
+        .find(|(s, _)| s == "chat-llama3")
+        .unwrap();
+    let patch = |version| {
+        let out = compile(
+            &p,
+            TargetKind::Keda,
+            &Options {
+                kubernetes: version,
+            },
+        );
+        let doc = out
+            .documents
+            .iter()
+            .find(|d| d.file_name.ends_with(".drain-patch.yaml"))
+            .expect("a drain patch")
+            .body
+            .clone();
+        doc[1]["value"]["preStop"].clone()
+    };
+    assert!(patch((1, 36)).get("sleep").is_some());
+    assert!(patch((1, 30)).get("sleep").is_some());
+    let old = patch((1, 29));
+    assert!(old.get("sleep").is_none(), "{old}");
+    assert_eq!(old["exec"]["command"][0], "sleep");
+}
