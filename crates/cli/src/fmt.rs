@@ -78,7 +78,7 @@ fn format_one(input: &Input, check: bool) -> u8 {
 /// symlink's target is rewritten (the link stays a link), a file with other
 /// hard links is rewritten in place (the links keep sharing it), a
 /// read-only file is refused; otherwise atomically.
-fn rewrite(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+pub fn rewrite(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     let real = std::fs::canonicalize(path)?;
     let meta = std::fs::metadata(&real)?;
     if meta.permissions().readonly() {

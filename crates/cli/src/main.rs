@@ -70,6 +70,11 @@ enum Command {
         /// policies checked together, and CEL guardrails (docs/guardrails.md).
         #[arg(long, value_name = "FILE")]
         rules: Option<PathBuf>,
+        /// Apply the fixes the findings carry (each is an edit the checker
+        /// is certain of), rewrite the files in place, then report what is
+        /// left.
+        #[arg(long)]
+        fix: bool,
     },
     /// Format policies in the canonical layout.
     ///
@@ -274,7 +279,16 @@ fn main() -> ExitCode {
             deny,
             color,
             rules,
-        } => check::run(&paths, format, deny.is_some(), color, rules.as_deref()),
+            fix,
+        } => {
+            if fix {
+                let code = check::fix(&paths);
+                if code == 2 {
+                    return ExitCode::from(2);
+                }
+            }
+            check::run(&paths, format, deny.is_some(), color, rules.as_deref())
+        }
         Command::Fmt { paths, check } => fmt::run(&paths, check),
         Command::Compile {
             paths,

@@ -1193,3 +1193,26 @@ fn kubernetes_versions_outside_what_is_known_are_refused() {
         "the 1.29 drain patch waits with exec"
     );
 }
+
+#[test]
+fn check_fix_applies_the_fixes_and_reports_what_is_left() {
+    let text = "polcy x {\n  workload deployment \"a/b\"\n  pool main: cpu {\n    replicas 1..4\n    capacity 10 req/s\n    cost $0.1/h\n  }\n}\n";
+    let dir = temp_with(&[("p.scalepol", text.as_bytes())]);
+    let o = run(&["check", "p.scalepol"], dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the typo is an error before the fix"
+    );
+    let o = run(&["check", "--fix", "p.scalepol"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fixed p.scalepol: 1 fix"));
+    let fixed = std::fs::read_to_string(dir.path().join("p.scalepol")).unwrap();
+    assert!(fixed.starts_with("policy x {"), "{fixed}");
+    // Nothing else of the file changed.
+    assert_eq!(fixed.replacen("policy", "polcy", 1), text);
+    // A second run has nothing to fix and writes nothing.
+    let o = run(&["check", "--fix", "p.scalepol"], dir.path());
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("fixed"));
+}
