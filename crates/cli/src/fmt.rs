@@ -5,7 +5,7 @@ use scalepol_compiler::diagnostics::FileId;
 use scalepol_compiler::{render, syntax_diagnostic, SourceFile};
 use std::io::Write;
 
-pub fn run(paths: &[std::path::PathBuf], check: bool) -> u8 {
+pub fn run(paths: &[std::path::PathBuf], check: bool, diff: bool) -> u8 {
     let inputs = match files::collect(paths) {
         Ok(i) => i,
         Err(e) => {
@@ -15,14 +15,14 @@ pub fn run(paths: &[std::path::PathBuf], check: bool) -> u8 {
     };
     let mut status = 0u8;
     for input in &inputs {
-        let code = format_one(input, check);
+        let code = format_one(input, check, diff);
         status = status.max(code);
     }
     status
 }
 
 /// Formats one input; returns its exit code.
-fn format_one(input: &Input, check: bool) -> u8 {
+fn format_one(input: &Input, check: bool, diff: bool) -> u8 {
     let name = input.name();
     let text = match input.read() {
         Ok(t) => t,
@@ -44,6 +44,13 @@ fn format_one(input: &Input, check: bool) -> u8 {
         }
     };
     let formatted = scalepol_syntax::format_document(&doc);
+    if diff {
+        if formatted == text {
+            return 0;
+        }
+        print!("{}", unified_diff(&name, &text, &formatted));
+        return 1;
+    }
     match input {
         Input::Stdin => {
             if check {
@@ -72,6 +79,15 @@ fn format_one(input: &Input, check: bool) -> u8 {
             }
         }
     }
+}
+
+/// What formatting would change, as a unified diff (`a/NAME`, `b/NAME`).
+fn unified_diff(name: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string()
 }
 
 /// Rewrites a policy in place as the user would expect of an editor: a

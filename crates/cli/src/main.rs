@@ -87,6 +87,10 @@ enum Command {
         /// Report files that are not formatted instead of rewriting them.
         #[arg(long)]
         check: bool,
+        /// Print what would change as a unified diff instead of rewriting
+        /// (exit 1 when something would); implies `--check`.
+        #[arg(long)]
+        diff: bool,
     },
     /// Compile policies to the configs platforms run.
     ///
@@ -289,7 +293,7 @@ fn main() -> ExitCode {
             }
             check::run(&paths, format, deny.is_some(), color, rules.as_deref())
         }
-        Command::Fmt { paths, check } => fmt::run(&paths, check),
+        Command::Fmt { paths, check, diff } => fmt::run(&paths, check || diff, diff),
         Command::Compile {
             paths,
             target,

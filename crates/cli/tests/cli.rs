@@ -1216,3 +1216,32 @@ fn check_fix_applies_the_fixes_and_reports_what_is_left() {
     assert_eq!(o.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&o.stderr).contains("fixed"));
 }
+
+#[test]
+fn fmt_diff_shows_what_would_change_and_writes_nothing() {
+    let text = "policy x {\n    workload deployment \"a/b\"   // keep me\n  pool main: cpu {\n    replicas 1..4\n  }\n}\n";
+    let dir = temp_with(&[("f.scalepol", text.as_bytes())]);
+    let o = run(&["fmt", "--diff", "f.scalepol"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    let diff = stdout(&o);
+    assert!(
+        diff.starts_with("--- a/f.scalepol\n+++ b/f.scalepol\n@@"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("-    workload deployment \"a/b\"   // keep me\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+  workload deployment \"a/b\" // keep me\n"),
+        "{diff}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("f.scalepol")).unwrap(),
+        text
+    );
+    // Formatted already: no diff, exit 0.
+    let o = run(&["fmt", "--diff", "policies/chat-llama3.scalepol"], &root());
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).is_empty());
+}
