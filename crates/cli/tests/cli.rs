@@ -139,19 +139,7 @@ fn github_annotations() {
 
 #[test]
 fn stdin_is_checked() {
-    let mut child = bin()
-        .args(["check", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(BAD.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = run_with_stdin(&["check", "-"], &root(), BAD);
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("<stdin>:4:14"));
 }
@@ -568,21 +556,7 @@ fn policy_tests_run_through_the_engine() {
 #[test]
 fn decide_streams_decisions_and_survives_bad_lines() {
     let input = "{\"time\": 0, \"replicas\": 2, \"metrics\": {\"queue_depth\": 40, \"kv_cache\": 50}}\nnot json\n{\"time\": 15, \"replicas\": 4, \"metrics\": {\"queue_depth\": null, \"kv_cache\": 50}}\n";
-    let mut child = bin()
-        .args(["decide", "policies/chat-llama3.scalepol"])
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = run_with_stdin(&["decide", "policies/chat-llama3.scalepol"], &root(), input);
     let lines: Vec<serde_json::Value> = stdout(&o)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -898,21 +872,11 @@ fn a_rule_that_checks_also_loads_in_the_engine() {
     let dir = temp_with(&[("p.scalepol", policy.as_bytes())]);
     let o = run(&["check", "--deny", "warnings", "p.scalepol"], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    let mut child = bin()
-        .args(["decide", "p.scalepol"])
-        .current_dir(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"{\"time\": 0, \"replicas\": 1, \"metrics\": {\"queue\": 5, \"cpu\": 70}}\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = run_with_stdin(
+        &["decide", "p.scalepol"],
+        dir.path(),
+        "{\"time\": 0, \"replicas\": 1, \"metrics\": {\"queue\": 5, \"cpu\": 70}}\n",
+    );
     assert_eq!(
         o.status.code(),
         Some(0),

@@ -160,23 +160,54 @@ fn macro_calls(code: &str) -> Vec<(usize, usize)> {
     calls
 }
 
-/// An upper bound on the comprehension iterations of `src` when no list or
-/// map in its variables has more than `largest` entries. A list the
-/// expression builds is at most every such list joined by each `+`, plus
-/// its own literal elements; a comprehension runs that many times for each
-/// iteration of every comprehension it is nested in. Expressions that fail
-/// `check` have no bound.
+/// What bounds an expression's comprehension iterations, read once from its
+/// text: the bound itself depends on the data (`bound`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IterationShape {
+    /// `+` operators: each may join one more list.
+    joins: u64,
+    /// `,` separators: each may add one literal element.
+    commas: u64,
+    /// The nesting depth of each comprehension (1 for an outermost one).
+    depths: Vec<u32>,
+}
+
+impl IterationShape {
+    /// The shape of `src`; `None` for an expression that fails `check`.
+    pub fn of(src: &str) -> Option<IterationShape> {
+        check(src).ok()?;
+        let code: String = outside_strings(src).ok()?.iter().map(|(_, c)| *c).collect();
+        let count = |c: char| code.chars().filter(|&x| x == c).count() as u64;
+        let calls = macro_calls(&code);
+        let depths = calls
+            .iter()
+            .map(|&(open, _)| {
+                calls.iter().filter(|&&(o, c)| o < open && open < c).count() as u32 + 1
+            })
+            .collect();
+        Some(IterationShape {
+            joins: count('+'),
+            commas: count(','),
+            depths,
+        })
+    }
+
+    /// An upper bound on the comprehension iterations when no list or map
+    /// in the variables has more than `largest` entries. A list the
+    /// expression builds is at most every such list joined by each `+`,
+    /// plus its own literal elements; a comprehension runs that many times
+    /// for each iteration of every comprehension it is nested in.
+    pub fn bound(&self, largest: usize) -> u64 {
+        let n = (largest as u64).saturating_mul(self.joins + 1) + self.commas + 1;
+        self.depths.iter().fold(0u64, |sum, &depth| {
+            sum.saturating_add(n.saturating_pow(depth))
+        })
+    }
+}
+
+/// `IterationShape::of(src)` bounded at `largest`, in one call.
 pub fn iteration_bound(src: &str, largest: usize) -> Option<u64> {
-    check(src).ok()?;
-    let code: String = outside_strings(src).ok()?.iter().map(|(_, c)| *c).collect();
-    let count = |c: char| code.chars().filter(|&x| x == c).count() as u64;
-    let n = (largest as u64).saturating_mul(count('+') + 1) + count(',') + 1;
-    let calls = macro_calls(&code);
-    let total = calls.iter().fold(0u64, |sum, &(open, _)| {
-        let depth = calls.iter().filter(|&&(o, c)| o < open && open < c).count() as u32 + 1;
-        sum.saturating_add(n.saturating_pow(depth))
-    });
-    Some(total)
+    IterationShape::of(src).map(|s| s.bound(largest))
 }
 
 /// The characters outside string literals (with their byte offsets).

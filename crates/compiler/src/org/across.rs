@@ -98,7 +98,7 @@ fn guardrails(c: &mut Checked, r: &OrgRules) {
         // The evaluator has no budget: a comprehension nested in another
         // over a large policy would run for minutes or exhaust memory.
         let limit = scalepol_common::cel_limits::MAX_ITERATIONS;
-        match scalepol_common::cel_limits::iteration_bound(&g.source, largest) {
+        match g.iterations.as_ref().map(|s| s.bound(largest)) {
             Some(n) if n <= limit => {}
             bound => {
                 let why = match bound {

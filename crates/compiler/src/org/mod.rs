@@ -41,7 +41,8 @@ struct Guardrail {
     severity: Severity,
     message: String,
     expr_span: Span,
-    source: String,
+    /// What bounds its comprehensions, read once at load.
+    iterations: Option<scalepol_common::cel_limits::IterationShape>,
     program: cel_interpreter::Program,
 }
 
@@ -287,7 +288,7 @@ fn guardrail(ctx: &mut Ctx, n: &Node) -> Option<Guardrail> {
         severity,
         message,
         expr_span: inner,
-        source: expr,
+        iterations: scalepol_common::cel_limits::IterationShape::of(&expr),
         program: compiled,
     })
 }
