@@ -71,6 +71,7 @@ pub fn test(paths: &[PathBuf], artifact: Option<&std::path::Path>) -> u8 {
                 replicas: t.replicas,
                 metrics: t.given.iter().cloned().collect(),
                 pods: Vec::new(),
+                samples: Default::default(),
             };
             let d = match engine.decide(pool, &mut State::default(), &obs, now) {
                 Ok(d) => d,
@@ -209,6 +210,7 @@ pub fn decide(policy: &std::path::Path, pool: Option<&str>) -> u8 {
             replicas: parsed.replicas,
             metrics,
             pods: parsed.pods,
+            samples: Default::default(),
         };
         let s = state.get_or_insert_with(|| State::new_controller(parsed.replicas, parsed.time));
         let d = match engine.decide(index, s, &obs, parsed.time) {

@@ -250,6 +250,7 @@ fn run_loop(a: &Args) -> Result<(), (u8, String)> {
             replicas: current,
             metrics,
             pods: Vec::new(),
+            samples: Default::default(),
         };
         let d = match engine.decide(pool, &mut state, &obs, now) {
             Ok(d) => d,

@@ -363,6 +363,12 @@ EMPTY_RANGE_SCHEDULE = "SP0320" Error "schedule-without-replicas" "a schedule se
 "A schedule changes the pool's replica range while it is active: `schedule
 \"NAME\" cron \"...\" for 10h tz \"Zone\" { replicas 3..12 }`.";
 
+OPTION_RANGE = "SP0321" Error "option-out-of-range" "a target option outside the range its platform accepts"
+"Some target options are checked by the platform when the object is applied:
+Knative refuses a `window` outside 6s-1h, a `panic_threshold` outside
+110%-1000%, a `target_utilization` outside 1%-100%; KEDA refuses a negative
+`paused_replicas`. scalepol checks them before the platform does.";
+
 CEL_SYNTAX = "SP0401" Error "cel-syntax" "a CEL expression does not parse"
 "Rule conditions are CEL (https://cel.dev) over the declared metrics:
 

@@ -71,6 +71,24 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The value of `target KIND { KEY VALUE }`, in its canonical spelling.
+    pub fn target_option(&self, kind: TargetKind, key: &str) -> Option<&str> {
+        self.targets
+            .iter()
+            .find(|t| t.target == kind)
+            .and_then(|t| t.options.iter().find(|(k, _)| k == key))
+            .map(|(_, v)| v.as_str())
+    }
+    /// Whether KEDA falls back for a failing target (pkg/fallback): per
+    /// replica, on a metric of KEDA's own scalers (the HPA reads CPU and
+    /// memory itself).
+    pub fn falls_back(&self, t: &ScaleTarget) -> bool {
+        t.mode == TargetMode::PerReplica
+            && self.metric(&t.metric).is_none_or(|m| {
+                !(m.source == MetricSourceKind::Builtin
+                    && matches!(m.name.as_str(), "cpu" | "memory"))
+            })
+    }
     pub fn pool(&self, name: &str) -> Option<&Pool> {
         self.pools.iter().find(|p| p.name == name)
     }

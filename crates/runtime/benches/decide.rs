@@ -45,6 +45,7 @@ fn engine(rules: Vec<RuleSpec>) -> Engine {
         legacy: false,
         idle_to_zero: false,
         kpa: None,
+        keda: Default::default(),
     };
     let metric = |n: &str| MetricSpec {
         name: n.into(),
@@ -82,6 +83,7 @@ fn bench(c: &mut Criterion) {
         replicas: 10,
         metrics: [("queue".to_string(), 97.0), ("kv".to_string(), 7.5)].into(),
         pods: Vec::new(),
+        samples: Default::default(),
     };
     for (name, e) in [
         ("decide: two metrics", &plain),

@@ -181,6 +181,46 @@ pub struct PoolSpec {
     /// Knative's KPA decides instead of the HPA (KServe Serverless).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kpa: Option<crate::kpa::KpaSpec>,
+    /// KEDA's ScaledObject annotations (`autoscaling.keda.sh/...`): pauses
+    /// and forced activation.
+    #[serde(default, skip_serializing_if = "KedaAnnotations::is_empty")]
+    pub keda: KedaAnnotations,
+}
+
+/// The annotations KEDA reads on a ScaledObject (KEDA 2.20,
+/// apis/keda/v1alpha1/scaledobject_types.go), as the engine honours them
+/// (pkg/scaling/executor, controllers/keda/hpa.go).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KedaAnnotations {
+    /// `paused-replicas: N`: autoscaling stops and the target is held at N.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_replicas: Option<u32>,
+    /// `paused: "true"`: autoscaling stops at the current count.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub paused: bool,
+    /// `paused-scale-in: "true"`: the HPA's scale-down is `Disabled` and
+    /// KEDA never scales to zero or to the idle count.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub paused_scale_in: bool,
+    /// `paused-scale-out: "true"`: the HPA's scale-up is `Disabled` and
+    /// KEDA never activates from zero or the idle count.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub paused_scale_out: bool,
+    /// `force-activation: "true"`: the ScaledObject is active whatever its
+    /// triggers say.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub force_activation: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl KedaAnnotations {
+    pub fn is_empty(&self) -> bool {
+        *self == KedaAnnotations::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

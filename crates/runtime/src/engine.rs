@@ -54,6 +54,9 @@ impl std::error::Error for UnknownPool {}
 /// A loaded artifact: rules and schedules compiled once.
 pub struct Engine {
     pub artifact: Artifact,
+    /// The pools as their controllers run them: KEDA's pause annotations
+    /// rewritten into the HPA behavior KEDA generates (`controlled`).
+    pools: Vec<PoolSpec>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) schedules: Vec<Schedule>,
 }
@@ -112,8 +115,10 @@ impl Engine {
             .iter()
             .map(Schedule::compile)
             .collect::<Result<_, _>>()?;
+        let pools = artifact.pools.iter().map(controlled).collect();
         Ok(Engine {
             artifact,
+            pools,
             rules,
             schedules,
         })
@@ -139,9 +144,9 @@ impl Engine {
         obs: &Observation,
         now: f64,
     ) -> Result<Decision, UnknownPool> {
-        let p = self.artifact.pools.get(pool).ok_or(UnknownPool {
+        let p = self.pools.get(pool).ok_or(UnknownPool {
             index: pool,
-            pools: self.artifact.pools.len(),
+            pools: self.pools.len(),
         })?;
         let mut why: Vec<Limit> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
@@ -155,6 +160,9 @@ impl Engine {
         };
         state.last_time = Some(now);
         let current = obs.replicas.min(i32::MAX as u32);
+        if let Some(d) = paused(p, state, current, now) {
+            return Ok(d);
+        }
         let valid = |m: &str| {
             obs.metrics
                 .get(m)
@@ -190,7 +198,13 @@ impl Engine {
         if p.idle_to_zero && recommendation == 0 {
             range.0 = 0;
         }
-        let desired = if p.legacy && current == 0 && p.min > 0 {
+        let desired = if current == 0 && p.keda.paused_scale_out {
+            why.push(Limit::Paused);
+            notes.push(
+                "scale-out paused (autoscaling.keda.sh/paused-scale-out): not activating".into(),
+            );
+            0
+        } else if p.legacy && current == 0 && p.min > 0 {
             // An HPA whose target was scaled to zero by hand stays there.
             notes.push("zero replicas and a floor: scaling is disabled, as in the HPA".into());
             0
@@ -256,6 +270,66 @@ impl Engine {
         }
         rec
     }
+}
+
+/// A pool as KEDA runs it: `paused-scale-in` and `paused-scale-out` set
+/// the generated HPA's scale-down or scale-up `selectPolicy` to `Disabled`
+/// (controllers/keda/hpa.go), creating a behavior where the ScaledObject
+/// has none, so the HPA's defaults apply to the other direction.
+fn controlled(p: &PoolSpec) -> PoolSpec {
+    let mut p = p.clone();
+    let k = &p.keda;
+    if !(k.paused_scale_in || k.paused_scale_out) {
+        return p;
+    }
+    if p.legacy {
+        p.legacy = false;
+        p.up = BehaviorSpec::kubernetes_scale_up();
+        p.down = BehaviorSpec::kubernetes_scale_down();
+    }
+    if p.keda.paused_scale_in {
+        p.down.select = Select::Disabled;
+    }
+    if p.keda.paused_scale_out {
+        p.up.select = Select::Disabled;
+    }
+    p
+}
+
+/// KEDA's pauses (`paused-replicas` first, then `paused`): the HPA is
+/// removed and the target held, at N or at the current count.
+fn paused(p: &PoolSpec, state: &mut State, current: u32, now: f64) -> Option<Decision> {
+    let (desired, note) = match (p.keda.paused_replicas, p.keda.paused) {
+        (Some(n), _) => (
+            n,
+            format!("autoscaling paused at {n} replicas (autoscaling.keda.sh/paused-replicas)"),
+        ),
+        (None, true) => (
+            current,
+            "autoscaling paused (autoscaling.keda.sh/paused)".to_string(),
+        ),
+        (None, false) => return None,
+    };
+    let proposals = p
+        .targets
+        .iter()
+        .map(|t| Proposal {
+            metric: t.metric.clone(),
+            value: None,
+            replicas: None,
+            status: None,
+        })
+        .collect();
+    Some(finish(
+        p,
+        state,
+        current,
+        desired,
+        proposals,
+        vec![Limit::Paused],
+        vec![note],
+        now,
+    ))
 }
 
 /// Records the scale event, forgets what no window can reach, and words

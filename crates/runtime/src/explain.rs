@@ -72,7 +72,8 @@ pub struct Decision {
 
 /// What shaped a decision. Serialised as the strings docs/runtime.md lists:
 /// `tolerance`, `min`, `max`, `stabilization`, `rate`, `schedule:NAME`,
-/// `rule:NAME`, `fallback`, `hold`, `activation`, `cooldown`, `panic`.
+/// `rule:NAME`, `fallback`, `hold`, `activation`, `cooldown`, `panic`,
+/// `paused`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Limit {
     /// Every metric is within the tolerance of its target.
@@ -99,6 +100,9 @@ pub enum Limit {
     Cooldown,
     /// Knative's panic mode: no scale-down.
     Panic,
+    /// Autoscaling paused by a KEDA annotation (`paused`, `paused-replicas`,
+    /// `paused-scale-in`, `paused-scale-out`).
+    Paused,
 }
 
 impl std::fmt::Display for Limit {
@@ -116,6 +120,7 @@ impl std::fmt::Display for Limit {
             Limit::Activation => "activation",
             Limit::Cooldown => "cooldown",
             Limit::Panic => "panic",
+            Limit::Paused => "paused",
         };
         f.write_str(word)
     }

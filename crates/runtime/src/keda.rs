@@ -10,7 +10,8 @@ use crate::state::State;
 /// KEDA's fallback (pkg/fallback): each metric counts its consecutive
 /// failures; once a metric has failed more than `after_failures` times,
 /// and its target is per replica (AverageValue, the only kind KEDA falls
-/// back for), it reads as `target x N`, so it proposes N replicas (the
+/// back for) on a metric of KEDA's own (not cpu or memory), it reads as
+/// `target x N`, so it proposes N replicas (the
 /// tolerance still applies, as in the HPA).
 pub(crate) fn with_fallback(
     p: &PoolSpec,
@@ -30,7 +31,9 @@ pub(crate) fn with_fallback(
         let Some(f) = p.fallback.as_ref() else {
             continue;
         };
-        if t.mode != Mode::PerReplica || state.failures[i] <= f.after_failures {
+        // CPU and memory are read by the HPA, not KEDA: no fallback.
+        let resource = matches!(t.metric.as_str(), "cpu" | "memory");
+        if t.mode != Mode::PerReplica || resource || state.failures[i] <= f.after_failures {
             continue;
         }
         let n = match f.behavior {
@@ -52,8 +55,9 @@ pub(crate) fn with_fallback(
 }
 
 /// KEDA: active when a target's value is strictly above its activation
-/// threshold (0 by default); inactive for the cooldown, the pool goes to
-/// zero; from zero, activity brings it to at least one.
+/// threshold (0 by default) or activation is forced by annotation; inactive
+/// for the cooldown, the pool goes to zero (unless scale-in is paused);
+/// from zero, activity brings it to at least one.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn activation(
     p: &PoolSpec,
@@ -64,11 +68,11 @@ pub(crate) fn activation(
     now: f64,
     why: &mut Vec<Limit>,
 ) -> u32 {
-    let active = p
-        .targets
-        .iter()
-        .zip(proposals)
-        .any(|(t, x)| x.value.is_some_and(|v| v > t.activation.unwrap_or(0.0)));
+    let active = p.keda.force_activation
+        || p.targets
+            .iter()
+            .zip(proposals)
+            .any(|(t, x)| x.value.is_some_and(|v| v > t.activation.unwrap_or(0.0)));
     if active {
         state.last_active = Some(now);
         return rec.max(1);
@@ -77,6 +81,11 @@ pub(crate) fn activation(
     // on missing data (KEDA keeps the count when a scaler errors).
     if current > 0 && proposals.iter().any(|x| x.value.is_none()) {
         why.push(Limit::Hold);
+        return rec.max(1);
+    }
+    // Scale-in paused: KEDA never takes the target to zero or idle.
+    if current > 0 && p.keda.paused_scale_in {
+        why.push(Limit::Paused);
         return rec.max(1);
     }
     let idle_for = state.last_active.map(|t| now - t).unwrap_or(f64::INFINITY);

@@ -35,6 +35,23 @@ pub struct KpaSpec {
     /// Default 0: no delay.
     #[serde(default)]
     pub scale_down_delay_seconds: f64,
+    /// `initial-scale` (default 1): until the revision has once had this
+    /// many ready pods (and its minimum), it is not scaled below it.
+    #[serde(default = "one")]
+    pub initial_scale: u32,
+    /// `activation-scale` (default 1): a revision with demand gets at least
+    /// this many pods.
+    #[serde(default = "one")]
+    pub activation_scale: u32,
+    /// `scale-to-zero-grace-period` (config-autoscaler, default 30 s): the
+    /// last pod stays this long after the decision to scale to zero (with
+    /// the retention period, the longer of the two).
+    #[serde(default)]
+    pub scale_to_zero_grace_seconds: f64,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl KpaSpec {
@@ -48,6 +65,9 @@ impl KpaSpec {
             stable_window_seconds,
             panic_window_seconds: stable_window_seconds * 0.1,
             scale_down_delay_seconds: 0.0,
+            initial_scale: 1,
+            activation_scale: 1,
+            scale_to_zero_grace_seconds: 30.0,
         }
     }
 }
@@ -60,6 +80,8 @@ pub struct KpaState {
     pub max_panic_pods: u32,
     /// (time, desired) of the scale-down delay window.
     delayed: VecDeque<(f64, u32)>,
+    /// The revision has reached its initial scale once.
+    pub initialized: bool,
 }
 
 impl KpaState {
@@ -70,6 +92,7 @@ impl KpaState {
             panic_time: (ready > 1).then_some(now),
             max_panic_pods: ready,
             delayed: VecDeque::new(),
+            initialized: false,
         }
     }
 }
@@ -103,7 +126,15 @@ pub fn scale(
     let dspc = (stable / spec.target_value).ceil();
     let dppc = (panic / spec.target_value).ceil();
     let bound = |v: f64| v.max(max_down).min(max_up).clamp(0.0, i32::MAX as f64) as u32;
-    let (stable_pods, panic_pods) = (bound(dspc), bound(dppc));
+    // With demand, at least the activation scale.
+    let activated = |raw: f64, pods: u32| {
+        if spec.activation_scale > 1 && raw > 0.0 {
+            pods.max(spec.activation_scale)
+        } else {
+            pods
+        }
+    };
+    let (stable_pods, panic_pods) = (activated(dspc, bound(dspc)), activated(dppc, bound(dppc)));
     let over = dppc / ready >= spec.panic_threshold;
     match state.panic_time {
         _ if over => state.panic_time = Some(now),
@@ -145,8 +176,10 @@ fn delay(spec: &KpaSpec, state: &mut KpaState, desired: u32, now: f64) -> u32 {
 
 /// A KServe Serverless pool: Knative's KPA on the first target's metric
 /// (docs/runtime.md), averaged over the stable and panic windows of the
-/// samples this engine has seen; then scale to zero after the retention
-/// period (`cooldown`), and the range.
+/// samples this engine has seen (one per decision, or the per-second
+/// samples an observation carries, as Knative's collector scrapes them);
+/// then the initial scale until it is reached, scale to zero after the
+/// retention and grace periods, and the range.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn decide(
     engine: &Engine,
@@ -161,41 +194,32 @@ pub(crate) fn decide(
 ) -> Decision {
     let current = obs.replicas.min(i32::MAX as u32);
     let ready = ready_pods(&obs.pods).unwrap_or(current);
+    let metric = p.targets.first().map(|t| t.metric.as_str());
     let value = proposals.first().and_then(|x| x.value);
-    let desired = match value {
-        None => {
-            why.push(Limit::Hold);
-            notes.push("no metric to scale on: the KPA keeps the count".into());
-            current
-        }
-        Some(v) => {
-            state.samples.push_back((now, v));
-            while state
+    let read = record(state, obs, metric, value, now, k.stable_window_seconds);
+    let kpa = state
+        .kpa
+        .get_or_insert_with(|| KpaState::starting(ready, now));
+    let desired = if read {
+        let mean = |window: f64| {
+            let in_window: Vec<f64> = state
                 .samples
-                .front()
-                .is_some_and(|&(t, _)| t <= now - k.stable_window_seconds)
-            {
-                state.samples.pop_front();
-            }
-            let mean = |window: f64| {
-                let in_window: Vec<f64> = state
-                    .samples
-                    .iter()
-                    .filter(|&&(t, _)| t > now - window)
-                    .map(|&(_, x)| x)
-                    .collect();
-                in_window.iter().sum::<f64>() / in_window.len().max(1) as f64
-            };
-            let (stable, panic) = (mean(k.stable_window_seconds), mean(k.panic_window_seconds));
-            let kpa = state
-                .kpa
-                .get_or_insert_with(|| KpaState::starting(ready, now));
-            let d = scale(k, kpa, ready, stable, panic, true, now);
-            if panicking(kpa) {
-                why.push(Limit::Panic);
-            }
-            d
+                .iter()
+                .filter(|&&(t, _)| t > now - window)
+                .map(|&(_, x)| x)
+                .collect();
+            in_window.iter().sum::<f64>() / in_window.len().max(1) as f64
+        };
+        let (stable, panic) = (mean(k.stable_window_seconds), mean(k.panic_window_seconds));
+        let d = scale(k, kpa, ready, stable, panic, true, now);
+        if panicking(kpa) {
+            why.push(Limit::Panic);
         }
+        d
+    } else {
+        why.push(Limit::Hold);
+        notes.push("no metric to scale on: the KPA keeps the count".into());
+        current
     };
     if desired > 0 {
         state.last_active = Some(now);
@@ -203,9 +227,23 @@ pub(crate) fn decide(
     let mut range = (p.min, p.max);
     engine.apply_schedules(p, now, &mut range, &mut why);
     engine.apply_rules(p, obs, now, current, &mut range, &mut why, &mut notes);
-    // To zero only after the retention period since the last demand.
+    // Not below the initial scale until the revision has reached it
+    // (Knative's scaler: "adjusting min to meet the initial scale").
+    let kpa = state.kpa.get_or_insert_with(KpaState::default);
+    if !kpa.initialized && ready >= p.min.max(k.initial_scale) {
+        kpa.initialized = true;
+    }
+    if !kpa.initialized && k.initial_scale > 1 && range.0 < k.initial_scale {
+        range.0 = k.initial_scale.min(range.1);
+        notes.push(format!(
+            "not yet at the initial scale of {}",
+            k.initial_scale
+        ));
+    }
+    // To zero only after the retention and grace periods since the last demand.
     let idle_for = state.last_active.map_or(f64::INFINITY, |t| now - t);
-    let floor = if range.0 == 0 && desired == 0 && current > 0 && idle_for < p.cooldown_seconds {
+    let wait = p.cooldown_seconds.max(k.scale_to_zero_grace_seconds);
+    let floor = if range.0 == 0 && desired == 0 && current > 0 && idle_for < wait {
         why.push(Limit::Cooldown);
         1
     } else {
@@ -220,4 +258,50 @@ pub(crate) fn decide(
         });
     }
     finish(p, state, current, result, proposals, why, notes, now)
+}
+
+/// Adds this observation's samples of the scaling metric to the window:
+/// its per-second samples when it has them (those after the last one kept,
+/// up to `now`), else its one value. False when nothing could be read.
+fn record(
+    state: &mut State,
+    obs: &Observation,
+    metric: Option<&str>,
+    value: Option<f64>,
+    now: f64,
+    window: f64,
+) -> bool {
+    let series = metric
+        .and_then(|m| obs.samples.get(m))
+        .filter(|s| !s.is_empty());
+    let read = match series {
+        Some(series) => {
+            let mut any = false;
+            for &(t, v) in series {
+                let after = state.samples.back().is_none_or(|&(last, _)| t > last);
+                if after && t <= now && t.is_finite() && v.is_finite() && v >= 0.0 {
+                    state.samples.push_back((t, v));
+                    any = true;
+                }
+            }
+            any
+        }
+        None => match value {
+            Some(v) => {
+                if state.samples.back().is_none_or(|&(last, _)| now > last) {
+                    state.samples.push_back((now, v));
+                }
+                true
+            }
+            None => false,
+        },
+    };
+    while state
+        .samples
+        .front()
+        .is_some_and(|&(t, _)| t <= now - window)
+    {
+        state.samples.pop_front();
+    }
+    read
 }

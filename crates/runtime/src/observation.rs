@@ -12,6 +12,10 @@ pub struct Observation {
     /// Per-pod samples, when known: utilisation targets are then computed
     /// the way the HPA's replica calculator does, pod by pod.
     pub pods: Vec<Pod>,
+    /// Per-second samples by metric, (time, value), oldest first: what
+    /// Knative's collector scrapes between two decisions. Read by KPA pools
+    /// instead of `metrics`.
+    pub samples: BTreeMap<String, Vec<(f64, f64)>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]

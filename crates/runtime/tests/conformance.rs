@@ -48,6 +48,7 @@ fn engine(c: &Value, targets: Vec<TargetSpec>, tolerance: f64) -> Engine {
             .and_then(Value::as_bool)
             .unwrap_or(false),
         kpa: None,
+        keda: Default::default(),
     };
     let a = Artifact {
         format: FORMAT.into(),
@@ -99,6 +100,7 @@ fn kubernetes_hpa() {
             replicas: c["current"].as_u64().unwrap() as u32,
             metrics: [("r".to_string(), c["recommendation"].as_f64().unwrap())].into(),
             pods: Vec::new(),
+            samples: Default::default(),
         };
         let d = e.decide(0, &mut state, &obs, NOW).unwrap();
         ran += 1;
@@ -126,6 +128,7 @@ fn kubernetes_hpa() {
                     replicas: c["current"].as_u64().unwrap() as u32,
                     metrics,
                     pods: Vec::new(),
+                    samples: Default::default(),
                 },
                 NOW,
             )
@@ -240,6 +243,7 @@ fn keda() {
                 replicas: step["current"].as_u64().unwrap() as u32,
                 metrics,
                 pods: Vec::new(),
+                samples: Default::default(),
             };
             let d = e
                 .decide(0, &mut state, &obs, NOW + 15.0 * i as f64)
@@ -327,5 +331,6 @@ fn observation(c: &Value, pods: Vec<scalepol_runtime::Pod>) -> Observation {
         replicas: c["current"].as_u64().unwrap() as u32,
         metrics,
         pods,
+        samples: Default::default(),
     }
 }

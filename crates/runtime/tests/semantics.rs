@@ -44,6 +44,7 @@ fn pool(min: u32, max: u32, mode: Mode) -> PoolSpec {
         legacy: false,
         idle_to_zero: false,
         kpa: None,
+        keda: Default::default(),
     }
 }
 
@@ -75,6 +76,7 @@ fn obs(replicas: u32, m: f64) -> Observation {
         replicas,
         metrics: [("m".to_string(), m)].into(),
         pods: Vec::new(),
+        samples: Default::default(),
     }
 }
 
@@ -319,6 +321,7 @@ fn failing(replicas: u32) -> Observation {
         replicas,
         metrics: Default::default(),
         pods: Vec::new(),
+        samples: Default::default(),
     }
 }
 

@@ -104,6 +104,7 @@ pub(crate) fn hpa_defaults(p: &a::PoolSpec) -> a::Artifact {
         legacy: false,
         idle_to_zero: false,
         kpa: None,
+        keda: Default::default(),
     };
     a::Artifact {
         format: a::FORMAT.into(),

@@ -210,6 +210,8 @@ pub struct ObjectMeta {
     pub namespace: Option<String>,
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub labels: std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 pub fn meta(p: &Policy, name: String) -> ObjectMeta {
@@ -224,6 +226,7 @@ pub fn meta(p: &Policy, name: String) -> ObjectMeta {
         name,
         namespace: ns.map(str::to_string),
         labels,
+        annotations: Default::default(),
     }
 }
 
@@ -364,4 +367,20 @@ pub fn drain_patch(p: &Policy, pool: &Pool, opts: &crate::Options) -> Option<ser
         {"op": "add", "path": "/spec/template/spec/terminationGracePeriodSeconds", "value": secs + wait},
         {"op": "add", "path": "/spec/template/spec/containers/0/lifecycle", "value": {"preStop": pre_stop}}
     ]))
+}
+
+/// Seconds of a duration in the compiler's canonical spelling (`1500ms`,
+/// `30s`, `2m`, `1h`, `1d`).
+pub fn duration_secs(v: &str) -> Option<f64> {
+    let split = v.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = v.split_at(split);
+    let n: f64 = n.parse().ok()?;
+    Some(match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86_400.0,
+        _ => return None,
+    })
 }

@@ -98,6 +98,7 @@ pub fn artifact(p: &Policy) -> a::Artifact {
                 legacy: s.is_some_and(|s| s.legacy.is_some()),
                 idle_to_zero: s.is_some_and(|s| s.scale_to_zero.is_some()) && pool.replicas.min > 0,
                 kpa: crate::kserve::kpa(p, pool),
+                keda: crate::keda::annotations(p),
             }
         })
         .collect();

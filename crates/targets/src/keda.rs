@@ -210,6 +210,43 @@ fn cron_trigger(s: &Schedule) -> Option<Trigger> {
     })
 }
 
+/// The annotations `target keda { ... }` sets, as the engine reads them.
+pub(crate) fn annotations(p: &Policy) -> scalepol_runtime::artifact::KedaAnnotations {
+    let flag = |k: &str| p.target_option(TargetKind::Keda, k) == Some("true");
+    scalepol_runtime::artifact::KedaAnnotations {
+        paused_replicas: p
+            .target_option(TargetKind::Keda, "paused_replicas")
+            .and_then(|v| v.parse().ok()),
+        paused: flag("paused"),
+        paused_scale_in: flag("paused_scale_in"),
+        paused_scale_out: flag("paused_scale_out"),
+        force_activation: flag("force_activation"),
+    }
+}
+
+/// The same annotations on the ScaledObject (`autoscaling.keda.sh/...`).
+fn annotation_map(p: &Policy) -> BTreeMap<String, String> {
+    let a = annotations(p);
+    let mut m = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        m.insert(format!("autoscaling.keda.sh/{k}"), v);
+    };
+    if let Some(n) = a.paused_replicas {
+        put("paused-replicas", n.to_string());
+    }
+    for (on, key) in [
+        (a.paused, "paused"),
+        (a.paused_scale_in, "paused-scale-in"),
+        (a.paused_scale_out, "paused-scale-out"),
+        (a.force_activation, "force-activation"),
+    ] {
+        if on {
+            put(key, "true".into());
+        }
+    }
+    m
+}
+
 pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
     let (Some(s), Some(target_ref)) = (&pool.scale, common::target_ref(p)) else {
         return;
@@ -241,35 +278,43 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
             });
         }
     }
+    let mut metadata = meta(p, name.clone());
+    metadata.annotations = annotation_map(p);
     let so = ScaledObject {
         api_version: "keda.sh/v1alpha1",
         kind: "ScaledObject",
-        metadata: meta(p, name.clone()),
+        metadata,
         spec: Spec {
             scale_target_ref: target_ref,
             polling_interval: polling
-                .and_then(|v| parse_secs(&v))
+                .and_then(|v| common::duration_secs(&v))
+                .map(|x| x.ceil() as u64)
                 .unwrap_or(s.interval.value.secs_ceil()),
             cooldown_period: s.cooldown.value.secs_ceil(),
             min_replica_count: pool.replicas.min,
             max_replica_count: pool.replicas.max,
             // KEDA's idle count: a pool with a floor that still idles to zero.
             idle_replica_count: (s.scale_to_zero.is_some() && pool.replicas.min > 0).then_some(0),
-            fallback: s.fallback.as_ref().map(|f| Fallback {
-                failure_threshold: f.after_failures,
-                // Required by the CRD, unused by `currentReplicas`.
-                replicas: if f.behavior == FallbackBehavior::Current {
-                    pool.replicas.min
-                } else {
-                    f.replicas
-                },
-                behavior: match f.behavior {
-                    FallbackBehavior::Static => None,
-                    FallbackBehavior::Current => Some("currentReplicas"),
-                    FallbackBehavior::AtLeast => Some("currentReplicasIfHigher"),
-                    FallbackBehavior::AtMost => Some("currentReplicasIfLower"),
-                },
-            }),
+            // KEDA refuses a fallback with nothing to fall back for (SP0536).
+            fallback: s
+                .fallback
+                .as_ref()
+                .filter(|_| s.targets.iter().any(|t| p.falls_back(t)))
+                .map(|f| Fallback {
+                    failure_threshold: f.after_failures,
+                    // Required by the CRD, unused by `currentReplicas`.
+                    replicas: if f.behavior == FallbackBehavior::Current {
+                        pool.replicas.min
+                    } else {
+                        f.replicas
+                    },
+                    behavior: match f.behavior {
+                        FallbackBehavior::Static => None,
+                        FallbackBehavior::Current => Some("currentReplicas"),
+                        FallbackBehavior::AtLeast => Some("currentReplicasIfHigher"),
+                        FallbackBehavior::AtMost => Some("currentReplicasIfLower"),
+                    },
+                }),
             advanced: Advanced {
                 horizontal_pod_autoscaler_config: HpaConfig {
                     behavior: s
@@ -314,17 +359,4 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
             patch,
         ));
     }
-}
-
-/// Seconds of a duration as the model prints it (`15s`, `2m`).
-fn parse_secs(v: &str) -> Option<u64> {
-    let (n, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit())?);
-    let n: u64 = n.parse().ok()?;
-    Some(match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return None,
-    })
 }

@@ -95,29 +95,7 @@ pub fn server_rules(schema: Schema, v: &Value) -> Vec<String> {
         Schema::Hpa136 | Schema::Hpa129 => {
             hpa_rules(v.pointer("/spec").unwrap_or(&Value::Null), &mut e)
         }
-        Schema::KedaScaledObject => {
-            if int(v, "/spec/minReplicaCount") > int(v, "/spec/maxReplicaCount") {
-                e.push("/spec: minReplicaCount > maxReplicaCount".into());
-            }
-            if let Some(b) = v.pointer("/spec/advanced/horizontalPodAutoscalerConfig/behavior") {
-                behavior_rules(b, &mut e);
-            }
-            for t in v
-                .pointer("/spec/triggers")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let mt = t.get("metricType").and_then(Value::as_str);
-                if !matches!(mt, None | Some("AverageValue" | "Value" | "Utilization")) {
-                    e.push(format!("/spec/triggers: metricType {mt:?}"));
-                }
-                let ty = t.get("type").and_then(Value::as_str).unwrap_or("");
-                if mt == Some("Utilization") && !matches!(ty, "cpu" | "memory") {
-                    e.push(format!("/spec/triggers: metricType Utilization on a `{ty}` trigger (cpu and memory only)"));
-                }
-            }
-        }
+        Schema::KedaScaledObject => keda_rules(v, &mut e),
         Schema::AwsRegister => {
             if int(v, "/MinCapacity") > int(v, "/MaxCapacity") {
                 e.push("MinCapacity > MaxCapacity".into());
@@ -158,6 +136,103 @@ pub fn server_rules(schema: Schema, v: &Value) -> Vec<String> {
         Schema::Kserve | Schema::Vpa | Schema::KedaTriggerAuthentication | Schema::Engine => {}
     }
     e
+}
+
+/// KEDA's admission rules for a ScaledObject (KEDA 2.20,
+/// apis/keda/v1alpha1/scaledobject_types.go: CheckReplicaCountBoundsAreValid,
+/// CheckFallbackValid; scaledobject_webhook.go), with its messages.
+fn keda_rules(v: &Value, e: &mut Vec<String>) {
+    let spec = v.get("spec").unwrap_or(&Value::Null);
+    // KEDA's defaults: no minimum is 0, no maximum is 100.
+    let min = int(spec, "/minReplicaCount").unwrap_or(0);
+    let max = int(spec, "/maxReplicaCount").unwrap_or(100);
+    if min > max {
+        e.push(format!(
+            "MinReplicaCount={min} must be less than MaxReplicaCount={max}"
+        ));
+    }
+    if let Some(idle) = int(spec, "/idleReplicaCount") {
+        if idle >= min {
+            e.push(format!(
+                "IdleReplicaCount={idle} must be less than MinReplicaCount={min}"
+            ));
+        }
+    }
+    if let Some(f) = spec.get("fallback").filter(|f| !f.is_null()) {
+        fallback_rules(spec, f, e);
+    }
+    if let Some(b) = spec.pointer("/advanced/horizontalPodAutoscalerConfig/behavior") {
+        behavior_rules(b, e);
+    }
+    for t in spec
+        .get("triggers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let mt = t.get("metricType").and_then(Value::as_str);
+        if !matches!(
+            mt,
+            None | Some("" | "AverageValue" | "Value" | "Utilization")
+        ) {
+            e.push(format!("/spec/triggers: metricType {mt:?}"));
+        }
+        let ty = t.get("type").and_then(Value::as_str).unwrap_or("");
+        if mt == Some("Utilization") && !matches!(ty, "cpu" | "memory") {
+            e.push(format!(
+                "/spec/triggers: metricType Utilization on a `{ty}` trigger (cpu and memory only)"
+            ));
+        }
+    }
+    if let Some(n) = v
+        .pointer("/metadata/annotations/autoscaling.keda.sh~1paused-replicas")
+        .and_then(Value::as_str)
+    {
+        if n.parse::<i32>().is_err() {
+            e.push(format!(
+                "autoscaling.keda.sh/paused-replicas `{n}` is not an integer"
+            ));
+        }
+    }
+}
+
+/// CheckFallbackValid: non-negative numbers, and something to fall back
+/// for: an AverageValue formula, or an AverageValue trigger that is not
+/// cpu or memory.
+fn fallback_rules(spec: &Value, f: &Value, e: &mut Vec<String>) {
+    let threshold = int(f, "/failureThreshold").unwrap_or(0);
+    let replicas = int(f, "/replicas").unwrap_or(0);
+    if threshold < 0 || replicas < 0 {
+        e.push(format!(
+            "FailureThreshold={threshold} & Replicas={replicas} must both be greater than or equal to 0"
+        ));
+    }
+    let modifiers = spec.pointer("/advanced/scalingModifiers");
+    let text = |k: &str| {
+        modifiers
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    if !text("formula").is_empty() || !text("target").is_empty() {
+        if !matches!(text("metricType"), "" | "AverageValue") {
+            e.push("ScaledObject.Spec.Advanced.ScalingModifiers.MetricType must be AverageValue to have fallback enabled".into());
+        }
+        return;
+    }
+    let averaged = spec
+        .get("triggers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|t| {
+            let ty = t.get("type").and_then(Value::as_str).unwrap_or("");
+            let mt = t.get("metricType").and_then(Value::as_str).unwrap_or("");
+            !matches!(ty, "cpu" | "memory") && matches!(mt, "" | "AverageValue")
+        });
+    if !averaged {
+        e.push("at least one trigger (that is not cpu or memory) has to have the AverageValue type for the fallback to be enabled".into());
+    }
 }
 
 fn hpa_rules(spec: &Value, e: &mut Vec<String>) {

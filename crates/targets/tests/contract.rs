@@ -132,6 +132,7 @@ proptest! {
                 replicas,
                 metrics: engine.artifact().metrics.iter().map(|m| (m.name.clone(), value)).collect(),
                 pods: Vec::new(),
+                samples: Default::default(),
             };
             let d = engine.decide(pool, &mut State::default(), &obs, 1_767_614_400.0);
             prop_assert!(d.is_ok());

@@ -16,29 +16,36 @@ pub fn check(p: &Policy, out: &mut Vec<Diagnostic>) {
         down_vs_up(pool, s, out);
         zero_tolerance(pool, s, out);
         targets(p, pool, s, out);
-        fallback_targets(s, out);
+        fallback_targets(p, s, out);
     }
 }
 
-/// KEDA falls back only for AverageValue targets (pkg/fallback:
-/// isFallbackEnabled): without one, the fallback is dead. With one, the
-/// other targets simply hold when they fail, which is the HPA's rule anyway.
-fn fallback_targets(s: &Scaling, out: &mut Vec<Diagnostic>) {
+/// KEDA falls back only for AverageValue targets of its own scalers
+/// (pkg/fallback: isFallbackEnabled; CheckFallbackValid refuses a
+/// ScaledObject without one): CPU and memory are read by the HPA itself.
+/// Without such a target, the fallback is dead. With one, the other
+/// targets simply hold when they fail, which is the HPA's rule anyway.
+fn fallback_targets(p: &Policy, s: &Scaling, out: &mut Vec<Diagnostic>) {
     let Some(f) = &s.fallback else { return };
-    if s.targets.is_empty() || s.targets.iter().any(|t| t.mode == TargetMode::PerReplica) {
+    if s.targets.is_empty() || s.targets.iter().any(|t| p.falls_back(t)) {
         return;
     }
     let mut d = Diagnostic::new(
         code::FALLBACK_NOT_PER_REPLICA,
         FileId(0),
         f.span,
-        "this fallback never applies: KEDA falls back only for `per replica` targets, and this block has none",
+        "this fallback never applies: KEDA falls back only for `per replica` targets other than cpu and memory, and this block has none",
     )
     .label("never used");
     for t in &s.targets {
-        d = d.with_secondary(FileId(0), t.span, "not per replica");
+        let why = if t.mode == TargetMode::PerReplica {
+            "read by the HPA itself"
+        } else {
+            "not per replica"
+        };
+        d = d.with_secondary(FileId(0), t.span, why);
     }
-    out.push(d.help("when a metric fails, the HPA holds the current count instead; scale on a metric `per replica` for the fallback to apply"));
+    out.push(d.help("when a metric fails, the HPA holds the current count instead; scale on a metric `per replica` for the fallback to apply (the KEDA output leaves this fallback out)"));
 }
 
 /// Where a value is written (in the policy or the defaults file it was

@@ -75,6 +75,7 @@ impl Sim<'_> {
             replicas: current,
             metrics,
             pods: Vec::new(),
+            samples: Default::default(),
         };
         // The pool was resolved against this engine when the run was set up.
         let Ok(d) = engine.decide(pool, state, &obs, self.setup.start_epoch + self.now) else {
