@@ -48,4 +48,18 @@ pub mod hpa {
 pub mod keda {
     /// `cooldownPeriod`, seconds.
     pub const COOLDOWN_SECONDS: u64 = 300;
+    /// `maxReplicaCount` when absent.
+    pub const MAX_REPLICAS: u32 = 100;
+
+    /// The bounds of the HPA the KEDA operator generates for a ScaledObject
+    /// (controllers/keda/hpa.go, getHPAMinReplicas/getHPAMaxReplicas): the
+    /// HPA's minimum is `minReplicaCount` when above zero, else 1 (KEDA
+    /// itself takes the target to and from zero); the maximum is
+    /// `maxReplicaCount`, 100 when absent.
+    pub fn hpa_bounds(min: Option<u32>, max: Option<u32>) -> (u32, u32) {
+        (
+            min.filter(|&m| m > 0).unwrap_or(1),
+            max.unwrap_or(MAX_REPLICAS),
+        )
+    }
 }

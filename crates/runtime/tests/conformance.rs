@@ -48,7 +48,10 @@ fn engine(c: &Value, targets: Vec<TargetSpec>, tolerance: f64) -> Engine {
             .and_then(Value::as_bool)
             .unwrap_or(false),
         kpa: None,
-        keda: Default::default(),
+        keda: c
+            .get("keda")
+            .map(|k| serde_json::from_value(k.clone()).unwrap())
+            .unwrap_or_default(),
     };
     let a = Artifact {
         format: FORMAT.into(),

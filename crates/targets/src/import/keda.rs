@@ -7,7 +7,10 @@ impl Builder {
     pub(super) fn keda(mut self, doc: &Value) -> Result<Imported, String> {
         let spec = &doc["spec"];
         self.min = spec["minReplicaCount"].as_u64().unwrap_or(0);
-        self.max = spec["maxReplicaCount"].as_u64().unwrap_or(100);
+        let max = spec["maxReplicaCount"]
+            .as_u64()
+            .map(|m| m.min(u64::from(u32::MAX)) as u32);
+        self.max = u64::from(scalepol_common::defaults::keda::hpa_bounds(None, max).1);
         for t in spec["triggers"].as_array().into_iter().flatten() {
             self.trigger(t);
         }
@@ -45,12 +48,62 @@ impl Builder {
             self.notes
                 .push("initialCooldownPeriod was not imported".into());
         }
+        self.annotations(doc);
         match spec.pointer("/advanced/horizontalPodAutoscalerConfig/behavior") {
             Some(b) => self.behavior(b),
             // KEDA then creates the HPA without `behavior`: the legacy path.
             None => self.scale.push("behavior legacy".into()),
         }
         self.finish("ScaledObject")
+    }
+
+    /// KEDA's pause and activation annotations as `target keda` options.
+    /// KEDA reads `paused` as true unless it parses as false
+    /// (NeedToBePausedByAnnotation); the others are true only when they
+    /// parse as true.
+    fn annotations(&mut self, doc: &Value) {
+        let Some(a) = doc
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+        else {
+            return;
+        };
+        let get = |k: &str| {
+            a.get(&format!("autoscaling.keda.sh/{k}"))
+                .and_then(Value::as_str)
+        };
+        let truth = |v: &str| match v {
+            "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+            "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+            _ => None,
+        };
+        let mut options = Vec::new();
+        match get("paused-replicas").map(|v| (v, v.parse::<u32>())) {
+            Some((_, Ok(n))) => options.push(format!("paused_replicas {n}")),
+            Some((v, Err(_))) => self.notes.push(format!(
+                "annotation autoscaling.keda.sh/paused-replicas `{}` is not a replica count",
+                one_line(v)
+            )),
+            None => {}
+        }
+        if get("paused").is_some_and(|v| truth(v) != Some(false)) {
+            options.push("paused true".into());
+        }
+        for (key, option) in [
+            ("paused-scale-in", "paused_scale_in"),
+            ("paused-scale-out", "paused_scale_out"),
+            ("force-activation", "force_activation"),
+        ] {
+            if get(key).and_then(truth) == Some(true) {
+                options.push(format!("{option} true"));
+            }
+        }
+        if !options.is_empty() {
+            self.targets.push(format!(
+                "target keda {{\n    {}\n  }}",
+                options.join("\n    ")
+            ));
+        }
     }
 
     pub(super) fn trigger(&mut self, t: &Value) {

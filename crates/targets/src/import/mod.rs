@@ -38,7 +38,7 @@ pub fn import(doc: &Value) -> Result<Imported, String> {
 
 /// The top-level settings the importer writes; anything else in its output
 /// would come from the input, and is refused.
-const WRITTEN: [&str; 5] = ["workload", "pool", "metrics", "scale", "schedule"];
+const WRITTEN: [&str; 6] = ["workload", "pool", "metrics", "scale", "schedule", "target"];
 
 fn verify(source: &str) -> Result<(), String> {
     let doc = scalepol_syntax::parse(source).map_err(|e| {
@@ -87,6 +87,8 @@ struct Builder {
     metrics: Vec<MetricDecl>,
     scale: Vec<String>,
     schedules: Vec<String>,
+    /// `target KIND { ... }` blocks, written whole.
+    targets: Vec<String>,
     notes: Vec<String>,
 }
 
@@ -235,6 +237,7 @@ impl Builder {
             metrics: Vec::new(),
             scale: Vec::new(),
             schedules: Vec::new(),
+            targets: Vec::new(),
             notes: Vec::new(),
         })
     }
@@ -299,6 +302,9 @@ impl Builder {
         }
         for sch in &self.schedules {
             let _ = writeln!(out, "\n  {sch}");
+        }
+        for t in &self.targets {
+            let _ = writeln!(out, "\n  {t}");
         }
         out.push_str("}\n");
         Ok(Imported {
