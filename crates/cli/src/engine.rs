@@ -117,6 +117,9 @@ struct Line {
     /// Per-pod samples (docs/runtime.md), optional.
     #[serde(default)]
     pods: Vec<scalepol_runtime::Pod>,
+    /// Per-second samples by metric, `[[time, value], ...]` (KPA pools).
+    #[serde(default)]
+    samples: std::collections::BTreeMap<String, Vec<(f64, f64)>>,
 }
 
 /// The longest observation line read: 1 MiB.
@@ -210,7 +213,7 @@ pub fn decide(policy: &std::path::Path, pool: Option<&str>) -> u8 {
             replicas: parsed.replicas,
             metrics,
             pods: parsed.pods,
-            samples: Default::default(),
+            samples: parsed.samples,
         };
         let s = state.get_or_insert_with(|| State::new_controller(parsed.replicas, parsed.time));
         let d = match engine.decide(index, s, &obs, parsed.time) {

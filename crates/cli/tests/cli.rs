@@ -1209,3 +1209,105 @@ fn fmt_diff_shows_what_would_change_and_writes_nothing() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).is_empty());
 }
+
+const KNATIVE_POLICY: &str = "policy bert {\n  workload inferenceservice \"ml/bert\"\n  pool predictor: cpu {\n    replicas 0..20\n    capacity 8 concurrent\n  }\n  metrics prometheus \"http://prom:9090\" {\n    concurrency = `sum(revision_app_request_concurrency)`\n  }\n  scale {\n    on concurrency per replica target 10\n    cooldown 1m\n  }\n  target kserve {\n    window 60s\n    panic_threshold 300%\n    activation_scale 3\n    initial_scale 4\n    max_scale_up_rate 2\n  }\n}\n";
+
+/// Knative's options from the policy to the annotations and to `decide`:
+/// the initial scale holds until reached, per-second samples are averaged,
+/// the activation scale applies with demand, and the cluster-wide rate is
+/// named as such.
+#[test]
+fn knative_options_reach_the_annotations_and_the_engine() {
+    let dir = temp_with(&[("bert.scalepol", KNATIVE_POLICY.as_bytes())]);
+    let o = run(
+        &[
+            "compile",
+            "bert.scalepol",
+            "--target",
+            "kserve",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        report.contains("`max_scale_up_rate` is a cluster-wide Knative setting"),
+        "{report}"
+    );
+    let yaml = std::fs::read_to_string(dir.path().join("out/bert.kserve.yaml")).unwrap();
+    for line in [
+        "autoscaling.knative.dev/panic-threshold-percentage: '300'",
+        "autoscaling.knative.dev/activation-scale: '3'",
+        "autoscaling.knative.dev/initial-scale: '4'",
+        "autoscaling.knative.dev/window: 60s",
+    ] {
+        assert!(yaml.contains(line), "{line} missing:\n{yaml}");
+    }
+    assert!(!yaml.contains("max-scale-up-rate"), "{yaml}");
+    // One ready pod, no demand yet: the initial scale of 4 holds. Then
+    // per-second samples (and no `metrics`): one pod by the target, three
+    // by the activation scale, once initialised.
+    let input = concat!(
+        "{\"time\": 0, \"replicas\": 1, \"metrics\": {\"concurrency\": 0}}\n",
+        "{\"time\": 10, \"replicas\": 4, \"samples\": {\"concurrency\": [[1, 0], [2, 0], [9, 0], [10, 10]]}}\n",
+    );
+    let o = run_with_stdin(&["decide", "bert.scalepol"], dir.path(), input);
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["desired"], 4, "{}", stdout(&o));
+    assert!(lines[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("initial scale"));
+    // Stable mean over the window: (0 + 0 + 0 + 0 + 10) / 5 = 2 -> 1 pod,
+    // raised to the activation scale of 3; the initial scale was reached.
+    assert_eq!(lines[1]["desired"], 3, "{}", stdout(&o));
+}
+
+/// KEDA's pause annotations from the policy to the ScaledObject and to
+/// `decide`.
+#[test]
+fn keda_pauses_reach_the_scaled_object_and_the_engine() {
+    let policy = "policy api {\n  workload deployment \"ml/api\"\n  pool main: cpu {\n    replicas 1..10\n  }\n  metrics prometheus \"http://prom:9090\" {\n    queue = `sum(q)`\n  }\n  scale {\n    on queue per replica target 10\n  }\n  target keda {\n    paused_scale_in true\n  }\n}\n";
+    let dir = temp_with(&[("api.scalepol", policy.as_bytes())]);
+    let o = run(
+        &[
+            "compile",
+            "api.scalepol",
+            "--target",
+            "keda",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let yaml = std::fs::read_to_string(dir.path().join("out/api.keda.yaml")).unwrap();
+    assert!(
+        yaml.contains("autoscaling.keda.sh/paused-scale-in: 'true'"),
+        "{yaml}"
+    );
+    // Demand for 2 replicas with 8 running: scale-in is paused.
+    let o = run_with_stdin(
+        &["decide", "api.scalepol"],
+        dir.path(),
+        "{\"time\": 0, \"replicas\": 8, \"metrics\": {\"queue\": 20}}\n{\"time\": 600, \"replicas\": 8, \"metrics\": {\"queue\": 20}}\n",
+    );
+    let last: serde_json::Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+    assert_eq!(last["desired"], 8, "{}", stdout(&o));
+}

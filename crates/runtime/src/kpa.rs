@@ -153,7 +153,9 @@ pub fn scale(
         state.max_panic_pods = state.max_panic_pods.max(desired);
         desired = state.max_panic_pods;
     }
-    if spec.scale_down_delay_seconds > 0.0 {
+    // An unreachable revision (no route sends it traffic) is not held by
+    // the scale-down delay.
+    if spec.scale_down_delay_seconds > 0.0 && reachable {
         desired = delay(spec, state, desired, now);
     }
     desired

@@ -288,7 +288,7 @@ fn knative_kpa() {
     let mut failures = Vec::new();
     for c in cases {
         let mut spec: KpaSpec = serde_json::from_value(c["spec"].clone()).unwrap();
-        let reachable = c.get("reachable").and_then(Value::as_bool).unwrap_or(true);
+        let mut reachable = c.get("reachable").and_then(Value::as_bool).unwrap_or(true);
         let mut state = KpaState::starting(c["start_ready"].as_u64().unwrap() as u32, NOW);
         if let Some(p) = c.get("prep") {
             state.panic_time = Some(NOW - p["panic_ago"].as_f64().unwrap());
@@ -297,6 +297,9 @@ fn knative_kpa() {
         for (i, s) in c["steps"].as_array().unwrap().iter().enumerate() {
             if let Some(sp) = s.get("spec") {
                 spec = serde_json::from_value(sp.clone()).unwrap();
+            }
+            if let Some(r) = s.get("reachable").and_then(Value::as_bool) {
+                reachable = r;
             }
             let got = scale(
                 &spec,
@@ -315,8 +318,19 @@ fn knative_kpa() {
             }
         }
     }
+    for c in doc["start_cases"].as_array().unwrap() {
+        let s = KpaState::starting(c["start_ready"].as_u64().unwrap() as u32, NOW);
+        let got = (s.panic_time.is_some(), u64::from(s.max_panic_pods));
+        let want = (
+            c["panic"].as_bool().unwrap(),
+            c["max_panic_pods"].as_u64().unwrap(),
+        );
+        if got != want {
+            failures.push(format!("{}: expected {want:?}, got {got:?}", c["upstream"]));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(cases.len() >= 28);
+    assert!(cases.len() >= 30);
 }
 
 /// A case's observation: its current count, metrics and pods.
