@@ -1311,3 +1311,68 @@ fn keda_pauses_reach_the_scaled_object_and_the_engine() {
     let last: serde_json::Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
     assert_eq!(last["desired"], 8, "{}", stdout(&o));
 }
+
+/// Replica counts as wide as Kubernetes' int32: checked without overflow
+/// (money saturates), compiled, decided; the simulator refuses a count it
+/// cannot model instead of exhausting memory.
+#[test]
+fn int32_replica_counts_check_compile_and_decide() {
+    let policy = "policy big {\n  workload deployment \"ml/big\"\n  pool main: gpu {\n    accelerator \"nvidia-l4\" count 1\n    replicas 0..2147483647\n    warmup 1m\n    capacity 16 concurrent\n    cost $1000000/h\n  }\n  slo {\n    latency p95 < 2s\n    peak 100000000 req/s\n  }\n  budget monthly <= $1000\n  metrics prometheus \"http://prom:9090\" {\n    queue = `sum(q)`\n  }\n  scale {\n    on queue per replica target 4\n    up { by 2147483647 replicas every 15s }\n  }\n  rule \"hot\" when `queue > 1.0` { replicas >= 2147483647 }\n}\n";
+    let dir = temp_with(&[("big.scalepol", policy.as_bytes())]);
+    let o = run(&["check", "big.scalepol"], dir.path());
+    let out = stdout(&o);
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("panicked"),
+        "{out}"
+    );
+    assert!(out.contains("more than $9,223,372,036,854"), "{out}");
+    // Without the budget the check passes, and the maximum reaches the
+    // ScaledObject unchanged.
+    let unbudgeted = policy.replace("  budget monthly <= $1000\n", "");
+    std::fs::write(dir.path().join("big.scalepol"), &unbudgeted).unwrap();
+    let o = run(
+        &[
+            "compile",
+            "big.scalepol",
+            "--target",
+            "keda",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let yaml = std::fs::read_to_string(dir.path().join("out/big.keda.yaml")).unwrap();
+    assert!(yaml.contains("maxReplicaCount: 2147483647"), "{yaml}");
+    let o = run_with_stdin(
+        &["decide", "big.scalepol"],
+        dir.path(),
+        "{\"time\": 0, \"replicas\": 1, \"metrics\": {\"queue\": 1e12}}\n",
+    );
+    assert!(
+        stdout(&o).contains("\"desired\":2147483647"),
+        "{}",
+        stdout(&o)
+    );
+    let trace = root().join("traces/azure_llm_2023_code.csv");
+    let o = run(
+        &[
+            "simulate",
+            "big.scalepol",
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        err.contains("the simulator models at most 1000000 replicas"),
+        "{err}"
+    );
+}

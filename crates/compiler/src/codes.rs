@@ -314,8 +314,9 @@ ZERO_MAX_REPLICAS = "SP0308" Error "zero-max-replicas" "a pool's maximum is zero
 `maxReplicas: 0`; write at least 1.";
 
 VALUE_TOO_LARGE = "SP0309" Error "value-too-large" "a value exceeds its limit"
-"Replica counts are int32 in Kubernetes and must stay below 2^31; scalepol caps
-them at 100000. Durations are capped at 366 days, prices at $1,000,000 per hour.";
+"Replica counts are int32 in Kubernetes: at most 2147483647, as the platforms
+accept. Durations are capped at 366 days, prices at $1,000,000 per hour; money
+sums saturate rather than wrap.";
 
 NEGATIVE_VALUE = "SP0310" Error "negative-value" "a value that cannot be negative is negative"
 "Replicas, durations, prices, capacities and targets are zero or more.";

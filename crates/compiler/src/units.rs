@@ -76,8 +76,12 @@ impl MoneyRate {
 }
 
 impl fmt::Display for Money {
-    /// `$1,234.56`, with more decimals only when they are not zero.
+    /// `$1,234.56`, with more decimals only when they are not zero. A
+    /// saturated sum says so rather than print i64::MAX micro-dollars.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == i64::MAX {
+            return f.write_str("more than $9,223,372,036,854");
+        }
         write_dollars(f, self.0)
     }
 }
@@ -234,6 +238,7 @@ mod tests {
     fn money_displays_grouped() {
         assert_eq!(Money(8_000_000_000).to_string(), "$8,000");
         assert_eq!(Money(591_300_000).to_string(), "$591.30");
+        assert_eq!(Money(i64::MAX).to_string(), "more than $9,223,372,036,854");
         assert_eq!(MoneyRate(810_000).to_string(), "$0.81/h");
         assert_eq!(MoneyRate(1_006_500).to_string(), "$1.0065/h");
     }

@@ -128,6 +128,18 @@ pub fn simulate(p: &Policy, raw: &Trace, o: &Options) -> Result<Report, SimError
 
 /// [`simulate`], telling `progress` how far it is, from 0 to 1 over all
 /// the runs.
+/// A run that asked for more replicas than the simulator models is an
+/// error, not a report of figures that do not stand.
+fn within_limit(out: &sim::Outcome) -> Result<(), SimError> {
+    match out.capped {
+        None => Ok(()),
+        Some((t, n)) => Err(SimError::BadOption(format!(
+            "at {t:.0} s into the trace the policy asks for {n} replicas; the simulator models at most {} replicas, one by one: lower the maximum, or the rule or schedule that raises it",
+            sim::MAX_SIMULATED
+        ))),
+    }
+}
+
 pub fn simulate_with_progress(
     p: &Policy,
     raw: &Trace,
@@ -207,6 +219,7 @@ pub fn simulate_with_progress(
     let mut oracle = None;
     if !o.baselines {
         let out = sim::run_with_progress(arrivals.clone(), duration, &setup, &scaler, &mut tick);
+        within_limit(&out)?;
         runs.push(summarize("policy", &out));
     } else {
         // Sized for the busiest minute whatever the policy's floor, so
@@ -247,6 +260,9 @@ pub fn simulate_with_progress(
         let (Ok(fixed), Ok(hpa_run)) = (fixed, hpa_run) else {
             return Err(SimError::Engine("a baseline's simulation failed".into()));
         };
+        for out in [&policy, &fixed, &hpa_run] {
+            within_limit(out)?;
+        }
         runs.push(summarize("policy", &policy));
         runs.push(summarize("static peak", &fixed));
         runs.push(summarize("HPA defaults", &hpa_run));

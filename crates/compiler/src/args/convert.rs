@@ -231,7 +231,9 @@ pub fn to_replicas(sink: &mut Sink, file: FileId, q: &Quantity, kw: &str) -> Opt
                 format!("{} replicas is above the limit of {MAX_REPLICAS}", q.text),
             )
             .label("too many")
-            .help("Kubernetes replica counts are int32; scalepol caps them at 100000"),
+            .help(format!(
+                "Kubernetes replica counts are int32: at most {MAX_REPLICAS}"
+            )),
         );
         return None;
     }

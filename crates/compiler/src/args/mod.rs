@@ -41,7 +41,8 @@ const SEPARATE_UNITS: &[&str] = &[
 ];
 
 /// The largest replica count accepted (Kubernetes uses int32; no real pool is near this).
-pub const MAX_REPLICAS: u32 = 100_000;
+/// The largest replica count: Kubernetes counts replicas in an int32.
+pub const MAX_REPLICAS: u32 = i32::MAX as u32;
 /// The longest duration accepted: 366 days.
 pub const MAX_DURATION_MS: u64 = 366 * 86_400_000;
 

@@ -161,8 +161,10 @@ fn budget(
         BudgetPeriod::Monthly => "monthly",
         BudgetPeriod::Daily => "daily",
     };
-    let floor: Money = Money(spends.iter().map(|s| s.floor.0).sum());
-    let top: Money = Money(spends.iter().map(|s| s.top.0).sum());
+    // Money saturates: 2^31 replicas at $1,000,000/h for a month exceed i64.
+    let sum = |f: fn(&Spend) -> i64| spends.iter().map(f).fold(0i64, i64::saturating_add);
+    let floor = Money(sum(|s| s.floor.0));
+    let top = Money(sum(|s| s.top.0));
     if floor > b.limit {
         let lines: Vec<String> = spends.iter().map(|s| arithmetic(s, hours, true)).collect();
         out.push(
@@ -357,7 +359,7 @@ fn slo_budget(
         }
         let n = ((left / r).ceil() as u32).min(pool.replicas.max);
         left -= n as f64 * r;
-        cost += price.times(n as u64, hours).0;
+        cost = cost.saturating_add(price.times(n as u64, hours).0);
         parts.push(format!("{n} x `{}` at {} x {} h", pool.name, price, hours));
     }
     if Money(cost) > b.limit {

@@ -176,7 +176,7 @@ fn spot(p: &Policy, pool: &Pool, out: &mut Vec<Diagnostic>) {
         };
         let monthly = price.value.times(pool.replicas.max as u64, 730);
         // An estimate: whole dollars.
-        let saving = Money(monthly.0 * 6 / 10 / 1_000_000 * 1_000_000);
+        let saving = Money(monthly.0 / 10 * 6 / 1_000_000 * 1_000_000);
         out.push(
             Diagnostic::new(code::BATCH_ON_DEMAND, FileId(0), pool.name_span, format!(
                 "pool `{}` has no latency objective but runs on-demand: spot could save about {saving} a month at its maximum",

@@ -146,7 +146,7 @@ fn lower_rate(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<RatePolicy> {
             return None;
         }
     };
-    if value <= 0.0 || value.fract() != 0.0 || value > 100_000.0 {
+    if value <= 0.0 || value.fract() != 0.0 || value > f64::from(i32::MAX) {
         ctx.push(
             Diagnostic::new(code::BAD_ARGUMENTS, file, q.span, "a rate step is a whole number above zero")
                 .label("invalid step")

@@ -200,10 +200,13 @@ fn quotas(checked: &[Checked], r: &mut OrgRules) {
                 let monthly = |p: &&Policy| {
                     p.budget.as_ref().map(|b| match b.period {
                         BudgetPeriod::Monthly => b.limit.0,
-                        BudgetPeriod::Daily => b.limit.0 * 730 / 24,
+                        BudgetPeriod::Daily => b.limit.0.saturating_mul(730) / 24,
                     })
                 };
-                let total: i64 = policies.iter().filter_map(monthly).sum();
+                let total = policies
+                    .iter()
+                    .filter_map(monthly)
+                    .fold(0i64, i64::saturating_add);
                 if Money(total) > *limit {
                     r.diagnostics.push(
                         Diagnostic::new(code::QUOTA_BUDGET, FileId(0), *span, format!("the policies' budgets add up to {} a month; the organisation's is {limit}", Money(total)))

@@ -33,6 +33,11 @@ pub enum Scaler<'a> {
     Fixed(u32),
 }
 
+/// The most replicas a run models: each one is simulated individually
+/// (its queue, warm-up and drain), so a policy that asks for more (Kubernetes
+/// accepts up to 2^31 - 1) is refused rather than exhaust memory.
+pub const MAX_SIMULATED: u32 = 1_000_000;
+
 /// The pool and the world around it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Setup {
@@ -239,10 +244,11 @@ pub fn run_with_progress(
         closed_minutes: 0,
         out: Outcome::new(),
     };
-    let initial = match scaler {
+    let asked = match scaler {
         Scaler::Fixed(n) => *n,
         Scaler::Engine { .. } => setup.initial,
     };
+    let initial = if s.within_limit(asked) { asked } else { 0 };
     for _ in 0..initial {
         s.add(Phase::Serving);
     }
@@ -257,6 +263,11 @@ pub fn run_with_progress(
     let mut arrivals = arrivals.into_iter().peekable();
     let mut next_tick = interval;
     loop {
+        // A count the simulator cannot model: the run's figures would not
+        // stand, and the caller reports it.
+        if s.out.capped.is_some() {
+            break;
+        }
         let arrival = arrivals.peek().map_or(f64::INFINITY, |r| r.t);
         let event = s.events.peek().map_or(f64::INFINITY, |e| e.time);
         if arrival.is_infinite() && s.queue.is_empty() && s.busy == 0 && s.now >= duration {

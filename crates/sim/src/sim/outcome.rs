@@ -61,6 +61,9 @@ pub struct Outcome {
     pub max_replicas: u32,
     /// (time, desired) of every decision, when the setup records them.
     pub decisions: Vec<(f64, u32)>,
+    /// The first (time, count) above [`super::MAX_SIMULATED`]: the run
+    /// modelled no more than that, so its figures do not stand.
+    pub capped: Option<(f64, u32)>,
 }
 
 impl Outcome {
@@ -78,6 +81,7 @@ impl Outcome {
             replica_seconds: 0.0,
             scale_events: 0,
             max_replicas: 0,
+            capped: None,
             decisions: Vec::new(),
         }
     }

@@ -90,7 +90,20 @@ impl Sim<'_> {
         }
     }
 
+    /// Whether the simulator can model `desired` replicas; if not, notes
+    /// the first such moment, and the run stops there.
+    pub(super) fn within_limit(&mut self, desired: u32) -> bool {
+        if desired > super::MAX_SIMULATED {
+            self.out.capped.get_or_insert((self.now, desired));
+            return false;
+        }
+        true
+    }
+
     pub(super) fn resize(&mut self, current: u32, desired: u32) {
+        if !self.within_limit(desired) {
+            return;
+        }
         if desired > current {
             for _ in current..desired {
                 if self.setup.warmup > 0.0 {
