@@ -645,6 +645,15 @@ TARGET_WORKLOAD = "SP0703" Error "target-workload-mismatch" "the target cannot s
 InferenceServices; AWS Application Auto Scaling scales SageMaker variants,
 inference components and ECS services.";
 
+TARGET_REFUSES = "SP0705" Error "target-refuses" "the platform would refuse the compiled object"
+"Some objects pass the platform's schema and are still refused when applied,
+by its admission webhook. KEDA refuses a ScaledObject whose name, or the name
+of the HPA it generates (`keda-hpa-NAME`), is longer than a label value (63
+characters), and one that may scale to zero with only CPU or memory triggers
+(the HPA reads those from running pods, so nothing would wake the workload).
+scalepol reports these at compile time instead of writing an object the
+cluster rejects.";
+
 HPA_VPA_CONFLICT = "SP0704" Warning "hpa-vpa-conflict" "VPA and the horizontal autoscaler both act on CPU or memory"
 "When the VPA changes CPU or memory requests while an HPA scales on their
 utilisation, each undoes the other: the VPA raises requests, utilisation drops,

@@ -4,6 +4,8 @@ use crate::common::{
     self, meta, quantity, trim_float, HpaBehavior, Object, ObjectMeta, ScaleTargetRef,
 };
 use crate::{Document, Emitted, Format, Options, Schema};
+use scalepol_compiler::codes::code;
+use scalepol_compiler::diagnostics::{Diagnostic, FileId};
 use scalepol_compiler::model::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -247,11 +249,46 @@ fn annotation_map(p: &Policy) -> BTreeMap<String, String> {
     m
 }
 
+/// What KEDA's admission webhook refuses in a ScaledObject that its
+/// schema accepts (validate.rs holds the same rules for any document).
+fn refused(p: &Policy, pool: &Pool, s: &Scaling, name: &str) -> Option<Diagnostic> {
+    // `keda-hpa-` + the name is the generated HPA's, a label value.
+    const LONGEST: usize = 63 - "keda-hpa-".len();
+    if name.len() > LONGEST {
+        return Some(
+            Diagnostic::new(code::TARGET_REFUSES, FileId(0), p.name_span, format!(
+                "keda: the ScaledObject `{name}` has a name of {} characters; KEDA refuses more than {LONGEST} (its HPA, `keda-hpa-{name}`, must fit in a 63-character label)",
+                name.len()
+            ))
+            .label("name too long")
+            .help(format!("shorten the policy's name (or the pool's) to {LONGEST} characters or fewer")),
+        );
+    }
+    let resource_only = s.targets.iter().all(|t| {
+        p.metric(&t.metric).is_some_and(|m| {
+            m.source == MetricSourceKind::Builtin && matches!(m.name.as_str(), "cpu" | "memory")
+        })
+    });
+    let to_zero = pool.replicas.min == 0;
+    (resource_only && to_zero && !s.targets.is_empty()).then(|| {
+        Diagnostic::new(code::TARGET_REFUSES, FileId(0), pool.replicas.span, format!(
+            "keda: pool `{}` may scale to zero but scales on CPU or memory only; KEDA refuses it (nothing would wake the workload: the HPA reads CPU and memory from running pods)",
+            pool.name
+        ))
+        .label("minimum 0")
+        .help("keep a floor of 1 replica, or add a target on a metric KEDA reads (Prometheus, CloudWatch, an external scaler)")
+    })
+}
+
 pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
     let (Some(s), Some(target_ref)) = (&pool.scale, common::target_ref(p)) else {
         return;
     };
     let name = common::object_name(p, pool);
+    if let Some(d) = refused(p, pool, s, &name) {
+        out.diagnostics.push(d);
+        return;
+    }
     let mut triggers: Vec<Trigger> = s.targets.iter().filter_map(|t| trigger(p, t)).collect();
     triggers.extend(
         p.schedules

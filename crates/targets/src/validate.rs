@@ -161,6 +161,27 @@ fn keda_rules(v: &Value, e: &mut Vec<String>) {
     if let Some(f) = spec.get("fallback").filter(|f| !f.is_null()) {
         fallback_rules(spec, f, e);
     }
+    let triggers = spec.get("triggers").and_then(Value::as_array);
+    let types = || {
+        triggers
+            .into_iter()
+            .flatten()
+            .map(|t| t.get("type").and_then(Value::as_str).unwrap_or(""))
+    };
+    if triggers.is_none_or(|t| t.is_empty()) {
+        e.push("no triggers: a ScaledObject needs at least one".into());
+    } else if min == 0 && types().all(|t| matches!(t, "cpu" | "memory")) {
+        e.push("scaledobject has only cpu/memory triggers AND minReplica is 0 (scale to zero doesn't work in this case)".into());
+    }
+    name_rules(v, spec, e);
+    let modifiers = |k: &str| {
+        spec.pointer(&format!("/advanced/scalingModifiers/{k}"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    if !modifiers("formula").is_empty() && modifiers("target").is_empty() {
+        e.push("error ScalingModifiers.Target is not set: a formula needs a target".into());
+    }
     if let Some(b) = spec.pointer("/advanced/horizontalPodAutoscalerConfig/behavior") {
         behavior_rules(b, e);
     }
@@ -193,6 +214,34 @@ fn keda_rules(v: &Value, e: &mut Vec<String>) {
                 "autoscaling.keda.sh/paused-replicas `{n}` is not an integer"
             ));
         }
+    }
+}
+
+/// The ScaledObject's name and the HPA's (`keda-hpa-NAME` unless
+/// `advanced.horizontalPodAutoscalerConfig.name` is set) become label
+/// values, at most 63 characters (KEDA's webhook).
+fn name_rules(v: &Value, spec: &Value, e: &mut Vec<String>) {
+    const LABEL: usize = 63;
+    let name = v
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if name.len() > LABEL {
+        e.push(format!(
+            "the ScaledObject's name has {} characters: at most {LABEL} (a label value)",
+            name.len()
+        ));
+    }
+    let hpa = spec
+        .pointer("/advanced/horizontalPodAutoscalerConfig/name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map_or_else(|| format!("keda-hpa-{name}"), str::to_string);
+    if hpa.len() > LABEL {
+        e.push(format!(
+            "the generated HPA name `{hpa}` has {} characters: at most {LABEL} (a label value)",
+            hpa.len()
+        ));
     }
 }
 

@@ -379,3 +379,29 @@ fn drain_patches_fit_the_kubernetes_version() {
     assert!(old.get("sleep").is_none(), "{old}");
     assert_eq!(old["exec"]["command"][0], "sleep");
 }
+
+/// What KEDA's admission webhook would refuse is a compile error (SP0705),
+/// never an object the cluster rejects: a name whose generated HPA name
+/// exceeds a label value, scale to zero on CPU or memory alone.
+#[test]
+fn keda_refusals_are_compile_errors() {
+    let long = format!(
+        "policy {} {{\n  workload deployment \"ml/svc\"\n  pool main: cpu {{\n    replicas 1..4\n  }}\n  scale {{\n    on cpu target 70%\n  }}\n}}\n",
+        "a".repeat(55)
+    );
+    let zero = "policy svc {\n  workload deployment \"ml/svc\"\n  pool main: cpu {\n    replicas 0..4\n  }\n  scale {\n    on cpu target 70%\n  }\n}\n";
+    for (text, needle) in [(long.as_str(), "more than 54"), (zero, "CPU or memory only")] {
+        let out = compile(&one(text), TargetKind::Keda, &Options::default());
+        assert!(out.documents.is_empty());
+        let d = out.diagnostics.iter().find(|d| d.code == "SP0705").unwrap();
+        assert!(d.message.contains(needle), "{}", d.message);
+    }
+    // At 54 characters, and with a floor of one, both compile and validate.
+    let fits = long.replace(&"a".repeat(55), &"a".repeat(54));
+    let floor = zero.replace("0..4", "1..4");
+    for text in [fits, floor] {
+        let out = compile(&one(&text), TargetKind::Keda, &Options::default());
+        assert!(!out.has_errors(), "{:?}", out.diagnostics);
+        validate::check(&out.documents[0]).unwrap();
+    }
+}

@@ -26,7 +26,10 @@ fn keda_admission_rules() {
         let object = json!({
             "apiVersion": "keda.sh/v1alpha1",
             "kind": "ScaledObject",
-            "metadata": {"name": "so", "annotations": c.get("annotations").cloned().unwrap_or(json!({}))},
+            "metadata": {
+                "name": c.get("name").cloned().unwrap_or(json!("so")),
+                "annotations": c.get("annotations").cloned().unwrap_or(json!({}))
+            },
             "spec": c["spec"],
         });
         let errors = server_rules(Schema::KedaScaledObject, &object);
@@ -42,7 +45,7 @@ fn keda_admission_rules() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(all.len() >= 17);
+    assert!(all.len() >= 33);
 }
 
 #[test]
