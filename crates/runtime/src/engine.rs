@@ -301,7 +301,7 @@ fn controlled(p: &PoolSpec) -> PoolSpec {
 fn paused(p: &PoolSpec, state: &mut State, current: u32, now: f64) -> Option<Decision> {
     let (desired, note) = match (p.keda.paused_replicas, p.keda.paused) {
         (Some(n), _) => (
-            n,
+            n.min(i32::MAX as u32),
             format!("autoscaling paused at {n} replicas (autoscaling.keda.sh/paused-replicas)"),
         ),
         (None, true) => (

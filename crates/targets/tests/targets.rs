@@ -390,7 +390,10 @@ fn keda_refusals_are_compile_errors() {
         "a".repeat(55)
     );
     let zero = "policy svc {\n  workload deployment \"ml/svc\"\n  pool main: cpu {\n    replicas 0..4\n  }\n  scale {\n    on cpu target 70%\n  }\n}\n";
-    for (text, needle) in [(long.as_str(), "more than 54"), (zero, "CPU or memory only")] {
+    for (text, needle) in [
+        (long.as_str(), "more than 54"),
+        (zero, "CPU or memory only"),
+    ] {
         let out = compile(&one(text), TargetKind::Keda, &Options::default());
         assert!(out.documents.is_empty());
         let d = out.diagnostics.iter().find(|d| d.code == "SP0705").unwrap();
