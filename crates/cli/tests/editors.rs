@@ -57,3 +57,87 @@ fn the_grammar_and_the_manifest_agree() {
         serde_json::from_str(&std::fs::read_to_string(vscode().join(config)).unwrap()).unwrap();
     assert_eq!(lang["comments"]["lineComment"], "//");
 }
+
+/// The Neovim binaries to drive: `SCALEPOL_NVIM` (paths separated by `:`),
+/// else `nvim` on PATH. CI installs Debian's (0.7) and a 0.11+ build and
+/// sets `SCALEPOL_REQUIRE_NEOVIM=1`, so that a missing one fails.
+fn neovims() -> Vec<String> {
+    let listed: Vec<String> = std::env::var("SCALEPOL_NVIM")
+        .map(|v| {
+            v.split(':')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_else(|_| vec!["nvim".to_string()]);
+    let required = std::env::var_os("SCALEPOL_REQUIRE_NEOVIM").is_some();
+    listed
+        .into_iter()
+        .filter(|nvim| {
+            let found = Command::new(nvim).arg("--version").output().is_ok();
+            assert!(found || !required, "`{nvim}` cannot be run");
+            if !found {
+                eprintln!("note: no `{nvim}`: its Neovim test is skipped");
+            }
+            found
+        })
+        .collect()
+}
+
+/// The documented Neovim configuration (editors/neovim/scalepol.lua, the
+/// file docs/editors.md tells users to install) in a real headless Neovim:
+/// the server attaches, publishes a diagnostic, clears it after an edit in
+/// the buffer, answers hover and completion. Each Neovim runs it twice: with
+/// its newest API, and with `vim.lsp.config` hidden, so that a 0.11+ build
+/// also exercises the `vim.lsp.start` path of 0.8-0.10.
+#[test]
+fn the_documented_neovim_setup_works_in_real_neovim() {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let config = root.join("editors/neovim/scalepol.lua");
+    let check = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/neovim/check.lua"
+    ));
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_scalepol")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("svc.scalepol");
+    std::fs::write(
+        &policy,
+        "policy svc {\n  workload deployment \"ml/svc\"\n  pool main: cpu {\n    replicas 1..4\n    \n  }\n  metrics prometheus \"http://prom:9090\" {\n    queue = `sum(q)`\n  }\n  scale {\n    on queu per replica target 4\n  }\n}\n",
+    )
+    .unwrap();
+    for nvim in neovims() {
+        for hide in ["", "lua vim.lsp.config = nil; vim.lsp.enable = nil"] {
+            let out = dir.path().join("result");
+            let _ = std::fs::remove_file(&out);
+            let o = Command::new(&nvim)
+                .args(["--headless", "-n", "-i", "NONE", "--cmd", hide, "-u"])
+                .arg(&config)
+                .arg("-c")
+                .arg(format!("luafile {}", check.display()))
+                .arg(&policy)
+                .env("PATH", &path)
+                .env("SCALEPOL_NVIM_OUT", &out)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            let result = std::fs::read_to_string(&out).unwrap_or_default();
+            assert!(
+                o.status.success() && result.starts_with("ok"),
+                "{nvim} ({}): {result}\n{}{}",
+                if hide.is_empty() {
+                    "newest API"
+                } else {
+                    "vim.lsp.start"
+                },
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+}

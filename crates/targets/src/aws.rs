@@ -3,6 +3,7 @@
 //! PutScheduledAction per schedule start and end) and the same as a
 //! CloudFormation template.
 
+use crate::common;
 use crate::{Document, Emitted, Format, Schema};
 use scalepol_compiler::code;
 use scalepol_compiler::diagnostics::{Diagnostic, FileId};
@@ -114,17 +115,6 @@ fn aws_cron(cron: &str) -> String {
     format!("cron({} {} {} {} {} *)", f[0], f[1], dom, f[3], dow)
 }
 
-/// The cron at which a schedule ends, when its start is a single time of day.
-fn end_cron(s: &Schedule) -> Option<String> {
-    let f: Vec<&str> = s.cron.split_whitespace().collect();
-    let (minute, hour) = (
-        f.first()?.parse::<u64>().ok()?,
-        f.get(1)?.parse::<u64>().ok()?,
-    );
-    let end = hour * 60 + minute + s.duration.0 / 60_000;
-    (end < 24 * 60).then(|| format!("{} {} {}", end % 60, end / 60, f[2..].join(" ")))
-}
-
 pub fn emit(p: &Policy, pool: &Pool, out: &mut Emitted) {
     let Some((ns, id, dim)) = resource(p) else {
         return;
@@ -205,12 +195,12 @@ pub fn emit(p: &Policy, pool: &Pool, out: &mut Emitted) {
             action["MaxCapacity"] = json!(v);
         }
         let mut actions = vec![(format!("{slug}-start"), aws_cron(&sch.cron), action)];
-        match end_cron(sch) {
+        match common::end_cron(&sch.cron, sch.duration.0) {
             Some(end) => actions.push((format!("{slug}-end"), aws_cron(&end), json!({"MinCapacity": pool.replicas.min, "MaxCapacity": pool.replicas.max}))),
             None => out.diagnostics.push(
                 Diagnostic::new(code::TARGET_APPROXIMATION, FileId(0), sch.span, format!("aws: schedule `{}` has no end action", sch.name))
                     .label("no computed end")
-                    .help("its start is not a single time of day, or it crosses midnight: add a scheduled action that restores the range"),
+                    .help("its start is not a single time of day, or it lasts a day or more, or crosses midnight on set days of the month: add a scheduled action that restores the range"),
             ),
         }
         for (name, schedule, target_action) in actions {

@@ -83,7 +83,7 @@ impl Feature {
 pub const TARGETS: [(TargetKind, &str); 5] = [
     (TargetKind::Hpa, "HPA autoscaling/v2"),
     (TargetKind::Keda, "KEDA ScaledObject"),
-    (TargetKind::Kserve, "KServe (Serverless, KPA)"),
+    (TargetKind::Kserve, "KServe (Knative mode, KPA)"),
     (TargetKind::Vpa, "VPA"),
     (TargetKind::Aws, "AWS Application Auto Scaling"),
 ];
@@ -271,18 +271,30 @@ the server stops accepting requests (the `sleep` action needs Kubernetes 1.30+).
   `prometheus` triggers (`serverAddress`, `query`, `threshold`,
   `activationThreshold`), CloudWatch → `aws-cloudwatch`, external → `external`,
   cpu/memory → `cpu`/`memory` triggers; schedules → `cron` triggers
-  (`start`, `end` = start + duration, `desiredReplicas` = the schedule's minimum).
+  (`start`, `end` = start + duration, on the next days when it passes midnight,
+  `desiredReplicas` = the schedule's minimum).
 - **KServe** ([autoscaling](https://kserve.github.io/website/docs/model-serving/predictive-inference/autoscaling/kpa-autoscaler)):
-  Serverless (default, `target kserve { mode serverless }`):
-  `serving.kserve.io/deploymentMode: Serverless`, predictor `minReplicas` (0
-  allowed), `maxReplicas`, `scaleMetric` (`concurrency` for a per-replica count,
-  `rps` for a per-replica request rate), `scaleTarget`, `containerConcurrency`
-  from `capacity N concurrent`, and Knative annotations `autoscaling.knative.dev/window`
-  (the scale-down window, 6 s-1 h), `target-utilization-percentage: "100"`
-  (so that Knative holds the policy's target, not its default 70% of it) and
-  `scale-to-zero-pod-retention-period` (the cooldown). The engine decides such
-  pools with Knative's KPA (docs/runtime.md). Standard mode (`mode standard`, `autoscaler hpa|keda`): the
-  same fields with `serving.kserve.io/autoscalerClass`.
+  Knative mode (default, `target kserve { mode serverless }`):
+  `serving.kserve.io/deploymentMode: Knative` (KServe 0.20's name; `Serverless` is the legacy one),
+  predictor `minReplicas` (0 allowed), `maxReplicas`, `scaleMetric`
+  (`concurrency` for a per-replica count, `rps` for a per-replica request rate;
+  `cpu`/`memory` with Knative's `hpa.autoscaling.knative.dev` class, floor 1),
+  `scaleTarget`, `containerConcurrency` from `capacity N concurrent`, and
+  Knative annotations `autoscaling.knative.dev/window` (the scale-down window,
+  or `window`, 6 s-1 h), `target-utilization-percentage` (`"100"` unless the
+  policy sets it, so that Knative holds the policy's target, not its default
+  70% of it), `panic-window-percentage`, `panic-threshold-percentage`,
+  `scale-down-delay`, `initial-scale`, `activation-scale` (from `target kserve`
+  options) and `scale-to-zero-pod-retention-period` (the cooldown); the
+  cluster-wide `max_scale_up_rate`, `max_scale_down_rate` and
+  `scale_to_zero_grace` are reported (SP0701), not written. The engine
+  decides such pools with Knative's KPA (docs/runtime.md). Standard mode
+  (`mode standard`, `deploymentMode: Standard`, formerly `RawDeployment`):
+  with `autoscaler hpa` (default) `scaleMetric` `cpu`/`memory` and a
+  utilisation `scaleTarget` of 1-100, floor 1 (KServe's webhook refuses
+  concurrency and rps there: SP0705); with `autoscaler keda`
+  `autoScaling.metrics` (`Resource` for cpu/memory utilisation, `External`
+  Prometheus queries for per-replica targets, `minReplicas` 0 allowed).
 - **VPA** ([Vertical Pod Autoscaler](https://github.com/kubernetes/autoscaler/tree/master/vertical-pod-autoscaler)):
   `vertical { cpu .. cores, memory .. }` → `resourcePolicy.containerPolicies[*]`
   `minAllowed`/`maxAllowed`/`controlledResources`; `target vpa { mode ... }` →
@@ -297,8 +309,9 @@ the server stops accepting requests (the `sleep` action needs Kubernetes 1.30+).
   CloudWatch metrics → `CustomizedMetricSpecification` (Average);
   up/down stabilisation → `ScaleOutCooldown`/`ScaleInCooldown`; `down disabled` →
   `DisableScaleIn`; schedules → `PutScheduledAction` at the start (the schedule's
-  range) and at the end (the pool's range), `cron(m h dom mon dow *)` with the
-  time zone. Endpoint variants cannot scale to zero (an error); inference
+  range) and at the end (the pool's range; past midnight on the next days:
+  `0 22 * * MON-FRI` for 10h ends `cron(0 8 ? * TUE,WED,THU,FRI,SAT *)`),
+  `cron(m h dom mon dow *)` with the time zone. Endpoint variants cannot scale to zero (an error); inference
   components can (MinCapacity 0, approximated: scaling out from zero needs an
   alarm-driven step policy).
 "#;

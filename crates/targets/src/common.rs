@@ -384,3 +384,122 @@ pub fn duration_secs(v: &str) -> Option<f64> {
         _ => return None,
     })
 }
+
+/// The five-field cron at which a schedule that starts at `cron` ends,
+/// `duration_ms` later, for the platforms that express a schedule as a
+/// start and an end (AWS scheduled actions, KEDA cron triggers). The start
+/// must be a single time of day; an end past midnight moves the day fields
+/// on: every day stays every day, days of the week shift by one (`MON-FRI`
+/// from 22:00 for 10h ends `TUE-SAT` at 08:00). `None` when the end cannot
+/// be written that way: a start that is not one time of day, a day of the
+/// month or a month (the month's length would move it), a duration of a
+/// day or more (occurrences would overlap).
+pub fn end_cron(cron: &str, duration_ms: u64) -> Option<String> {
+    let f: Vec<&str> = cron.split_whitespace().collect();
+    if f.len() != 5 {
+        return None;
+    }
+    let (minute, hour) = (f[0].parse::<u64>().ok()?, f[1].parse::<u64>().ok()?);
+    if minute > 59 || hour > 23 {
+        return None;
+    }
+    let end = hour * 60 + minute + duration_ms / 60_000;
+    if duration_ms >= 86_400_000 {
+        return None;
+    }
+    let (days, at) = (end / 1440, end % 1440);
+    let time = format!("{} {}", at % 60, at / 60);
+    if days == 0 {
+        return Some(format!("{time} {}", f[2..].join(" ")));
+    }
+    if f[2] != "*" || f[3] != "*" {
+        return None;
+    }
+    let dow = if f[4] == "*" {
+        "*".to_string()
+    } else {
+        shifted_weekdays(f[4])?
+    };
+    Some(format!("{time} * * {dow}"))
+}
+
+const WEEKDAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+/// A day-of-week field (numbers 0-7, names, lists and ranges) one day on,
+/// as a list of names.
+fn shifted_weekdays(field: &str) -> Option<String> {
+    let day = |s: &str| -> Option<usize> {
+        match s.parse::<usize>() {
+            Ok(n) if n <= 7 => Some(n % 7),
+            Ok(_) => None,
+            Err(_) => WEEKDAYS.iter().position(|w| w.eq_ignore_ascii_case(s)),
+        }
+    };
+    let mut set = [false; 7];
+    for part in field.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (day(a)?, day(b)?);
+                // `SUN-SAT` or `1-7`: a range never wraps in cron.
+                let b = if b < a && b == 0 { 7 } else { b };
+                if b < a {
+                    return None;
+                }
+                for d in a..=b {
+                    set[d % 7] = true;
+                }
+            }
+            None => set[day(part)?] = true,
+        }
+    }
+    let names: Vec<&str> = (0..7)
+        .filter(|&d| set[(d + 6) % 7])
+        .map(|d| WEEKDAYS[d])
+        .collect();
+    Some(names.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::end_cron;
+
+    const HOUR: u64 = 3_600_000;
+
+    #[test]
+    fn an_end_past_midnight_moves_the_days_on() {
+        assert_eq!(
+            end_cron("0 8 * * MON-FRI", 10 * HOUR).as_deref(),
+            Some("0 18 * * MON-FRI")
+        );
+        assert_eq!(
+            end_cron("0 22 * * *", 10 * HOUR).as_deref(),
+            Some("0 8 * * *")
+        );
+        assert_eq!(
+            end_cron("0 22 * * MON-FRI", 10 * HOUR).as_deref(),
+            Some("0 8 * * TUE,WED,THU,FRI,SAT")
+        );
+        // Saturday night ends on Sunday; 0 and 7 are both Sunday.
+        assert_eq!(
+            end_cron("30 23 * * 6", HOUR).as_deref(),
+            Some("30 0 * * SUN")
+        );
+        assert_eq!(
+            end_cron("30 23 * * 0,7", HOUR).as_deref(),
+            Some("30 0 * * MON")
+        );
+        assert_eq!(
+            end_cron("0 20 * * SAT-SUN", 6 * HOUR).as_deref(),
+            Some("0 2 * * SUN,MON")
+        );
+    }
+
+    #[test]
+    fn ends_that_cannot_be_written_are_none() {
+        assert_eq!(end_cron("*/5 8 * * *", HOUR), None); // not one time of day
+        assert_eq!(end_cron("0 22 1 * *", 4 * HOUR), None); // day of the month
+        assert_eq!(end_cron("0 22 * 6 *", 4 * HOUR), None); // a month
+        assert_eq!(end_cron("0 8 * * *", 24 * HOUR), None); // overlapping days
+        assert_eq!(end_cron("0 22 * * FRI-MON", 4 * HOUR), None); // a wrapping range
+    }
+}

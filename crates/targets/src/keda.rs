@@ -176,25 +176,10 @@ fn trigger(p: &Policy, t: &ScaleTarget) -> Option<Trigger> {
     })
 }
 
-/// A `cron` trigger: the schedule's floor while it is active. The end is the
-/// start shifted by the duration, so the start's minute and hour must be
-/// single numbers (`0 8 * * MON-FRI` with `for 10h` ends `0 18 * * MON-FRI`).
+/// A `cron` trigger: the schedule's floor while it is active, from its
+/// start to its end (`common::end_cron`: past midnight the days move on).
 fn cron_trigger(s: &Schedule) -> Option<Trigger> {
-    let fields: Vec<&str> = s.cron.split_whitespace().collect();
-    let (minute, hour) = (
-        fields.first()?.parse::<u64>().ok()?,
-        fields.get(1)?.parse::<u64>().ok()?,
-    );
-    let end_minutes = hour * 60 + minute + s.duration.0 / 60_000;
-    if end_minutes >= 24 * 60 {
-        return None; // crosses midnight: the day fields would shift too
-    }
-    let end = format!(
-        "{} {} {}",
-        end_minutes % 60,
-        end_minutes / 60,
-        fields[2..].join(" ")
-    );
+    let end = common::end_cron(&s.cron, s.duration.0)?;
     let mut md = BTreeMap::new();
     md.insert("timezone", s.timezone.clone());
     md.insert("start", s.cron.clone());

@@ -133,7 +133,8 @@ pub fn server_rules(schema: Schema, v: &Value) -> Vec<String> {
             }
             resource_rules(v, &mut e);
         }
-        Schema::Kserve | Schema::Vpa | Schema::KedaTriggerAuthentication | Schema::Engine => {}
+        Schema::Kserve => kserve_rules(v, &mut e),
+        Schema::Vpa | Schema::KedaTriggerAuthentication | Schema::Engine => {}
     }
     e
 }
@@ -281,6 +282,53 @@ fn fallback_rules(spec: &Value, f: &Value, e: &mut Vec<String>) {
         });
     if !averaged {
         e.push("at least one trigger (that is not cpu or memory) has to have the AverageValue type for the fallback to be enabled".into());
+    }
+}
+
+/// KServe 0.20's admission rules for an InferenceService's predictor
+/// (pkg/apis/serving/v1beta1/inference_service_validation.go and the
+/// reconcilers): the deployment modes and autoscaler classes it knows, the
+/// metrics each can scale on.
+fn kserve_rules(v: &Value, e: &mut Vec<String>) {
+    let annotation = |k: &str| {
+        v.pointer(&format!("/metadata/annotations/{}", k.replace('/', "~1")))
+            .and_then(Value::as_str)
+    };
+    let mode = annotation("serving.kserve.io/deploymentMode").unwrap_or("Knative");
+    if !matches!(
+        mode,
+        "Knative" | "Serverless" | "Standard" | "RawDeployment" | "ModelMesh"
+    ) {
+        e.push(format!("deploymentMode `{mode}` is not one KServe knows"));
+    }
+    let class = annotation("serving.kserve.io/autoscalerClass");
+    if !matches!(class, None | Some("hpa" | "keda" | "external" | "none")) {
+        e.push(format!(
+            "autoscalerClass `{}` is refused (hpa, keda, external or none)",
+            class.unwrap_or("")
+        ));
+    }
+    let predictor = v.pointer("/spec/predictor").unwrap_or(&Value::Null);
+    let metric = predictor.get("scaleMetric").and_then(Value::as_str);
+    let target = predictor.get("scaleTarget").and_then(Value::as_i64);
+    let standard = matches!(mode, "Standard" | "RawDeployment");
+    if standard && matches!(class, None | Some("hpa")) {
+        if !matches!(metric, None | Some("cpu" | "memory")) {
+            e.push(format!(
+                "scaleMetric `{}` is not supported by the hpa autoscaler class (cpu or memory)",
+                metric.unwrap_or("")
+            ));
+        }
+        if metric.is_none_or(|m| m == "cpu") && target.is_some_and(|t| !(1..=100).contains(&t)) {
+            e.push("scaleTarget for cpu utilization must be 1 to 100".into());
+        }
+    }
+    let knative_class = predictor
+        .pointer("/annotations/autoscaling.knative.dev~1class")
+        .and_then(Value::as_str)
+        .unwrap_or("kpa.autoscaling.knative.dev");
+    if !standard && knative_class.starts_with("kpa.") && matches!(metric, Some("cpu" | "memory")) {
+        e.push(format!("Knative's KPA scales on concurrency or rps, not `{}` (that needs the hpa.autoscaling.knative.dev class)", metric.unwrap_or("")));
     }
 }
 

@@ -5,6 +5,7 @@
 use scalepol_compiler::model::TargetKind;
 use scalepol_compiler::{check_source, FsLoader, Policy};
 use scalepol_targets::{applies, compile, render, validate, yaml, Options, Schema};
+use serde_json::json;
 
 fn policies() -> Vec<(String, Policy)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies");
@@ -407,4 +408,128 @@ fn keda_refusals_are_compile_errors() {
         assert!(!out.has_errors(), "{:?}", out.diagnostics);
         validate::check(&out.documents[0]).unwrap();
     }
+}
+
+fn kserve_policy(target: &str, mode: &str) -> Policy {
+    one(&format!(
+        "policy bert {{\n  workload inferenceservice \"ml/bert\"\n  pool predictor: cpu {{\n    replicas 0..8\n    capacity 8 concurrent\n  }}\n  metrics prometheus \"http://prom:9090\" {{\n    concurrency = `sum(revision_app_request_concurrency)`\n  }}\n  scale {{\n    {target}\n  }}\n  target kserve {{ {mode} }}\n}}\n"
+    ))
+}
+
+/// KServe's modes and classes as its admission webhook accepts them: the
+/// `hpa` class of Standard mode scales on cpu or memory only, the `keda`
+/// class takes KServe's `autoScaling.metrics`, Knative mode needs Knative's
+/// HPA class for CPU. What KServe would refuse is SP0705, never a document.
+#[test]
+fn kserve_modes_compile_to_what_its_webhook_accepts() {
+    let compile_one = |target: &str, mode: &str| {
+        compile(
+            &kserve_policy(target, mode),
+            TargetKind::Kserve,
+            &Options::default(),
+        )
+    };
+    // Standard + hpa on concurrency: refused.
+    let out = compile_one("on concurrency per replica target 6", "mode standard");
+    assert!(out.documents.is_empty());
+    assert!(out
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "SP0705" && d.message.contains("cpu or memory")));
+    // Standard + hpa on CPU: scaleMetric cpu, floor 1.
+    let out = compile_one("on cpu target 70%", "mode standard");
+    let body = &out.documents[0].body;
+    assert_eq!(
+        body.pointer("/metadata/annotations/serving.kserve.io~1deploymentMode"),
+        Some(&json!("Standard"))
+    );
+    assert_eq!(
+        body.pointer("/spec/predictor/scaleMetric"),
+        Some(&json!("cpu"))
+    );
+    assert_eq!(body.pointer("/spec/predictor/minReplicas"), Some(&json!(1)));
+    validate::check(&out.documents[0]).unwrap();
+    // Standard + keda on a Prometheus query: autoScaling.metrics, zero allowed.
+    let out = compile_one(
+        "on concurrency per replica target 6",
+        "mode standard\n  autoscaler keda",
+    );
+    let body = &out.documents[0].body;
+    assert_eq!(
+        body.pointer("/spec/predictor/autoScaling/metrics/0/type"),
+        Some(&json!("External"))
+    );
+    assert_eq!(
+        body.pointer("/spec/predictor/autoScaling/metrics/0/external/target/value"),
+        Some(&json!("6"))
+    );
+    assert_eq!(body.pointer("/spec/predictor/minReplicas"), Some(&json!(0)));
+    assert!(body.pointer("/spec/predictor/scaleMetric").is_none());
+    validate::check(&out.documents[0]).unwrap();
+    // Knative mode on CPU: Knative's HPA class, floor 1.
+    let out = compile_one("on cpu target 70%", "mode serverless");
+    let body = &out.documents[0].body;
+    assert_eq!(
+        body.pointer("/metadata/annotations/serving.kserve.io~1deploymentMode"),
+        Some(&json!("Knative"))
+    );
+    assert_eq!(
+        body.pointer("/spec/predictor/annotations/autoscaling.knative.dev~1class"),
+        Some(&json!("hpa.autoscaling.knative.dev"))
+    );
+    assert_eq!(body.pointer("/spec/predictor/minReplicas"), Some(&json!(1)));
+    validate::check(&out.documents[0]).unwrap();
+    // The rules hold hand-written objects to the same (the webhook's) limits.
+    let refused = |annotations: serde_json::Value, predictor: serde_json::Value| {
+        validate::server_rules(
+            Schema::Kserve,
+            &json!({"metadata": {"name": "x", "annotations": annotations}, "spec": {"predictor": predictor}}),
+        )
+    };
+    assert!(!refused(
+        json!({"serving.kserve.io/deploymentMode": "RawDeployment"}),
+        json!({"scaleMetric": "concurrency"})
+    )
+    .is_empty());
+    assert!(!refused(json!({}), json!({"scaleMetric": "cpu"})).is_empty());
+    assert!(!refused(json!({"serving.kserve.io/deploymentMode": "Standard", "serving.kserve.io/autoscalerClass": "kpa"}), json!({})).is_empty());
+    assert!(refused(
+        json!({"serving.kserve.io/deploymentMode": "Serverless"}),
+        json!({"scaleMetric": "rps"})
+    )
+    .is_empty());
+}
+
+/// Schedules that end after midnight get their end action (AWS) and their
+/// end time (KEDA) on the next day.
+#[test]
+fn schedules_past_midnight_end_the_next_day() {
+    let text = "policy api {\n  workload deployment \"ml/api\"\n  pool main: cpu {\n    replicas 1..10\n  }\n  metrics prometheus \"http://prom:9090\" {\n    queue = `sum(q)`\n  }\n  scale {\n    on queue per replica target 10\n  }\n  schedule \"night\" cron \"0 22 * * MON-FRI\" for 10h tz \"UTC\" {\n    replicas 4..10\n  }\n}\n";
+    let out = compile(&one(text), TargetKind::Keda, &Options::default());
+    let body = &out.documents[0].body;
+    let cron = body["spec"]["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "cron")
+        .expect("a cron trigger");
+    assert_eq!(cron["metadata"]["end"], "0 8 * * TUE,WED,THU,FRI,SAT");
+    let sagemaker = text
+        .replace("deployment \"ml/api\"", "sagemaker-variant \"api/AllTraffic\"")
+        .replace("metrics prometheus \"http://prom:9090\" {\n    queue = `sum(q)`\n  }", "metrics cloudwatch \"us-east-1\" {\n    queue = `AWS/SageMaker/InvocationsPerInstance`\n  }");
+    let out = compile(&one(&sagemaker), TargetKind::Aws, &Options::default());
+    assert!(
+        !out.diagnostics
+            .iter()
+            .any(|d| d.message.contains("no end action")),
+        "{:?}",
+        out.diagnostics
+    );
+    let end = out
+        .documents
+        .iter()
+        .find(|d| d.file_name.contains("night-end"))
+        .expect("an end action");
+    assert_eq!(end.body["Schedule"], "cron(0 8 ? * TUE,WED,THU,FRI,SAT *)");
+    validate::check(end).unwrap();
 }

@@ -1,65 +1,22 @@
-//! KServe InferenceService `serving.kserve.io/v1beta1` (KServe 0.20): the
-//! predictor's scaling fields only, for server-side apply beside the
-//! service's own spec (`kubectl apply --server-side --field-manager=scalepol`).
-//! Serverless mode scales through Knative's KPA annotations; Standard mode
-//! through KServe's HPA or KEDA autoscaler class.
+//! KServe in Knative mode: Knative's KPA options as the predictor's
+//! `autoscaling.knative.dev/...` annotations, and the KPA spec the engine
+//! runs from the same options (knative/serving, autoscaling docs and
+//! config-autoscaler).
 
-use crate::common::{self, Object, ObjectMeta};
-use crate::{Document, Emitted, Format, Schema};
+use crate::common;
+use crate::Emitted;
 use scalepol_compiler::codes::code;
 use scalepol_compiler::diagnostics::{Diagnostic, FileId};
 use scalepol_compiler::model::*;
-use serde::Serialize;
 use std::collections::BTreeMap;
 
-type InferenceService = Object<Meta, Spec>;
+use super::knative_metric;
 
-#[derive(Serialize)]
-struct Meta {
-    #[serde(flatten)]
-    base: ObjectMeta,
-    annotations: BTreeMap<&'static str, String>,
-}
-
-#[derive(Serialize)]
-struct Spec {
-    predictor: Predictor,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Predictor {
-    min_replicas: u32,
-    max_replicas: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scale_metric: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scale_target: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    container_concurrency: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    annotations: Option<BTreeMap<&'static str, String>>,
-}
-
-/// The Knative metric a target maps to: concurrency for in-flight counts,
-/// rps for request rates; `None` for anything else (the capability table
-/// reports it).
-pub(crate) fn knative_metric(p: &Policy, t: &ScaleTarget) -> Option<&'static str> {
-    let m = p.metric(&t.metric)?;
-    match (m.source, m.unit, t.mode) {
-        (MetricSourceKind::Builtin, _, _) if m.name == "cpu" => Some("cpu"),
-        (MetricSourceKind::Builtin, _, _) if m.name == "memory" => Some("memory"),
-        (_, MetricUnit::RequestsPerSecond, TargetMode::PerReplica) => Some("rps"),
-        (_, MetricUnit::Count, TargetMode::PerReplica) => Some("concurrency"),
-        _ => None,
-    }
-}
-
-fn option<'a>(p: &'a Policy, key: &str) -> Option<&'a str> {
+pub(super) fn option<'a>(p: &'a Policy, key: &str) -> Option<&'a str> {
     p.target_option(TargetKind::Kserve, key)
 }
 
-fn number(p: &Policy, key: &str) -> Option<f64> {
+pub(super) fn number(p: &Policy, key: &str) -> Option<f64> {
     option(p, key).and_then(|v| v.parse().ok())
 }
 
@@ -121,7 +78,11 @@ pub(crate) fn kpa(p: &Policy, pool: &Pool) -> Option<scalepol_runtime::kpa::KpaS
 
 /// The per-revision annotations of the Knative options (Knative serving
 /// docs, "Autoscaling" configuration pages).
-fn knative_annotations(p: &Policy, pool: &Pool, s: &Scaling) -> BTreeMap<&'static str, String> {
+pub(super) fn knative_annotations(
+    p: &Policy,
+    pool: &Pool,
+    s: &Scaling,
+) -> BTreeMap<&'static str, String> {
     let mut a = BTreeMap::new();
     a.insert(
         "autoscaling.knative.dev/class",
@@ -177,7 +138,7 @@ const CLUSTER_WIDE: [(&str, &str); 3] = [
     ("scale_to_zero_grace", "scale-to-zero-grace-period"),
 ];
 
-fn cluster_wide_notes(p: &Policy, out: &mut Emitted) {
+pub(super) fn cluster_wide_notes(p: &Policy, out: &mut Emitted) {
     let Some(t) = p.targets.iter().find(|t| t.target == TargetKind::Kserve) else {
         return;
     };
@@ -195,59 +156,4 @@ fn cluster_wide_notes(p: &Policy, out: &mut Emitted) {
             );
         }
     }
-}
-
-pub fn emit(p: &Policy, pool: &Pool, out: &mut Emitted) {
-    let Some(s) = &pool.scale else { return };
-    let serverless = option(p, "mode").is_none_or(|m| m == "serverless");
-    let first = s
-        .targets
-        .iter()
-        .find_map(|t| knative_metric(p, t).map(|m| (t, m)));
-    let (_, name) = p.workload.namespace_and_name();
-    let mut base = common::meta(p, name.to_string());
-    base.labels.clear(); // the service's own labels are not scalepol's to set
-    let mut annotations = BTreeMap::new();
-    let mut predictor_annotations = BTreeMap::new();
-    if serverless {
-        annotations.insert("serving.kserve.io/deploymentMode", "Serverless".to_string());
-        predictor_annotations = knative_annotations(p, pool, s);
-        cluster_wide_notes(p, out);
-    } else {
-        annotations.insert("serving.kserve.io/deploymentMode", "Standard".to_string());
-        annotations.insert(
-            "serving.kserve.io/autoscalerClass",
-            option(p, "autoscaler").unwrap_or("hpa").to_string(),
-        );
-    }
-    let concurrency = pool
-        .capacity
-        .iter()
-        .find(|c| c.unit == CapacityUnit::Concurrent)
-        .map(|c| c.value.ceil() as u64);
-    let isvc = InferenceService {
-        api_version: "serving.kserve.io/v1beta1",
-        kind: "InferenceService",
-        metadata: Meta { base, annotations },
-        spec: Spec {
-            predictor: Predictor {
-                min_replicas: if serverless {
-                    pool.replicas.min
-                } else {
-                    pool.replicas.min.max(1)
-                },
-                max_replicas: pool.replicas.max,
-                scale_metric: first.map(|(_, m)| m),
-                scale_target: first.map(|(t, _)| t.target.round().max(1.0) as u32),
-                container_concurrency: concurrency.filter(|_| serverless),
-                annotations: (!predictor_annotations.is_empty()).then_some(predictor_annotations),
-            },
-        },
-    };
-    out.push(Document::new(
-        format!("{}.kserve.yaml", p.name),
-        Schema::Kserve,
-        Format::Yaml,
-        &isvc,
-    ));
 }
