@@ -30,10 +30,18 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 ///
 /// Exit codes: 0 clean, 1 policy errors (or warnings under `--deny warnings`),
 /// 2 usage or I/O errors.
+/// The version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SCALEPOL_COMMIT"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "scalepol",
-    version,
+    version = VERSION,
     about,
     long_about,
     propagate_version = true
@@ -217,6 +225,15 @@ enum Command {
     ///
     /// With no code, list every code with its summary.
     Explain { code: Option<String> },
+    /// Print a shell completion script.
+    ///
+    /// Examples:
+    ///   scalepol completions bash > /etc/bash_completion.d/scalepol
+    ///   scalepol completions zsh > "${fpath[1]}/_scalepol"
+    ///   scalepol completions fish > ~/.config/fish/completions/scalepol.fish
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff), like `scalepol man > scalepol.1`.
+    Man,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -341,6 +358,22 @@ fn main() -> ExitCode {
             0
         }
         Command::Explain { code } => explain::run(code.as_deref()),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "scalepol", &mut std::io::stdout());
+            0
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                Ok(()) => 0,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 2,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    2
+                }
+            }
+        }
     };
     ExitCode::from(code)
 }

@@ -1376,3 +1376,48 @@ fn int32_replica_counts_check_compile_and_decide() {
         "{err}"
     );
 }
+
+/// `--version` names the commit it was built from; completion scripts and
+/// the manual page come from the same command definitions.
+#[test]
+fn version_completions_and_manual() {
+    let o = run(&["--version"], &root());
+    let v = stdout(&o);
+    assert!(v.starts_with("scalepol 0."), "{v}");
+    let commit = v
+        .split('(')
+        .nth(1)
+        .unwrap_or("")
+        .trim_end()
+        .trim_end_matches(')');
+    assert!(
+        commit == "unknown"
+            || commit
+                .trim_end_matches("-dirty")
+                .chars()
+                .all(|c| c.is_ascii_hexdigit()),
+        "{v}"
+    );
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef scalepol"),
+        ("fish", "complete -c scalepol"),
+    ] {
+        let o = run(&["completions", shell], &root());
+        assert_eq!(o.status.code(), Some(0));
+        let script = stdout(&o);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for sub in ["check", "compile", "simulate", "lsp"] {
+            assert!(script.contains(sub), "{shell} lacks {sub}");
+        }
+    }
+    let o = run(&["man"], &root());
+    let page = stdout(&o);
+    assert!(page.contains(".TH scalepol 1"), "{page}");
+    assert!(
+        page.contains("scalepol\\-compile") && page.contains("scalepol\\-lsp"),
+        "{page}"
+    );
+    let o = run(&["completions", "tcsh"], &root());
+    assert_eq!(o.status.code(), Some(2));
+}

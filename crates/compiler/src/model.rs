@@ -314,7 +314,63 @@ pub struct Metric {
     pub interval: Option<Duration>,
     /// Declared in a defaults file rather than the policy itself.
     pub inherited: bool,
+    /// A CloudWatch metric's dimensions, statistic and unit.
+    #[serde(default)]
+    pub cloudwatch: CloudWatchDetail,
 }
+
+/// What identifies a CloudWatch metric beyond its namespace and name: the
+/// dimensions it was published with (a metric published with dimensions has
+/// no data without them), the statistic read and its unit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CloudWatchDetail {
+    /// (name, value), in the order written.
+    pub dimensions: Vec<(String, String)>,
+    /// `Average` (the default), `Minimum`, `Maximum`, `SampleCount`, `Sum`.
+    pub statistic: Option<String>,
+    /// A CloudWatch standard unit (`Count`, `Seconds`, ...).
+    pub unit: Option<String>,
+}
+
+/// CloudWatch's statistics, as the policy writes them and as AWS names them.
+pub const CLOUDWATCH_STATISTICS: [(&str, &str); 5] = [
+    ("average", "Average"),
+    ("minimum", "Minimum"),
+    ("maximum", "Maximum"),
+    ("sample_count", "SampleCount"),
+    ("sum", "Sum"),
+];
+
+/// CloudWatch's standard units (the CloudWatch API's `StandardUnit`).
+pub const CLOUDWATCH_UNITS: [&str; 27] = [
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+];
 
 /// The built-in metrics, always in scope.
 pub const BUILTIN_METRICS: [&str; 3] = ["cpu", "memory", "gpu"];

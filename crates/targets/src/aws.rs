@@ -87,10 +87,23 @@ fn metric_spec(
         }
         (MetricSourceKind::Cloudwatch, _, _) => {
             let (namespace, name) = m.query.rsplit_once('/').unwrap_or(("", m.query.as_str()));
-            Some((
-                "CustomizedMetricSpecification",
-                json!({"MetricName": name, "Namespace": namespace, "Statistic": "Average"}),
-            ))
+            let cw = &m.cloudwatch;
+            let mut spec = json!({
+                "MetricName": name,
+                "Namespace": namespace,
+                "Statistic": cw.statistic.as_deref().unwrap_or("Average"),
+            });
+            if !cw.dimensions.is_empty() {
+                spec["Dimensions"] = cw
+                    .dimensions
+                    .iter()
+                    .map(|(n, v)| json!({"Name": n, "Value": v}))
+                    .collect();
+            }
+            if let Some(u) = &cw.unit {
+                spec["Unit"] = json!(u);
+            }
+            Some(("CustomizedMetricSpecification", spec))
         }
         _ => {
             out.push(

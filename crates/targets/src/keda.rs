@@ -142,7 +142,22 @@ fn trigger(p: &Policy, t: &ScaleTarget) -> Option<Trigger> {
             md.insert("metricName", name.to_string());
             md.insert("awsRegion", m.endpoint.clone().unwrap_or_default());
             md.insert("targetMetricValue", trim_float(t.target));
-            md.insert("metricStat", "Average".into());
+            let cw = &m.cloudwatch;
+            md.insert(
+                "metricStat",
+                cw.statistic.clone().unwrap_or_else(|| "Average".into()),
+            );
+            // KEDA's aws-cloudwatch scaler: names and values `;`-separated.
+            if !cw.dimensions.is_empty() {
+                let join = |f: fn(&(String, String)) -> &str| {
+                    cw.dimensions.iter().map(f).collect::<Vec<_>>().join(";")
+                };
+                md.insert("dimensionName", join(|d| &d.0));
+                md.insert("dimensionValue", join(|d| &d.1));
+            }
+            if let Some(u) = &cw.unit {
+                md.insert("metricUnit", u.clone());
+            }
             "aws-cloudwatch"
         }
         MetricSourceKind::External => {

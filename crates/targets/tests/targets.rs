@@ -533,3 +533,43 @@ fn schedules_past_midnight_end_the_next_day() {
     assert_eq!(end.body["Schedule"], "cron(0 8 ? * TUE,WED,THU,FRI,SAT *)");
     validate::check(end).unwrap();
 }
+
+/// A CloudWatch metric's dimensions, statistic and unit reach both the AWS
+/// policy and KEDA's trigger (without them an SQS queue's metric has no
+/// data).
+#[test]
+fn cloudwatch_dimensions_reach_aws_and_keda() {
+    let text = |workload: &str| {
+        format!("policy jobs {{\n  workload {workload}\n  pool main: cpu {{\n    replicas 1..10\n  }}\n  metrics cloudwatch \"us-east-1\" {{\n    backlog = `AWS/SQS/ApproximateNumberOfMessagesVisible` dimension \"QueueName\" = \"jobs\" dimension \"Env\" = \"prod\" statistic sum unit \"Count\"\n  }}\n  scale {{\n    on backlog per replica target 20\n  }}\n}}\n")
+    };
+    let out = compile(
+        &one(&text("ecs-service \"jobs-cluster/jobs\"")),
+        TargetKind::Aws,
+        &Options::default(),
+    );
+    let policy = out
+        .documents
+        .iter()
+        .find(|d| d.file_name.contains("02-policy"))
+        .expect("a scaling policy");
+    let spec =
+        &policy.body["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"];
+    assert_eq!(
+        spec["Dimensions"],
+        json!([{"Name": "QueueName", "Value": "jobs"}, {"Name": "Env", "Value": "prod"}])
+    );
+    assert_eq!(spec["Statistic"], "Sum");
+    assert_eq!(spec["Unit"], "Count");
+    validate::check(policy).unwrap();
+    let out = compile(
+        &one(&text("deployment \"ml/jobs\"")),
+        TargetKind::Keda,
+        &Options::default(),
+    );
+    let md = &out.documents[0].body["spec"]["triggers"][0]["metadata"];
+    assert_eq!(md["dimensionName"], "QueueName;Env");
+    assert_eq!(md["dimensionValue"], "jobs;prod");
+    assert_eq!(md["metricStat"], "Sum");
+    assert_eq!(md["metricUnit"], "Count");
+    validate::check(&out.documents[0]).unwrap();
+}

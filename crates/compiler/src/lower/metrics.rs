@@ -34,6 +34,7 @@ fn builtin(name: &str) -> Metric {
         unit: MetricUnit::Percent,
         interval: None,
         inherited: false,
+        cloudwatch: CloudWatchDetail::default(),
     }
 }
 
@@ -140,8 +141,31 @@ fn lower_metric(
     }
     let mut unit = MetricUnit::Count;
     let mut interval = None;
+    let mut cloudwatch = CloudWatchDetail::default();
     while !a.is_done() {
-        if a.eat_word("as") {
+        if let Some(w) = ["dimension", "statistic", "unit"]
+            .into_iter()
+            .find(|w| a.peek().is_some_and(|x| x.is_word(w)))
+        {
+            let span = a.peek().map(|x| x.span).unwrap_or(m.keyword_span);
+            a.eat_word(w);
+            // A mistake here is reported and the metric kept, so that its
+            // uses do not fail too.
+            let mut ignored = CloudWatchDetail::default();
+            let detail = if source == MetricSourceKind::Cloudwatch {
+                &mut cloudwatch
+            } else {
+                ctx.push(
+                    Diagnostic::new(code::BAD_ARGUMENTS, file, span, format!("`{w}` applies to CloudWatch metrics only"))
+                        .label("not a CloudWatch metric")
+                        .help("dimensions, statistics and units belong to `metrics cloudwatch \"REGION\" { ... }`"),
+                );
+                &mut ignored
+            };
+            if cloudwatch_detail(ctx, file, &mut a, w, detail).is_none() {
+                break;
+            }
+        } else if a.eat_word("as") {
             unit = metric_unit(ctx, &mut a)?;
         } else if a.eat_word("every") {
             let q = a.quantity(&mut ctx.sink, "a sampling interval")?;
@@ -164,7 +188,79 @@ fn lower_metric(
         unit,
         interval,
         inherited,
+        cloudwatch,
     })
+}
+
+/// `dimension "NAME" = "VALUE"`, `statistic sum`, `unit "Count"`.
+fn cloudwatch_detail(
+    ctx: &mut Ctx,
+    file: FileId,
+    a: &mut crate::args::Args,
+    what: &str,
+    detail: &mut CloudWatchDetail,
+) -> Option<()> {
+    match what {
+        "dimension" => {
+            let (name, _) = a.string(&mut ctx.sink, "the dimension's name in quotes")?;
+            a.op(&mut ctx.sink, Op::Eq)?;
+            let (value, vspan) = a.string(&mut ctx.sink, "the dimension's value in quotes")?;
+            // KEDA's aws-cloudwatch scaler joins names and values with `;`.
+            if name.contains(';') || value.contains(';') {
+                ctx.push(
+                    Diagnostic::new(code::BAD_ARGUMENTS, file, vspan, "a dimension cannot contain `;`")
+                        .label("`;` inside")
+                        .help("KEDA separates CloudWatch dimensions with `;`: a name or value holding one would split"),
+                );
+                return None;
+            }
+            detail
+                .dimensions
+                .push((name.to_string(), value.to_string()));
+        }
+        "statistic" => {
+            let words: Vec<&str> = CLOUDWATCH_STATISTICS.iter().map(|(w, _)| *w).collect();
+            let (w, span) = a.word(
+                &mut ctx.sink,
+                "a statistic: average, minimum, maximum, sample_count, sum",
+            )?;
+            let Some((_, aws)) = CLOUDWATCH_STATISTICS.iter().find(|(k, _)| *k == w) else {
+                let d = Diagnostic::new(
+                    code::BAD_ARGUMENTS,
+                    file,
+                    span,
+                    format!("`{w}` is not a CloudWatch statistic"),
+                )
+                .label("unknown statistic");
+                ctx.push(suggest::did_you_mean(
+                    d,
+                    w,
+                    &words,
+                    span,
+                    format!("the statistics are: {}", words.join(", ")),
+                ));
+                return None;
+            };
+            detail.statistic = Some(aws.to_string());
+        }
+        _ => {
+            let (u, span) =
+                a.string(&mut ctx.sink, "a CloudWatch unit in quotes, like \"Count\"")?;
+            if !CLOUDWATCH_UNITS.contains(&u) {
+                let d = Diagnostic::new(
+                    code::UNKNOWN_UNIT,
+                    file,
+                    span,
+                    format!("`{u}` is not a CloudWatch unit"),
+                )
+                .label("unknown unit");
+                ctx.push(suggest::did_you_mean(d, u, &CLOUDWATCH_UNITS, span, "CloudWatch units are its StandardUnit names: Count, Percent, Seconds, Bytes, Count/Second, ...".to_string()));
+                return None;
+            }
+            detail.unit = Some(u.to_string());
+        }
+    }
+    Some(())
 }
 
 fn metric_unit(ctx: &mut Ctx, a: &mut crate::args::Args) -> Option<MetricUnit> {
