@@ -26,4 +26,9 @@ function deactivate() {
   return client ? client.stop() : undefined;
 }
 
-module.exports = { activate, deactivate, serverOptions };
+/** The running client (for tests). */
+function runningClient() {
+  return client;
+}
+
+module.exports = { activate, deactivate, serverOptions, client: runningClient };
