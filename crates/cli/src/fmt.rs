@@ -82,7 +82,7 @@ fn format_one(input: &Input, check: bool, diff: bool) -> u8 {
 }
 
 /// What formatting would change, as a unified diff (`a/NAME`, `b/NAME`).
-fn unified_diff(name: &str, old: &str, new: &str) -> String {
+pub(crate) fn unified_diff(name: &str, old: &str, new: &str) -> String {
     similar::TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(3)

@@ -111,6 +111,7 @@ enum Command {
     ///   scalepol compile policies/ --out deploy/autoscaling
     ///   scalepol compile chat.scalepol --target keda -o -
     ///   scalepol compile policies/ --out deploy/autoscaling --check
+    ///   scalepol compile policies/ --out deploy/autoscaling --check --diff
     ///   scalepol compile chat.scalepol --explain
     Compile {
         paths: Vec<PathBuf>,
@@ -121,9 +122,14 @@ enum Command {
         /// The directory to write to, or `-` for multi-document YAML on stdout.
         #[arg(long, short = 'o', default_value = "-")]
         out: String,
-        /// Exit 1 when the files in the output directory differ (drift in CI).
+        /// Exit 1 when the files in the output directory differ, are missing,
+        /// or were generated for something the policies no longer produce
+        /// (drift in CI). Nothing is written.
         #[arg(long)]
         check: bool,
+        /// With `--check`: print the drift as a unified diff.
+        #[arg(long)]
+        diff: bool,
         /// Print how each feature of each policy lands on each target.
         #[arg(long)]
         explain: bool,
@@ -316,6 +322,7 @@ fn main() -> ExitCode {
             target,
             out,
             check,
+            diff,
             explain,
             k8s_version,
         } => {
@@ -341,7 +348,8 @@ fn main() -> ExitCode {
                 paths: &paths,
                 target,
                 out: &out,
-                check,
+                check: check || diff,
+                diff,
                 explain,
                 kubernetes,
             })
