@@ -64,7 +64,13 @@ pub fn run(
         ),
     };
     let (errors, warnings, notes) = count(&outcomes);
-    let out = render_all(&outcomes, format, color, (errors, warnings, notes));
+    let out = render_all(
+        &outcomes,
+        format,
+        color,
+        (errors, warnings, notes),
+        deny_warnings,
+    );
     let mut stdout = std::io::stdout().lock();
     if stdout
         .write_all(out.as_bytes())
@@ -188,7 +194,13 @@ fn count(outcomes: &[Checked]) -> (usize, usize, usize) {
 /// Counts of errors, warnings and notes.
 type Counts = (usize, usize, usize);
 
-fn render_all(outcomes: &[Checked], format: Format, color: bool, counts: Counts) -> String {
+fn render_all(
+    outcomes: &[Checked],
+    format: Format,
+    color: bool,
+    counts: Counts,
+    deny_warnings: bool,
+) -> String {
     let (errors, warnings, notes) = counts;
     let mut out = String::new();
     match format {
@@ -224,13 +236,16 @@ fn render_all(outcomes: &[Checked], format: Format, color: bool, counts: Counts)
             out.push('\n');
         }
         Format::Sarif => {
-            let refs: Vec<(&[SourceFile], &[Diagnostic])> = outcomes
-                .iter()
-                .map(|o| (o.files.as_slice(), o.diagnostics.as_slice()))
-                .collect();
-            out = serde_json::to_string_pretty(&render::sarif(&refs)).unwrap_or_default();
+            out = serde_json::to_string_pretty(&render::sarif(&refs(outcomes))).unwrap_or_default();
             out.push('\n');
         }
+        Format::Gitlab => {
+            let report = scalepol_compiler::render_ci::gitlab(&refs(outcomes));
+            out = serde_json::to_string_pretty(&report).unwrap_or_default();
+            out.push('\n');
+        }
+        Format::Junit => out = scalepol_compiler::render_ci::junit(&refs(outcomes), deny_warnings),
+        Format::Quiet => {}
         Format::Github => {
             for o in outcomes {
                 let files = &o.files;
@@ -243,6 +258,14 @@ fn render_all(outcomes: &[Checked], format: Format, color: bool, counts: Counts)
         }
     }
     out
+}
+
+/// Each outcome's files and findings, as the machine formats take them.
+fn refs(outcomes: &[Checked]) -> Vec<(&[SourceFile], &[Diagnostic])> {
+    outcomes
+        .iter()
+        .map(|o| (o.files.as_slice(), o.diagnostics.as_slice()))
+        .collect()
 }
 
 fn summary_line(files: usize, (errors, warnings, notes): Counts) -> String {

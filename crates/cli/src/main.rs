@@ -252,6 +252,12 @@ enum Format {
     Sarif,
     /// GitHub Actions workflow annotations.
     Github,
+    /// GitLab Code Quality JSON (`artifacts: reports: codequality`).
+    Gitlab,
+    /// JUnit XML, for CI test dashboards: a test case per finding that fails.
+    Junit,
+    /// Nothing: the exit code alone.
+    Quiet,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -17,6 +17,7 @@ pub mod measure;
 pub mod model;
 pub mod org;
 pub mod render;
+pub mod render_ci;
 mod schedule;
 mod suggest;
 pub mod suppress;
