@@ -80,22 +80,31 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
     Ok(out)
 }
 
+/// The `*.scalepol` files under `dir`, as git would see them: what
+/// `.gitignore`, `.ignore` and `.git/info/exclude` exclude is skipped (in a
+/// git checkout or not), so are hidden entries and `target` directories.
+/// Symlinks count as what they point to, except that a link to a directory
+/// is not followed (no cycles, no escape from the tree). A file named on the
+/// command line is always read, ignored or not.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
+    let walker = ignore::WalkBuilder::new(dir)
+        .hidden(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(|e| e.depth() == 0 || e.file_name() != "target")
+        .build();
+    for entry in walker {
+        let entry = entry.map_err(|e| std::io::Error::other(e.to_string()))?;
         let path = entry.path();
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') || name == "target" {
+        let Some(ty) = entry.file_type() else {
             continue;
-        }
-        // Symlinks count as what they point to, except that a link to a
-        // directory is not followed (no cycles, no escape from the tree).
-        let ty = entry.file_type()?;
+        };
         let is_file = ty.is_file() || (ty.is_symlink() && path.is_file());
-        if ty.is_dir() {
-            walk(&path, out)?;
-        } else if is_file && path.extension().is_some_and(|e| e == "scalepol") {
-            out.push(path);
+        if is_file && path.extension().is_some_and(|e| e == "scalepol") {
+            out.push(path.to_path_buf());
         }
     }
     Ok(())

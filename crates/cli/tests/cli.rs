@@ -29,7 +29,11 @@ const BAD: &str = "policy svc {\n  workload deployment \"ml/svc\"\n  pool main: 
 fn temp_with(files: &[(&str, &[u8])]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).unwrap();
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, text).unwrap();
     }
     dir
 }
@@ -1581,4 +1585,23 @@ fn check_writes_gitlab_junit_and_quiet_reports() {
     let o = run(&["check", "--format", "quiet", bad], &root());
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
+}
+
+/// Directories are walked as git sees them: what `.gitignore` excludes is
+/// not checked (in a git checkout or not), a file named on the command line
+/// always is.
+#[test]
+fn directory_walks_respect_gitignore() {
+    let good = "policy ok {\n  workload deployment \"ml/ok\"\n  pool main: cpu {\n    replicas 1..4\n  }\n  scale {\n    on cpu target 70%\n  }\n}\n";
+    let dir = temp_with(&[
+        (".gitignore", b"generated/\n"),
+        ("ok.scalepol", good.as_bytes()),
+        ("generated/broken.scalepol", b"policy {"),
+        ("target/also.scalepol", b"policy {"),
+    ]);
+    let o = run(&["check", "."], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("checked 1 file"), "{}", stdout(&o));
+    let o = run(&["check", "generated/broken.scalepol"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
 }
