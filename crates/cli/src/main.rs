@@ -55,7 +55,8 @@ struct Cli {
 enum Command {
     /// Check policies and report every mistake.
     ///
-    /// PATHS are files or directories (searched recursively for *.scalepol),
+    /// PATHS are files or directories (searched recursively for *.scalepol,
+    /// skipping what .gitignore or .ignore excludes),
     /// or `-` for standard input. With no PATHS, the current directory.
     ///
     /// Examples:
