@@ -66,9 +66,8 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
         if p.as_os_str() == "-" {
             out.push(Input::Stdin);
         } else if p.is_dir() {
-            let mut found = Vec::new();
-            walk(p, &mut found).map_err(|e| format!("{}: {e}", p.display()))?;
-            found.sort();
+            let found = scalepol_compiler::discover::policy_files(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
             out.extend(found.into_iter().map(Input::File));
         } else if p.exists() {
             // Read (and refused if not a regular file) when checked.
@@ -78,36 +77,6 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
         }
     }
     Ok(out)
-}
-
-/// The `*.scalepol` files under `dir`, as git would see them: what
-/// `.gitignore`, `.ignore` and `.git/info/exclude` exclude is skipped (in a
-/// git checkout or not), so are hidden entries and `target` directories.
-/// Symlinks count as what they point to, except that a link to a directory
-/// is not followed (no cycles, no escape from the tree). A file named on the
-/// command line is always read, ignored or not.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let walker = ignore::WalkBuilder::new(dir)
-        .hidden(true)
-        .git_ignore(true)
-        .git_exclude(true)
-        .git_global(false)
-        .require_git(false)
-        .follow_links(false)
-        .filter_entry(|e| e.depth() == 0 || e.file_name() != "target")
-        .build();
-    for entry in walker {
-        let entry = entry.map_err(|e| std::io::Error::other(e.to_string()))?;
-        let path = entry.path();
-        let Some(ty) = entry.file_type() else {
-            continue;
-        };
-        let is_file = ty.is_file() || (ty.is_symlink() && path.is_file());
-        if is_file && path.extension().is_some_and(|e| e == "scalepol") {
-            out.push(path.to_path_buf());
-        }
-    }
-    Ok(())
 }
 
 /// Reads and checks one policy file; on failure prints why and gives the

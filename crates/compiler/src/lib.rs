@@ -10,6 +10,7 @@ pub mod cel;
 pub mod checks;
 pub mod codes;
 pub mod diagnostics;
+pub mod discover;
 mod excerpt;
 pub mod lines;
 pub mod lower;

@@ -67,28 +67,10 @@ impl Loader for Workspace {
     }
 }
 
-/// Policy files under a workspace root (not `target/`, `node_modules/` or
-/// hidden folders), sorted.
+/// The policy files of a workspace: the CLI's walk (`.gitignore`
+/// respected), keeping what can be read.
 pub fn policy_files(root: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            let name = e.file_name().to_string_lossy().into_owned();
-            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir && !name.starts_with('.') && name != "target" && name != "node_modules" {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "scalepol") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    scalepol_compiler::discover::readable_policy_files(root)
 }
 
 /// Why a rename is refused.
