@@ -1214,6 +1214,20 @@ fn fmt_diff_shows_what_would_change_and_writes_nothing() {
     assert!(stdout(&o).is_empty());
 }
 
+/// `scalepol compile FILE --target TARGET --out out` in `dir`, which must
+/// succeed (the output is shown when it does not).
+fn compile_to_out(dir: &Path, file: &str, target: &str) -> Output {
+    let o = run(&["compile", file, "--target", target, "--out", "out"], dir);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
 const KNATIVE_POLICY: &str = "policy bert {\n  workload inferenceservice \"ml/bert\"\n  pool predictor: cpu {\n    replicas 0..20\n    capacity 8 concurrent\n  }\n  metrics prometheus \"http://prom:9090\" {\n    concurrency = `sum(revision_app_request_concurrency)`\n  }\n  scale {\n    on concurrency per replica target 10\n    cooldown 1m\n  }\n  target kserve {\n    window 60s\n    panic_threshold 300%\n    activation_scale 3\n    initial_scale 4\n    max_scale_up_rate 2\n  }\n}\n";
 
 /// Knative's options from the policy to the annotations and to `decide`:
@@ -1223,24 +1237,7 @@ const KNATIVE_POLICY: &str = "policy bert {\n  workload inferenceservice \"ml/be
 #[test]
 fn knative_options_reach_the_annotations_and_the_engine() {
     let dir = temp_with(&[("bert.scalepol", KNATIVE_POLICY.as_bytes())]);
-    let o = run(
-        &[
-            "compile",
-            "bert.scalepol",
-            "--target",
-            "kserve",
-            "--out",
-            "out",
-        ],
-        dir.path(),
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&o),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = compile_to_out(dir.path(), "bert.scalepol", "kserve");
     let report = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
     assert!(
         report.contains("`max_scale_up_rate` is a cluster-wide Knative setting"),
@@ -1284,23 +1281,7 @@ fn knative_options_reach_the_annotations_and_the_engine() {
 fn keda_pauses_reach_the_scaled_object_and_the_engine() {
     let policy = "policy api {\n  workload deployment \"ml/api\"\n  pool main: cpu {\n    replicas 1..10\n  }\n  metrics prometheus \"http://prom:9090\" {\n    queue = `sum(q)`\n  }\n  scale {\n    on queue per replica target 10\n  }\n  target keda {\n    paused_scale_in true\n  }\n}\n";
     let dir = temp_with(&[("api.scalepol", policy.as_bytes())]);
-    let o = run(
-        &[
-            "compile",
-            "api.scalepol",
-            "--target",
-            "keda",
-            "--out",
-            "out",
-        ],
-        dir.path(),
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    compile_to_out(dir.path(), "api.scalepol", "keda");
     let yaml = std::fs::read_to_string(dir.path().join("out/api.keda.yaml")).unwrap();
     assert!(
         yaml.contains("autoscaling.keda.sh/paused-scale-in: 'true'"),
@@ -1334,23 +1315,7 @@ fn int32_replica_counts_check_compile_and_decide() {
     // ScaledObject unchanged.
     let unbudgeted = policy.replace("  budget monthly <= $1000\n", "");
     std::fs::write(dir.path().join("big.scalepol"), &unbudgeted).unwrap();
-    let o = run(
-        &[
-            "compile",
-            "big.scalepol",
-            "--target",
-            "keda",
-            "--out",
-            "out",
-        ],
-        dir.path(),
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    compile_to_out(dir.path(), "big.scalepol", "keda");
     let yaml = std::fs::read_to_string(dir.path().join("out/big.keda.yaml")).unwrap();
     assert!(yaml.contains("maxReplicaCount: 2147483647"), "{yaml}");
     let o = run_with_stdin(

@@ -84,10 +84,9 @@ impl Policy {
     /// memory itself).
     pub fn falls_back(&self, t: &ScaleTarget) -> bool {
         t.mode == TargetMode::PerReplica
-            && self.metric(&t.metric).is_none_or(|m| {
-                !(m.source == MetricSourceKind::Builtin
-                    && matches!(m.name.as_str(), "cpu" | "memory"))
-            })
+            && self
+                .metric(&t.metric)
+                .is_none_or(|m| m.resource().is_none())
     }
     pub fn pool(&self, name: &str) -> Option<&Pool> {
         self.pools.iter().find(|p| p.name == name)
@@ -371,6 +370,19 @@ pub const CLOUDWATCH_UNITS: [&str; 27] = [
     "Count/Second",
     "None",
 ];
+
+impl Metric {
+    /// The container resource a built-in metric reads (`cpu`, `memory`):
+    /// the HPA reads those from the metrics server itself, and the
+    /// platforms treat them apart from every other metric.
+    pub fn resource(&self) -> Option<&'static str> {
+        match (self.source, self.name.as_str()) {
+            (MetricSourceKind::Builtin, "cpu") => Some("cpu"),
+            (MetricSourceKind::Builtin, "memory") => Some("memory"),
+            _ => None,
+        }
+    }
+}
 
 /// The built-in metrics, always in scope.
 pub const BUILTIN_METRICS: [&str; 3] = ["cpu", "memory", "gpu"];

@@ -231,7 +231,6 @@ pub(crate) fn decide(
     engine.apply_rules(p, obs, now, current, &mut range, &mut why, &mut notes);
     // Not below the initial scale until the revision has reached it
     // (Knative's scaler: "adjusting min to meet the initial scale").
-    let kpa = state.kpa.get_or_insert_with(KpaState::default);
     if !kpa.initialized && ready >= p.min.max(k.initial_scale) {
         kpa.initialized = true;
     }

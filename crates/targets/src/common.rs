@@ -214,6 +214,49 @@ pub struct ObjectMeta {
     pub annotations: std::collections::BTreeMap<String, String>,
 }
 
+/// Kubernetes' `MetricTarget` (autoscaling/v2), which KServe's
+/// `autoScaling.metrics[].*.target` reuses: a type and the one value it
+/// reads.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricTarget {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    average_utilization: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    average_value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+}
+
+impl MetricTarget {
+    pub fn utilization(percent: u32) -> MetricTarget {
+        MetricTarget {
+            kind: "Utilization",
+            average_utilization: Some(percent),
+            average_value: None,
+            value: None,
+        }
+    }
+    pub fn average_value(v: String) -> MetricTarget {
+        MetricTarget {
+            kind: "AverageValue",
+            average_utilization: None,
+            average_value: Some(v),
+            value: None,
+        }
+    }
+    pub fn value(v: String) -> MetricTarget {
+        MetricTarget {
+            kind: "Value",
+            average_utilization: None,
+            average_value: None,
+            value: Some(v),
+        }
+    }
+}
+
 pub fn meta(p: &Policy, name: String) -> ObjectMeta {
     let (ns, _) = p.workload.namespace_and_name();
     let mut labels = std::collections::BTreeMap::new();

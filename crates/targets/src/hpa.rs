@@ -1,7 +1,9 @@
 //! HorizontalPodAutoscaler `autoscaling/v2`, and the prometheus-adapter rules
 //! its External metrics need.
 
-use crate::common::{self, meta, quantity, HpaBehavior, Object, ObjectMeta, ScaleTargetRef};
+use crate::common::{
+    self, meta, quantity, HpaBehavior, MetricTarget, Object, ObjectMeta, ScaleTargetRef,
+};
 use crate::{Document, Emitted, Format, Options, Schema};
 use scalepol_compiler::model::*;
 use serde::Serialize;
@@ -36,13 +38,13 @@ pub struct MetricSpec {
 #[derive(Serialize)]
 struct ResourceMetric {
     name: &'static str,
-    target: Target,
+    target: MetricTarget,
 }
 
 #[derive(Serialize)]
 struct NamedMetric {
     metric: MetricId,
-    target: Target,
+    target: MetricTarget,
 }
 
 #[derive(Serialize)]
@@ -53,20 +55,7 @@ struct MetricId {
     selector: Option<serde_json::Value>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Target {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    average_utilization: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    average_value: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<String>,
-}
-
-fn target(t: &ScaleTarget, m: &Metric) -> Target {
+fn target(t: &ScaleTarget, m: &Metric) -> MetricTarget {
     let v = match (m.source, m.name.as_str(), t.mode) {
         (MetricSourceKind::Builtin, "memory", TargetMode::PerReplica) => {
             common::bytes(t.target as u64)
@@ -74,24 +63,9 @@ fn target(t: &ScaleTarget, m: &Metric) -> Target {
         _ => quantity(t.target),
     };
     match t.mode {
-        TargetMode::Utilization => Target {
-            kind: "Utilization",
-            average_utilization: Some(t.target.round() as u32),
-            average_value: None,
-            value: None,
-        },
-        TargetMode::PerReplica => Target {
-            kind: "AverageValue",
-            average_utilization: None,
-            average_value: Some(v),
-            value: None,
-        },
-        TargetMode::Total => Target {
-            kind: "Value",
-            average_utilization: None,
-            average_value: None,
-            value: Some(v),
-        },
+        TargetMode::Utilization => MetricTarget::utilization(t.target.round() as u32),
+        TargetMode::PerReplica => MetricTarget::average_value(v),
+        TargetMode::Total => MetricTarget::value(v),
     }
 }
 
@@ -112,12 +86,7 @@ pub fn metric(p: &Policy, t: &ScaleTarget) -> Option<MetricSpec> {
                     name: "DCGM_FI_DEV_GPU_UTIL".into(),
                     selector: None,
                 },
-                target: Target {
-                    kind: "AverageValue",
-                    average_utilization: None,
-                    average_value: Some(quantity(t.target)),
-                    value: None,
-                },
+                target: MetricTarget::average_value(quantity(t.target)),
             }),
             ..none
         },

@@ -264,11 +264,10 @@ fn refused(p: &Policy, pool: &Pool, s: &Scaling, name: &str) -> Option<Diagnosti
             .help(format!("shorten the policy's name (or the pool's) to {LONGEST} characters or fewer")),
         );
     }
-    let resource_only = s.targets.iter().all(|t| {
-        p.metric(&t.metric).is_some_and(|m| {
-            m.source == MetricSourceKind::Builtin && matches!(m.name.as_str(), "cpu" | "memory")
-        })
-    });
+    let resource_only = s
+        .targets
+        .iter()
+        .all(|t| p.metric(&t.metric).is_some_and(|m| m.resource().is_some()));
     let to_zero = pool.replicas.min == 0;
     (resource_only && to_zero && !s.targets.is_empty()).then(|| {
         Diagnostic::new(code::TARGET_REFUSES, FileId(0), pool.replicas.span, format!(

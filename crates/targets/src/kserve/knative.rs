@@ -39,7 +39,7 @@ pub(crate) fn kpa(p: &Policy, pool: &Pool) -> Option<scalepol_runtime::kpa::KpaS
     if p.workload.kind != WorkloadKind::Inferenceservice {
         return None;
     }
-    let serverless = option(p, "mode").is_none_or(|v| v == "serverless");
+    let serverless = super::Mode::of(p) == super::Mode::Knative;
     let s = pool.scale.as_ref()?;
     let t = s.targets.first()?;
     let metric = knative_metric(p, t)?;

@@ -6,7 +6,7 @@
 //! cpu and memory, External for Prometheus queries).
 
 use super::{Mode, Predictor};
-use crate::common;
+use crate::common::{self, MetricTarget};
 use scalepol_compiler::codes::code;
 use scalepol_compiler::diagnostics::{Diagnostic, FileId};
 use scalepol_compiler::model::*;
@@ -31,13 +31,13 @@ struct MetricEntry {
 #[derive(Serialize)]
 struct Resource {
     name: &'static str,
-    target: Target,
+    target: MetricTarget,
 }
 
 #[derive(Serialize)]
 struct External {
     metric: ExternalMetric,
-    target: Target,
+    target: MetricTarget,
 }
 
 #[derive(Serialize)]
@@ -48,25 +48,9 @@ struct ExternalMetric {
     query: String,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Target {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    average_utilization: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<String>,
-}
-
-/// A built-in resource metric (`cpu`, `memory`) a target scales on.
+/// The container resource (`cpu`, `memory`) a target scales on.
 fn resource(p: &Policy, t: &ScaleTarget) -> Option<&'static str> {
-    let m = p.metric(&t.metric)?;
-    match (m.source, m.name.as_str()) {
-        (MetricSourceKind::Builtin, "cpu") => Some("cpu"),
-        (MetricSourceKind::Builtin, "memory") => Some("memory"),
-        _ => None,
-    }
+    p.metric(&t.metric)?.resource()
 }
 
 /// Fills the predictor's scaling fields for Standard mode, or says why
@@ -134,11 +118,9 @@ fn keda_class(
                     kind: "Resource",
                     resource: Some(Resource {
                         name,
-                        target: Target {
-                            kind: "Utilization",
-                            average_utilization: Some(t.target.round().clamp(1.0, 100.0) as u32),
-                            value: None,
-                        },
+                        target: MetricTarget::utilization(
+                            t.target.round().clamp(1.0, 100.0) as u32,
+                        ),
                     }),
                     external: None,
                 });
@@ -170,11 +152,7 @@ fn keda_class(
                         server_address: m.endpoint.clone().unwrap_or_default(),
                         query: m.query.clone(),
                     },
-                    target: Target {
-                        kind: "Value",
-                        average_utilization: None,
-                        value: Some(common::quantity(t.target)),
-                    },
+                    target: MetricTarget::value(common::quantity(t.target)),
                 }),
             });
         }
