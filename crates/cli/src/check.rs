@@ -22,6 +22,11 @@ pub fn run(
             return 2;
         }
     };
+    let levels = &crate::config::current().levels;
+    if !levels.is_empty() {
+        let base = rules.unwrap_or_else(scalepol_compiler::org::OrgRules::empty);
+        rules = Some(base.with_project_levels(levels));
+    }
     let inputs = match files::collect(paths) {
         Ok(i) => i,
         Err(e) => {

@@ -53,13 +53,18 @@ impl Input {
 }
 
 /// Expands paths: files as given, directories recursively to their
-/// `*.scalepol` files in sorted order, `-` to standard input.
+/// `*.scalepol` files in sorted order (without what the project's
+/// `exclude` leaves out), `-` to standard input. No paths: the project's
+/// `paths`, else the current directory.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
+    let project = crate::config::current();
     let default = [PathBuf::from(".")];
-    let paths = if paths.is_empty() {
-        &default[..]
-    } else {
+    let paths = if !paths.is_empty() {
         paths
+    } else if !project.paths.is_empty() {
+        &project.paths[..]
+    } else {
+        &default[..]
     };
     let mut out = Vec::new();
     for p in paths {
@@ -68,7 +73,12 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
         } else if p.is_dir() {
             let found = scalepol_compiler::discover::policy_files(p)
                 .map_err(|e| format!("{}: {e}", p.display()))?;
-            out.extend(found.into_iter().map(Input::File));
+            out.extend(
+                found
+                    .into_iter()
+                    .filter(|f| !project.excludes(f))
+                    .map(Input::File),
+            );
         } else if p.exists() {
             // Read (and refused if not a regular file) when checked.
             out.push(Input::File(p.clone()));

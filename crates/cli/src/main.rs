@@ -2,6 +2,7 @@
 
 mod check;
 mod compile;
+mod config;
 mod duration;
 mod engine;
 mod explain;
@@ -49,6 +50,13 @@ const VERSION: &str = concat!(
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The project configuration to use instead of the nearest
+    /// `scalepol.toml` from the working directory upward (docs/config.md).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Read no `scalepol.toml`.
+    #[arg(long, global = true, conflicts_with = "config")]
+    isolated: bool,
 }
 
 #[derive(Subcommand)]
@@ -118,11 +126,13 @@ enum Command {
         paths: Vec<PathBuf>,
         /// hpa, keda, kserve, vpa, aws, engine or all (all: every platform
         /// target; the engine artifact is written only when asked for).
-        #[arg(long, default_value = "all")]
-        target: String,
-        /// The directory to write to, or `-` for multi-document YAML on stdout.
-        #[arg(long, short = 'o', default_value = "-")]
-        out: String,
+        /// Default: scalepol.toml's `[compile] target`, else all.
+        #[arg(long)]
+        target: Option<String>,
+        /// The directory to write to, or `-` for multi-document YAML on
+        /// stdout. Default: scalepol.toml's `[compile] out`, else `-`.
+        #[arg(long, short = 'o')]
+        out: Option<String>,
         /// Exit 1 when the files in the output directory differ, are missing,
         /// or were generated for something the policies no longer produce
         /// (drift in CI). Nothing is written.
@@ -134,9 +144,11 @@ enum Command {
         /// Print how each feature of each policy lands on each target.
         #[arg(long)]
         explain: bool,
-        /// The Kubernetes version to compile for (fields such as tolerance need 1.33+).
-        #[arg(long, value_name = "MAJOR.MINOR", default_value = "1.36")]
-        k8s_version: String,
+        /// The Kubernetes version to compile for (fields such as tolerance
+        /// need 1.33+). Default: scalepol.toml's `[compile] k8s-version`,
+        /// else 1.36.
+        #[arg(long, value_name = "MAJOR.MINOR")]
+        k8s_version: Option<String>,
     },
     /// Turn existing HPA or KEDA ScaledObject manifests into policies.
     ///
@@ -306,6 +318,11 @@ fn quiet_on_closed_pipe() {
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
     let cli = Cli::parse();
+    if let Err(e) = config::load(cli.config.as_deref(), cli.isolated) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let project = config::current();
     let code = match cli.command {
         Command::Check {
             paths,
@@ -321,7 +338,9 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             }
-            check::run(&paths, format, deny.is_some(), color, rules.as_deref())
+            let rules = rules.or_else(|| project.rules.clone());
+            let deny = deny.is_some() || project.deny_warnings;
+            check::run(&paths, format, deny, color, rules.as_deref())
         }
         Command::Fmt { paths, check, diff } => fmt::run(&paths, check || diff, diff),
         Command::Compile {
@@ -333,6 +352,21 @@ fn main() -> ExitCode {
             explain,
             k8s_version,
         } => {
+            let from_file = &project.compile;
+            let k8s_version = k8s_version
+                .or_else(|| from_file.k8s_version.clone())
+                .unwrap_or_else(|| "1.36".to_string());
+            let target = target
+                .or_else(|| from_file.target.clone())
+                .unwrap_or_else(|| "all".to_string());
+            let out = out
+                .or_else(|| {
+                    from_file
+                        .out
+                        .as_ref()
+                        .map(|p| p.to_string_lossy().into_owned())
+                })
+                .unwrap_or_else(|| "-".to_string());
             let Some(kubernetes) = parse_version(&k8s_version) else {
                 eprintln!(
                     "error: --k8s-version {k8s_version}: give MAJOR.MINOR from 1.23 (autoscaling/v2) to 1.36 (the newest known), like 1.36"

@@ -298,3 +298,104 @@ pub fn markdown() -> String {
     }
     out
 }
+
+/// Words with a meaning in argument position (`pool l4: gpu`, `on queue_depth
+/// per replica`, `budget monthly <= $100 enforce`): editors highlight them.
+pub const ARGUMENT_WORDS: &[&str] = &[
+    "activate",
+    "after",
+    "as",
+    "aws",
+    "cloudwatch",
+    "concurrent",
+    "cpu",
+    "cron",
+    "current",
+    "daily",
+    "deployment",
+    "disabled",
+    "enforce",
+    "every",
+    "extends",
+    "external",
+    "failures",
+    "for",
+    "gpu",
+    "hpa",
+    "inferenceservice",
+    "keda",
+    "kserve",
+    "least",
+    "legacy",
+    "max",
+    "memory",
+    "min",
+    "monthly",
+    "most",
+    "per",
+    "percent",
+    "prometheus",
+    "replica",
+    "req/s",
+    "statefulset",
+    "tokens/s",
+    "total",
+    "tz",
+    "vpa",
+    "warn",
+    "when",
+];
+
+/// Every keyword that opens a node (a block or a setting), sorted, once.
+pub fn node_keywords() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = BLOCKS
+        .iter()
+        .flat_map(|b| std::iter::once(b.keyword).chain(b.keywords()))
+        .chain(["down"])
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// The tree-sitter highlight queries (editors/tree-sitter-scalepol/queries/
+/// highlights.scm): the grammar knows only nodes and arguments, so which
+/// words are keywords comes from here. A keyword the compiler does not know
+/// stays uncoloured, which shows a typo before the checker does.
+pub fn highlights() -> String {
+    let quoted = |words: &[&str]| {
+        words
+            .iter()
+            .map(|w| format!("\"{w}\""))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // Blocks that take a name. tree-sitter-highlight drops a match whose
+    // node another pattern has already coloured, so these keywords are kept
+    // out of the general pattern: else the name would lose its colour.
+    let namers = ["policy", "defaults", "pool", "scale"];
+    let others: Vec<&str> = node_keywords()
+        .into_iter()
+        .filter(|k| !namers.contains(k))
+        .collect();
+    format!(
+        "; Generated from crates/compiler/src/vocabulary.rs: do not edit by hand.\n\
+         ; Regenerate with `SCALEPOL_BLESS=1 cargo test -p scalepol-compiler --test docs`.\n\n\
+         (comment) @comment\n\n\
+         (string) @string\n\
+         (code) @string.special\n\
+         (value) @number\n\
+         (operator) @operator\n\
+         [\"{{\" \"}}\"] @punctuation.bracket\n\
+         [\",\" \";\"] @punctuation.delimiter\n\n\
+         ; A block and the name it gives: `policy chat`, `pool l4`, `scale l4`.\n\
+         (node\n  keyword: (identifier) @keyword\n  .\n  (identifier) @type\n  (#any-of? @keyword {namers}))\n\n\
+         ; The same blocks without a name: `defaults {{`.\n\
+         (node\n  keyword: (identifier) @keyword\n  .\n  body: (block)\n  (#any-of? @keyword {namers}))\n\n\
+         (node\n  keyword: (identifier) @keyword\n  (#any-of? @keyword {others}))\n\n\
+         ((identifier) @keyword.modifier\n  (#any-of? @keyword.modifier {modifiers}))\n",
+        namers = quoted(&namers),
+        others = quoted(&others),
+        modifiers = quoted(ARGUMENT_WORDS),
+    )
+}

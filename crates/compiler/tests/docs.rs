@@ -27,6 +27,25 @@ fn docs_are_generated() {
         "docs/language.md",
         &format!("{head}{marker}\n{}\n", reference.trim_end()),
     );
+    check_generated(
+        "editors/tree-sitter-scalepol/queries/highlights.scm",
+        &scalepol_compiler::vocabulary::highlights(),
+    );
+}
+
+/// A word is either a node keyword or an argument word, never both: the
+/// highlight queries give each one colour.
+#[test]
+fn argument_words_are_not_node_keywords() {
+    use scalepol_compiler::vocabulary::{node_keywords, ARGUMENT_WORDS};
+    let keywords = node_keywords();
+    for w in ARGUMENT_WORDS {
+        assert!(!keywords.contains(w), "`{w}` is both");
+    }
+    let mut sorted = ARGUMENT_WORDS.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted, ARGUMENT_WORDS, "ARGUMENT_WORDS: keep sorted, once");
 }
 
 /// The VS Code grammar highlights every keyword of the vocabulary.
@@ -52,6 +71,12 @@ fn the_editor_grammar_knows_every_keyword() {
         .into_iter()
         .chain(words("keyword"))
         .collect();
+    for k in scalepol_compiler::vocabulary::ARGUMENT_WORDS {
+        assert!(
+            known.iter().any(|w| w == k),
+            "editors/vscode/syntaxes: argument word `{k}` is not highlighted"
+        );
+    }
     for b in scalepol_compiler::vocabulary::BLOCKS {
         for k in std::iter::once(b.keyword).chain(b.keywords()) {
             assert!(

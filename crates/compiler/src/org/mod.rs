@@ -55,6 +55,30 @@ pub struct OrgRules {
     guardrails: Vec<Guardrail>,
 }
 
+impl OrgRules {
+    /// Rules with nothing in them: what carries a project's levels when no
+    /// rules file is given.
+    pub fn empty() -> OrgRules {
+        OrgRules {
+            file: SourceFile::new(String::new(), String::new()),
+            diagnostics: Vec::new(),
+            levels: Vec::new(),
+            quotas: Vec::new(),
+            guardrails: Vec::new(),
+        }
+    }
+
+    /// Adds a project's levels (scalepol.toml) under the file's own: the
+    /// last level given for a code wins, so the organisation's rules file
+    /// has the final say.
+    pub fn with_project_levels(mut self, levels: &[(&'static str, Level)]) -> OrgRules {
+        let mut all = levels.to_vec();
+        all.append(&mut self.levels);
+        self.levels = all;
+        self
+    }
+}
+
 /// Guardrail codes are the user's: interned once, so that diagnostics keep
 /// `&'static str` codes like every built-in one.
 fn intern(s: &str) -> &'static str {
