@@ -159,3 +159,54 @@ fn the_code_groups_match_the_registry() {
         );
     }
 }
+
+/// The Rust version the workspace declares is no lower than what any locked
+/// dependency declares: only one toolchain runs in CI, so this is how the
+/// claim in Cargo.toml and the README stays true.
+#[test]
+fn the_declared_rust_version_covers_every_dependency() {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--offline", "--locked"])
+        .current_dir(root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // `1.89` and `1.89.0` are the same version.
+    let parse = |s: &str| -> Vec<u32> {
+        let mut v: Vec<u32> = s.split('.').map(|x| x.parse().unwrap_or(0)).collect();
+        v.resize(3, 0);
+        v
+    };
+    let resolved: BTreeSet<&str> = v["resolve"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    let packages = v["packages"].as_array().unwrap();
+    let declared = packages
+        .iter()
+        .find(|p| p["name"] == "scalepol")
+        .and_then(|p| p["rust_version"].as_str())
+        .expect("the workspace declares rust-version");
+    let (needed, by) = packages
+        .iter()
+        .filter(|p| !p["source"].is_null() && resolved.contains(p["id"].as_str().unwrap()))
+        .filter_map(|p| Some((parse(p["rust_version"].as_str()?), p["name"].as_str()?)))
+        .max()
+        .unwrap();
+    assert!(
+        parse(declared) >= needed,
+        "Cargo.toml says rust-version {declared}, but {by} needs {needed:?}: raise it (and the README)"
+    );
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("({declared} or newer)")),
+        "the README's set-up names another Rust version than Cargo.toml ({declared})"
+    );
+}
