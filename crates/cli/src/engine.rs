@@ -22,7 +22,26 @@ fn load(name: &str, text: &str) -> Result<(Policy, Engine), ()> {
     }
 }
 
-pub fn test(paths: &[PathBuf], artifact: Option<&std::path::Path>) -> u8 {
+/// How `scalepol test` reports.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TestFormat {
+    /// One line per test, like `cargo test`.
+    Human,
+    /// One JSON document (docs/json-output.md).
+    Json,
+    /// JUnit XML, for CI test dashboards.
+    Junit,
+}
+
+/// One test's result, or a file whose tests could not run (`name` None).
+struct TestResult {
+    file: String,
+    name: Option<String>,
+    /// None when it passed; what went wrong otherwise.
+    failure: Option<String>,
+}
+
+pub fn test(paths: &[PathBuf], artifact: Option<&std::path::Path>, format: TestFormat) -> u8 {
     let inputs = match files::collect(paths) {
         Ok(i) => i,
         Err(e) => {
@@ -45,66 +64,190 @@ pub fn test(paths: &[PathBuf], artifact: Option<&std::path::Path>) -> u8 {
         },
         None => None,
     };
-    let (mut passed, mut failed, mut broken) = (0, 0, 0);
+    let mut results = Vec::new();
     for input in &inputs {
-        let name = input.name();
+        let file = input.name();
+        let broken = |why: &str| TestResult {
+            file: file.clone(),
+            name: None,
+            failure: Some(why.to_string()),
+        };
         let Ok(text) = input.read() else {
-            broken += 1;
+            results.push(broken("the file could not be read"));
             continue;
         };
-        let Ok((p, own)) = load(&name, &text) else {
-            broken += u32::from(!text.contains("defaults "));
+        let Ok((p, own)) = load(&file, &text) else {
+            // A defaults file has no tests of its own.
+            if !text.contains("defaults ") {
+                results.push(broken("the policy has errors (see `scalepol check`)"));
+            }
             continue;
         };
         let engine = deployed.as_ref().unwrap_or(&own);
         for t in &p.tests {
-            let pool = match t.pool.as_deref() {
-                None => 0,
-                Some(n) => engine.pool_index(n).unwrap_or(usize::MAX),
-            };
-            let now =
-                t.at.as_deref()
-                    .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
-                    .map(|d| d.timestamp() as f64)
-                    .unwrap_or(DEFAULT_TIME);
-            let obs = Observation {
-                replicas: t.replicas,
-                metrics: t.given.iter().cloned().collect(),
-                pods: Vec::new(),
-                samples: Default::default(),
-            };
-            let d = match engine.decide(pool, &mut State::default(), &obs, now) {
-                Ok(d) => d,
-                Err(e) => {
-                    failed += 1;
-                    println!("test {name} :: {} ... FAILED\n    {e}", t.name);
-                    continue;
-                }
-            };
-            let ok = t.expect.min.is_none_or(|m| d.desired >= m)
-                && t.expect.max.is_none_or(|m| d.desired <= m);
-            let expected = match (t.expect.min, t.expect.max) {
-                (Some(a), Some(b)) if a == b => format!("{a}"),
-                (Some(a), Some(b)) => format!("{a}..{b}"),
-                (Some(a), None) => format!(">= {a}"),
-                (None, Some(b)) => format!("<= {b}"),
-                (None, None) => "anything".into(),
-            };
-            if ok {
+            results.push(TestResult {
+                file: file.clone(),
+                name: Some(t.name.clone()),
+                failure: run_one(engine, t).err(),
+            });
+        }
+    }
+    let failed = results.iter().filter(|r| r.failure.is_some()).count();
+    let out = match format {
+        TestFormat::Human => human(&results),
+        TestFormat::Json => json(&results),
+        TestFormat::Junit => junit(&results),
+    };
+    print!("{out}");
+    u8::from(failed > 0)
+}
+
+/// Decides one test's observation from a fresh state: Ok when the count is
+/// in the expected range, else what was expected and why it was not.
+fn run_one(engine: &Engine, t: &scalepol_compiler::model::TestCase) -> Result<(), String> {
+    let pool = match t.pool.as_deref() {
+        None => 0,
+        Some(n) => engine.pool_index(n).unwrap_or(usize::MAX),
+    };
+    let now =
+        t.at.as_deref()
+            .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
+            .map(|d| d.timestamp() as f64)
+            .unwrap_or(DEFAULT_TIME);
+    let obs = Observation {
+        replicas: t.replicas,
+        metrics: t.given.iter().cloned().collect(),
+        pods: Vec::new(),
+        samples: Default::default(),
+    };
+    let d = engine
+        .decide(pool, &mut State::default(), &obs, now)
+        .map_err(|e| e.to_string())?;
+    let ok =
+        t.expect.min.is_none_or(|m| d.desired >= m) && t.expect.max.is_none_or(|m| d.desired <= m);
+    if ok {
+        return Ok(());
+    }
+    let expected = match (t.expect.min, t.expect.max) {
+        (Some(a), Some(b)) if a == b => format!("{a}"),
+        (Some(a), Some(b)) => format!("{a}..{b}"),
+        (Some(a), None) => format!(">= {a}"),
+        (None, Some(b)) => format!("<= {b}"),
+        (None, None) => "anything".into(),
+    };
+    Err(format!(
+        "expected replicas {expected}, got {}\n{}",
+        d.desired, d.reason
+    ))
+}
+
+fn human(results: &[TestResult]) -> String {
+    let mut out = String::new();
+    let (mut passed, mut failed, mut broken) = (0, 0, 0);
+    for r in results {
+        match (&r.name, &r.failure) {
+            (Some(n), None) => {
                 passed += 1;
-                println!("test {name} :: {} ... ok", t.name);
-            } else {
-                failed += 1;
-                println!("test {name} :: {} ... FAILED\n    expected replicas {expected}, got {}\n    {}", t.name, d.desired, d.reason);
+                out.push_str(&format!("test {} :: {n} ... ok\n", r.file));
             }
+            (Some(n), Some(why)) => {
+                failed += 1;
+                let why = why.replace('\n', "\n    ");
+                out.push_str(&format!("test {} :: {n} ... FAILED\n    {why}\n", r.file));
+            }
+            (None, _) => broken += 1,
         }
     }
     let status = if failed + broken == 0 { "ok" } else { "FAILED" };
-    println!("\ntest result: {status}. {passed} passed; {failed} failed");
+    out.push_str(&format!(
+        "\ntest result: {status}. {passed} passed; {failed} failed\n"
+    ));
     if broken > 0 {
-        println!("{broken} files could not be tested (see the errors above)");
+        out.push_str(&format!(
+            "{broken} files could not be tested (see the errors above)\n"
+        ));
     }
-    u8::from(failed + broken > 0)
+    out
+}
+
+fn json(results: &[TestResult]) -> String {
+    let count = |f: &dyn Fn(&TestResult) -> bool| results.iter().filter(|r| f(r)).count();
+    let tests: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            let outcome = match (&r.name, &r.failure) {
+                (_, None) => "passed",
+                (Some(_), Some(_)) => "failed",
+                (None, Some(_)) => "broken",
+            };
+            serde_json::json!({
+                "file": r.file,
+                "name": r.name,
+                "outcome": outcome,
+                "message": r.failure,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "version": 1,
+        "tests": tests,
+        "summary": {
+            "passed": count(&|r| r.failure.is_none()),
+            "failed": count(&|r| r.name.is_some() && r.failure.is_some()),
+            "broken": count(&|r| r.name.is_none()),
+        },
+    });
+    format!("{doc:#}\n")
+}
+
+/// JUnit XML: a test suite per file, a test case per `test` block; a file
+/// that cannot run is one case with an `<error>`.
+fn junit(results: &[TestResult]) -> String {
+    use scalepol_compiler::render_ci::xml;
+    let mut suites = String::new();
+    let mut files: Vec<&str> = results.iter().map(|r| r.file.as_str()).collect();
+    files.dedup();
+    let (mut all, mut all_failed, mut all_broken) = (0, 0, 0);
+    for file in files {
+        let mine: Vec<&TestResult> = results.iter().filter(|r| r.file == file).collect();
+        let failed = mine
+            .iter()
+            .filter(|r| r.name.is_some() && r.failure.is_some())
+            .count();
+        let broken = mine.iter().filter(|r| r.name.is_none()).count();
+        let mut cases = String::new();
+        for r in &mine {
+            let name = xml(r.name.as_deref().unwrap_or("(the file)"));
+            match (&r.name, &r.failure) {
+                (_, None) => cases.push_str(&format!(
+                    "    <testcase classname=\"{}\" name=\"{name}\"/>\n",
+                    xml(file)
+                )),
+                (Some(_), Some(why)) => cases.push_str(&format!(
+                    "    <testcase classname=\"{}\" name=\"{name}\">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
+                    xml(file),
+                    xml(why.lines().next().unwrap_or("")),
+                    xml(why)
+                )),
+                (None, Some(why)) => cases.push_str(&format!(
+                    "    <testcase classname=\"{}\" name=\"{name}\">\n      <error message=\"{}\"/>\n    </testcase>\n",
+                    xml(file),
+                    xml(why)
+                )),
+            }
+        }
+        all += mine.len();
+        all_failed += failed;
+        all_broken += broken;
+        suites.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"{broken}\">\n{cases}  </testsuite>\n",
+            xml(file),
+            mine.len()
+        ));
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"scalepol test\" tests=\"{all}\" failures=\"{all_failed}\" errors=\"{all_broken}\">\n{suites}</testsuites>\n"
+    )
 }
 
 #[derive(serde::Deserialize)]

@@ -144,6 +144,10 @@ enum Command {
         /// Print how each feature of each policy lands on each target.
         #[arg(long)]
         explain: bool,
+        /// Print only errors and drift: no approximation warnings, skipped
+        /// targets or summary lines.
+        #[arg(long, short = 'q')]
+        quiet: bool,
         /// The Kubernetes version to compile for (fields such as tolerance
         /// need 1.33+). Default: scalepol.toml's `[compile] k8s-version`,
         /// else 1.36.
@@ -178,6 +182,9 @@ enum Command {
         /// An engine artifact (`.json`) to run the policy's tests against.
         #[arg(long)]
         engine: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = engine::TestFormat::Human)]
+        format: engine::TestFormat,
     },
     /// Decide replicas for a stream of observations (JSON Lines).
     ///
@@ -351,6 +358,7 @@ fn main() -> ExitCode {
             diff,
             explain,
             k8s_version,
+            quiet,
         } => {
             let from_file = &project.compile;
             let k8s_version = k8s_version
@@ -393,10 +401,15 @@ fn main() -> ExitCode {
                 diff,
                 explain,
                 kubernetes,
+                quiet,
             })
         }
         Command::Import { file, out } => import::run(&file, &out),
-        Command::Test { paths, engine } => engine::test(&paths, engine.as_deref()),
+        Command::Test {
+            paths,
+            engine,
+            format,
+        } => engine::test(&paths, engine.as_deref(), format),
         Command::Decide { policy, pool } => engine::decide(&policy, pool.as_deref()),
         Command::Simulate(a) => simulate::run(&a),
         Command::Tune(a) => tune::tune(&a),

@@ -1570,3 +1570,80 @@ fn directory_walks_respect_gitignore() {
     let o = run(&["check", "generated/broken.scalepol"], dir.path());
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// `compile -q`: silent when all is well, only the drift when not.
+#[test]
+fn compile_quiet_prints_only_errors_and_drift() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_string_lossy().into_owned();
+    let loud = run(&["compile", "policies/", "--out", &dir], &root());
+    assert!(String::from_utf8_lossy(&loud.stderr).contains("SP0701"));
+    let o = run(&["compile", "-q", "policies/", "--out", &dir], &root());
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{}", stdout(&o));
+    let o = run(
+        &["compile", "-q", "--check", "policies/", "--out", &dir],
+        &root(),
+    );
+    assert!(o.status.success() && o.stdout.is_empty() && o.stderr.is_empty());
+    let first = std::fs::read_dir(out.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    std::fs::remove_file(first.path()).unwrap();
+    let o = run(
+        &["compile", "-q", "--check", "policies/", "--out", &dir],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o).lines().count(), 1, "{}", stdout(&o));
+    assert!(stdout(&o).contains(": missing"));
+    // Errors still show.
+    let d = temp_with(&[("bad.scalepol", BAD.as_bytes())]);
+    let o = run(&["compile", "-q", "bad.scalepol"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SP0304"));
+}
+
+/// `scalepol test --format junit|json`: passes, failures with what was
+/// expected, and a broken file, in forms CI dashboards read.
+#[test]
+fn test_results_as_junit_and_json() {
+    let failing = GOOD.replace(
+        "  scale {\n    on cpu target 70%\n  }\n",
+        "  scale {\n    on cpu target 70%\n  }\n  test \"holds\" {\n    given { replicas 2, cpu 70% }\n    expect replicas 2\n  }\n  test \"wrongly expects a jump\" {\n    given { replicas 2, cpu 70% }\n    expect replicas 4\n  }\n",
+    );
+    let d = temp_with(&[
+        ("a.scalepol", failing.as_bytes()),
+        ("b.scalepol", BAD.as_bytes()),
+    ]);
+    let o = run(&["test", "--format", "junit", "."], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    let xml = stdout(&o);
+    assert!(
+        xml.contains("<testsuites name=\"scalepol test\" tests=\"3\" failures=\"1\" errors=\"1\">"),
+        "{xml}"
+    );
+    assert!(xml.contains("name=\"holds\"/>"), "{xml}");
+    assert!(
+        xml.contains("<failure message=\"expected replicas 4, got 2\">"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<error message=\"the policy has errors"),
+        "{xml}"
+    );
+    let o = run(&["test", "--format", "json", "."], d.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["summary"],
+        serde_json::json!({"passed": 1, "failed": 1, "broken": 1})
+    );
+    assert_eq!(v["tests"][1]["outcome"], "failed");
+    assert_eq!(v["tests"][2]["file"], "./b.scalepol");
+    let o = run(&["test", "a.scalepol"], d.path());
+    assert!(
+        stdout(&o).contains("wrongly expects a jump ... FAILED\n    expected replicas 4, got 2")
+    );
+}

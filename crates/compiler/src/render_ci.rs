@@ -46,7 +46,9 @@ pub fn gitlab(results: &[(&[SourceFile], &[Diagnostic])]) -> Value {
     Value::Array(issues)
 }
 
-fn xml(s: &str) -> String {
+/// Text escaped for XML attributes and content; characters XML 1.0 cannot
+/// carry at all are dropped.
+pub fn xml(s: &str) -> String {
     s.chars()
         .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
         .map(|c| match c {
