@@ -1,7 +1,8 @@
 //! The registry of diagnostic codes. Codes are stable: a code is never reused
 //! for another meaning. `SP01xx` syntax, `SP02xx` names and structure,
 //! `SP03xx` units and ranges, `SP04xx` CEL expressions, `SP05xx` domain checks,
-//! `SP06xx` suppression, guardrails and cross-policy quotas, `SP07xx` compile targets.
+//! `SP06xx` suppression, guardrails and cross-policy quotas, `SP07xx` compile targets,
+//! `SP08xx` metric queries (PromQL and the serving-metrics catalogue).
 //! `docs/diagnostics.md` is generated from this table.
 
 use crate::diagnostics::Severity;
@@ -196,7 +197,7 @@ UNKNOWN_METRIC = "SP0206" Error "unknown-metric" "a metric name that is not decl
 built-in metrics (`cpu`, `memory`, `gpu`) or declared in a `metrics` block:
 
     metrics prometheus \"http://prometheus:9090\" {
-      queue_depth = `sum(vllm:num_requests_waiting)`
+      queue_depth = `sum(vllm:num_requests_waiting{model_name=\"llama3\"})`
     }
     scale { on queue_depth per replica target 8 }";
 
@@ -659,6 +660,77 @@ HPA_VPA_CONFLICT = "SP0704" Warning "hpa-vpa-conflict" "VPA and the horizontal a
 utilisation, each undoes the other: the VPA raises requests, utilisation drops,
 the HPA removes replicas. Scale horizontally on another metric, or let the VPA
 control only the resource the HPA does not use.";
+
+QUERY_SYNTAX = "SP0801" Error "query-syntax" "a Prometheus query does not parse"
+"A `metrics prometheus` query is PromQL; one that does not parse fails in the
+metrics adapter or in KEDA's scaler at run time, so it is an error here. The
+span points at the place the parser stopped:
+
+    queue = `sum(vllm:num_requests_waiting) by model_name`     // wrong: `by (...)`
+    queue = `sum by (model_name) (vllm:num_requests_waiting)`  // right";
+
+DEPRECATED_METRIC = "SP0802" Warning "deprecated-metric" "the query reads a metric its engine deprecated or removed"
+"Serving engines rename their metrics. vLLM deprecated `vllm:gpu_cache_usage_perc`
+for `vllm:kv_cache_usage_perc` in 0.9, hid it in 0.10 and removed it: an
+autoscaler still reading the old name reads nothing, and holds or falls back.
+The catalogue (crates/compiler/metrics/) records each engine's deprecations with
+their sources; the fix puts in the replacement.
+
+    kv = `avg(vllm:gpu_cache_usage_perc{model_name=\"m\"}) * 100` as percent   // wrong
+    kv = `avg(vllm:kv_cache_usage_perc{model_name=\"m\"}) * 100` as percent    // right";
+
+FRACTION_PERCENT = "SP0803" Warning "fraction-read-as-percent" "a 0-1 fraction declared as percent, or a percent scaled again"
+"Some metrics are fractions (vLLM's `kv_cache_usage_perc` is 0 to 1 despite its
+name), others percentages (DCGM's `DCGM_FI_DEV_GPU_UTIL` is 0 to 100). A fraction
+declared `as percent` without `* 100` never reaches a target like 80%; a
+percentage multiplied by 100 reaches it at 0.8%.
+
+    kv = `avg(vllm:kv_cache_usage_perc)` as percent          // wrong: 0 to 1
+    kv = `avg(vllm:kv_cache_usage_perc) * 100` as percent    // right";
+
+COUNTER_WITHOUT_RATE = "SP0804" Warning "counter-without-rate" "a counter is read without `rate` or `increase`"
+"A counter only grows (until its process restarts): its raw value says how much
+work was ever done, not how much is being done now, so a target on it scales up
+and never down. Read it through `rate(...[1m])` or `increase(...)`.
+
+    rps = `sum(vllm:request_success_total)`            // wrong
+    rps = `sum(rate(vllm:request_success_total[1m]))`  // right";
+
+HISTOGRAM_MISUSE = "SP0805" Warning "histogram-misuse" "a histogram's buckets are read without `histogram_quantile`, or with `le` aggregated away"
+"A histogram's `_bucket` series are cumulative counts per bucket boundary (`le`).
+Read a latency from them with `histogram_quantile`, over a `rate`, aggregated
+`by (le)`: summing away `le` leaves one meaningless series.
+
+    p95 = `histogram_quantile(0.95, sum(rate(x_bucket[1m])))`           // wrong
+    p95 = `histogram_quantile(0.95, sum by (le) (rate(x_bucket[1m])))`  // right";
+
+QUERY_SPANS_MODELS = "SP0806" Warning "query-spans-models" "the query reads a per-model metric of every model in the cluster"
+"An engine's metrics carry the model or deployment they belong to (vLLM's
+`model_name`, Triton's `model`, Ray Serve's `deployment`). A query without a
+matcher on such a label sums the queues of every model that exports the metric
+to the same Prometheus: the autoscaler scales this workload on everyone's load
+(llm-d-autoscaling#1198).
+
+    queue = `sum(vllm:num_requests_waiting)`                         // wrong
+    queue = `sum(vllm:num_requests_waiting{model_name=\"llama3\"})`   // right";
+
+DOUBLE_PER_REPLICA = "SP0807" Warning "double-per-replica" "a `per replica` target on a query that already averages over pods"
+"`per replica` divides the query's value by the replica count (the HPA's
+AverageValue). A query that is already an average over pods (`avg(...)`, or
+`sum(...) / count(...)`) is divided twice: the autoscaler sees a value the
+replica count times too small and under-provisions.
+
+    scale { on queue per replica target 4 }   // with queue = `avg(...)`: wrong
+    scale { on queue target 4 }               // right: the average is the target";
+
+SEVERAL_SERIES = "SP0808" Warning "query-returns-several-series" "the query may return several series where one number is needed"
+"KEDA's Prometheus scaler and the metrics adapter read one number. A query that
+selects series without aggregating them (one per pod, per model, per GPU), or
+aggregates `by` a label, returns several: KEDA refuses such a result and the
+adapter takes one of them. Aggregate to one series.
+
+    queue = `vllm:num_requests_waiting{model_name=\"m\"}`        // wrong: one per pod
+    queue = `sum(vllm:num_requests_waiting{model_name=\"m\"})`   // right";
 
 }
 

@@ -308,6 +308,10 @@ pub struct Metric {
     /// The query as written (PromQL, `Namespace/MetricName`, ...); for
     /// built-ins, the resource name (`cpu`, `memory`, `gpu`).
     pub query: String,
+    /// Where the query's text is: inside the back-quotes, byte for byte;
+    /// a quoted string's whole span (escapes shift its offsets).
+    #[serde(default)]
+    pub query_span: Span,
     pub unit: MetricUnit,
     /// How often the metric is sampled, if declared.
     pub interval: Option<Duration>,

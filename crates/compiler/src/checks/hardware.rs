@@ -6,19 +6,20 @@ use crate::codes::code;
 use crate::diagnostics::{Diagnostic, FileId};
 use crate::measure::Measure;
 use crate::model::*;
+use crate::queries::Queries;
 use crate::units::Money;
 
-pub fn check(p: &Policy, out: &mut Vec<Diagnostic>) {
+pub fn check(p: &Policy, queries: &Queries, out: &mut Vec<Diagnostic>) {
     for pool in &p.pools {
         if pool.kind == PoolKind::Gpu {
-            gpu(pool, out);
+            gpu(pool, queries, out);
         }
         capacity(p, pool, out);
         spot(p, pool, out);
     }
 }
 
-fn gpu(pool: &Pool, out: &mut Vec<Diagnostic>) {
+fn gpu(pool: &Pool, queries: &Queries, out: &mut Vec<Diagnostic>) {
     match &pool.accelerator {
         None => out.push(
             Diagnostic::new(
@@ -57,7 +58,11 @@ fn gpu(pool: &Pool, out: &mut Vec<Diagnostic>) {
                 .label("host metric")
                 .help("GPU inference queues on the GPU while the CPU idles: scale on queue depth, KV-cache use, tokens/s or concurrency"),
         );
-    } else if on(&["gpu"]) {
+    } else if !s.targets.is_empty()
+        && s.targets
+            .iter()
+            .all(|t| t.metric == "gpu" || queries.reads_only_gpu_utilisation(&t.metric))
+    {
         out.push(
             Diagnostic::new(code::GPU_UTIL_ONLY, FileId(0), s.targets[0].span, format!("GPU pool `{}` scales only on GPU utilisation", pool.name))
                 .label("saturates early")

@@ -17,11 +17,12 @@ use crate::model::Policy;
 /// Runs every domain check on a policy built without errors.
 pub fn run(p: &Policy) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let queries = crate::queries::check(p, &mut out);
     // Each schedule's week, computed once: cron iteration is the costly part.
     let weeks: Vec<week::ScheduleWeek> = p.schedules.iter().map(week::ScheduleWeek::new).collect();
     cost::check(p, &weeks, &mut out);
     dynamics::check(p, &mut out);
-    hardware::check(p, &mut out);
+    hardware::check(p, &queries, &mut out);
     schedules::check(p, &weeks, &mut out);
     out
 }

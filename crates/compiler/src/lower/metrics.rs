@@ -31,6 +31,7 @@ fn builtin(name: &str) -> Metric {
         source: MetricSourceKind::Builtin,
         endpoint: None,
         query: name.to_string(),
+        query_span: Span::default(),
         unit: MetricUnit::Percent,
         interval: None,
         inherited: false,
@@ -122,9 +123,19 @@ fn lower_metric(
     }
     let mut a = ctx.args(m, file, "NAME = `QUERY` [as UNIT] [every DURATION]");
     a.op(&mut ctx.sink, Op::Eq)?;
-    let (query, qspan) = match a.peek().map(|x| &x.kind) {
-        Some(scalepol_syntax::ArgKind::Str(_)) => a.string(&mut ctx.sink, "the query")?,
-        _ => a.code(&mut ctx.sink, "the query in back-quotes")?,
+    let (query, qspan, query_span) = match a.peek().map(|x| &x.kind) {
+        Some(scalepol_syntax::ArgKind::Str(_)) => {
+            let (q, span) = a.string(&mut ctx.sink, "the query")?;
+            (q, span, span)
+        }
+        _ => {
+            let (q, span) = a.code(&mut ctx.sink, "the query in back-quotes")?;
+            (
+                q,
+                span,
+                Span::new(span.start + 1, span.end.saturating_sub(1)),
+            )
+        }
     };
     if query.trim().is_empty() {
         ctx.push(
@@ -135,7 +146,7 @@ fn lower_metric(
                 format!("the query of `{name}` is empty"),
             )
             .label("empty query")
-            .help("write the query that reads this metric, like `sum(vllm:num_requests_waiting)`"),
+            .help("write the query that reads this metric, like `sum(vllm:num_requests_waiting{model_name=\"llama3\"})`"),
         );
         return None;
     }
@@ -185,6 +196,7 @@ fn lower_metric(
         source,
         endpoint,
         query: query.to_string(),
+        query_span,
         unit,
         interval,
         inherited,
