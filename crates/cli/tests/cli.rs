@@ -23,7 +23,7 @@ fn stdout(o: &Output) -> String {
 }
 
 const GOOD: &str = "policy svc {\n  workload deployment \"ml/svc\"\n\n  pool main: cpu {\n    replicas 1..4\n  }\n\n  scale {\n    on cpu target 70%\n  }\n}\n";
-const UNUSED: &str = "policy svc {\n  workload deployment \"ml/svc\"\n  pool main: cpu {\n    replicas 1..4\n  }\n  metrics prometheus \"http://p\" {\n    spare = `x`\n  }\n  scale {\n    on cpu target 70%\n  }\n}\n";
+const UNUSED: &str = "policy svc {\n  workload deployment \"ml/svc\"\n  pool main: cpu {\n    replicas 1..4\n  }\n  metrics prometheus \"http://p\" {\n    spare = `sum(x)`\n  }\n  scale {\n    on cpu target 70%\n  }\n}\n";
 const BAD: &str = "policy svc {\n  workload deployment \"ml/svc\"\n  pool main: cpu {\n    replicas 4..1\n  }\n}\n";
 
 fn temp_with(files: &[(&str, &[u8])]) -> tempfile::TempDir {

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 const GOOD: &str = "policy svc {\n  workload deployment \"ml/svc\"\n\n  pool main: cpu {\n    replicas 1..4\n  }\n\n  scale {\n    on cpu target 70%\n  }\n}\n";
 // SP0220: the metric `spare` is never used (a warning).
-const UNUSED: &str = "policy other {\n  workload deployment \"ml/other\"\n  pool main: cpu {\n    replicas 1..4\n  }\n  metrics prometheus \"http://p\" {\n    spare = `x`\n  }\n  scale {\n    on cpu target 70%\n  }\n}\n";
+const UNUSED: &str = "policy other {\n  workload deployment \"ml/other\"\n  pool main: cpu {\n    replicas 1..4\n  }\n  metrics prometheus \"http://p\" {\n    spare = `sum(x)`\n  }\n  scale {\n    on cpu target 70%\n  }\n}\n";
 // SP0304: the bounds are swapped.
 const BAD: &str = "policy bad {\n  workload deployment \"ml/bad\"\n  pool main: cpu {\n    replicas 4..1\n  }\n}\n";
 
