@@ -8,13 +8,25 @@ use scalepol_compiler::{check_source, code, render, Checked, FsLoader, Severity,
 use serde_json::json;
 use std::io::{IsTerminal, Write};
 
-pub fn run(
-    paths: &[std::path::PathBuf],
-    format: Format,
-    deny_warnings: bool,
-    color: Color,
-    rules: Option<&std::path::Path>,
-) -> u8 {
+pub struct Args<'a> {
+    pub paths: &'a [std::path::PathBuf],
+    pub format: Format,
+    pub deny_warnings: bool,
+    pub color: Color,
+    pub rules: Option<&'a std::path::Path>,
+    /// `--prometheus`: run the queries against a real server too.
+    pub live: Option<crate::check_live::Options<'a>>,
+}
+
+pub fn run(a: &Args) -> u8 {
+    let Args {
+        paths,
+        format,
+        deny_warnings,
+        color,
+        rules,
+        ..
+    } = *a;
     let mut rules = match rules.map(load_rules).transpose() {
         Ok(r) => r,
         Err(e) => {
@@ -48,6 +60,13 @@ pub fn run(
             .ok()
         })
         .collect();
+    // Before the set's checks, so that levels apply to the live findings.
+    if let Some(live) = &a.live {
+        if let Err(e) = crate::check_live::check(&mut outcomes, live) {
+            eprintln!("error: --prometheus: {e}");
+            return 2;
+        }
+    }
     scalepol_compiler::org::check_set(&mut outcomes, rules.as_mut());
     // The rules file's own problems are reported like a checked file's.
     if let Some(r) = rules.filter(|r| !r.diagnostics.is_empty()) {

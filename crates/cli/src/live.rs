@@ -5,6 +5,7 @@
 //! engine falls back or holds, and never scales to zero on them.
 
 use crate::duration::positive_seconds;
+use crate::prometheus::Client;
 use scalepol_runtime::{Engine, Observation, State};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -22,6 +23,10 @@ pub struct Args {
     /// The Prometheus server to query (default: each metric's own URL).
     #[arg(long, value_name = "URL")]
     pub prometheus: Option<String>,
+    /// A file holding a bearer token for Prometheus (a mounted secret);
+    /// else `SCALEPOL_PROMETHEUS_TOKEN`, if set.
+    #[arg(long, value_name = "FILE")]
+    pub prometheus_token_file: Option<PathBuf>,
     /// Time between decisions.
     #[arg(long, default_value = "15s", value_name = "DURATION")]
     pub interval: String,
@@ -51,72 +56,23 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
-/// One instant query: the value of a single-series result.
-fn query(agent: &ureq::Agent, base: &str, promql: &str, now: f64) -> Result<f64, String> {
-    if base.starts_with("https://") {
-        return Err("https is not supported: reach Prometheus over http (in-cluster, or through a local proxy)".into());
-    }
-    let url = format!("{}/api/v1/query", base.trim_end_matches('/'));
-    let resp = agent
-        .get(&url)
-        .query("query", promql)
-        .query("time", &format!("{now:.3}"))
-        .call();
-    let body: serde_json::Value = match resp {
-        Ok(r) => r
-            .into_string()
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .ok_or_else(|| "an answer that is not Prometheus JSON".to_string())?,
-        Err(ureq::Error::Status(code, r)) => {
-            let msg = r
-                .into_string()
-                .ok()
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                .and_then(|v| v["error"].as_str().map(str::to_string))
-                .unwrap_or_default();
-            return Err(format!("HTTP {code} {msg}").trim().to_string());
-        }
-        Err(e) => return Err(e.to_string()),
-    };
-    if body["status"] != "success" {
-        return Err(format!(
-            "query failed: {}",
-            body["error"].as_str().unwrap_or("unknown error")
-        ));
-    }
-    let data = &body["data"];
-    let sample = match data["resultType"].as_str() {
-        Some("scalar") => &data["result"],
-        Some("vector") => {
-            let series = data["result"].as_array().map_or(&[][..], Vec::as_slice);
-            match series {
-                [] => return Err("no data".into()),
-                [one] => &one["value"],
-                many => {
-                    return Err(format!(
-                        "{} series: aggregate them (sum, avg, max)",
-                        many.len()
-                    ))
-                }
-            }
-        }
-        other => {
-            return Err(format!(
-                "a {} result, not a vector or scalar",
-                other.unwrap_or("missing")
-            ))
-        }
-    };
-    let v: f64 = sample[1]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| "a sample without a value".to_string())?;
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(format!("the value is {v}"))
-    }
+/// One client per Prometheus URL, made on first use.
+struct Clients {
+    by_url: BTreeMap<String, Result<Client, String>>,
+    timeout: Duration,
+    token: Option<String>,
+}
+
+/// One query's single value, through the URL's client.
+fn read(clients: &mut Clients, url: &str, promql: &str, now: f64) -> Result<f64, String> {
+    let (timeout, token) = (clients.timeout, clients.token.clone());
+    clients
+        .by_url
+        .entry(url.to_string())
+        .or_insert_with(|| Client::new(url, timeout, token))
+        .as_ref()
+        .map_err(String::clone)
+        .and_then(|c| c.value(promql, now))
 }
 
 fn log(msg: &str) {
@@ -189,9 +145,12 @@ fn run_loop(a: &Args) -> Result<(), (u8, String)> {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .map_err(|e| (2, format!("signal handler: {e}")))?;
     }
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs_f64(timeout))
-        .build();
+    let token = crate::prometheus::token(a.prometheus_token_file.as_deref()).map_err(|e| (2, e))?;
+    let mut clients = Clients {
+        by_url: BTreeMap::new(),
+        timeout: Duration::from_secs_f64(timeout),
+        token,
+    };
     let server = |m: &scalepol_runtime::artifact::MetricSpec| {
         a.prometheus.clone().or_else(|| m.endpoint.clone())
     };
@@ -222,7 +181,7 @@ fn run_loop(a: &Args) -> Result<(), (u8, String)> {
                 ));
                 continue;
             };
-            match query(&agent, &url, q, now) {
+            match read(&mut clients, &url, q, now) {
                 Ok(v) => {
                     metrics.insert(m.name.clone(), v);
                 }
@@ -237,7 +196,7 @@ fn run_loop(a: &Args) -> Result<(), (u8, String)> {
                 .prometheus
                 .clone()
                 .or_else(|| wanted.iter().find_map(|m| m.endpoint.clone()));
-            match url.map(|u| query(&agent, &u, q, now)) {
+            match url.map(|u| read(&mut clients, &u, q, now)) {
                 Some(Ok(v)) if v >= 0.0 => current = v.round().min(f64::from(u32::MAX)) as u32,
                 Some(Ok(v)) => log(&format!("the replica count read {v}: keeping {current}")),
                 Some(Err(e)) => log(&format!(

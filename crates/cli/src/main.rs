@@ -1,6 +1,7 @@
 //! The `scalepol` command.
 
 mod check;
+mod check_live;
 mod compile;
 mod config;
 mod duration;
@@ -10,6 +11,7 @@ mod files;
 mod fmt;
 mod import;
 mod live;
+mod prometheus;
 mod simulate;
 mod tune;
 
@@ -92,6 +94,15 @@ enum Command {
         /// left.
         #[arg(long)]
         fix: bool,
+        /// Also run each Prometheus query once against this server: it must
+        /// answer, return one series, name metrics that exist, and read a
+        /// value in its declared unit's range (SP0808-SP0811).
+        #[arg(long, value_name = "URL")]
+        prometheus: Option<String>,
+        /// A file holding a bearer token for `--prometheus`; else
+        /// `SCALEPOL_PROMETHEUS_TOKEN`, if set.
+        #[arg(long, value_name = "FILE", requires = "prometheus")]
+        prometheus_token_file: Option<PathBuf>,
     },
     /// Format policies in the canonical layout.
     ///
@@ -338,6 +349,8 @@ fn main() -> ExitCode {
             color,
             rules,
             fix,
+            prometheus,
+            prometheus_token_file,
         } => {
             if fix {
                 let code = check::fix(&paths);
@@ -347,7 +360,18 @@ fn main() -> ExitCode {
             }
             let rules = rules.or_else(|| project.rules.clone());
             let deny = deny.is_some() || project.deny_warnings;
-            check::run(&paths, format, deny, color, rules.as_deref())
+            let live = prometheus.as_deref().map(|url| check_live::Options {
+                url,
+                token_file: prometheus_token_file.as_deref(),
+            });
+            check::run(&check::Args {
+                paths: &paths,
+                format,
+                deny_warnings: deny,
+                color,
+                rules: rules.as_deref(),
+                live,
+            })
         }
         Command::Fmt { paths, check, diff } => fmt::run(&paths, check || diff, diff),
         Command::Compile {

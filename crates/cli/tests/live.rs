@@ -362,3 +362,224 @@ fn bad_options_are_errors() {
         }
     }
 }
+
+/// The live check's policy: one metric per kind of finding.
+const LIVE_CHECK: &str = r#"policy served {
+  workload deployment "ml/served"
+  pool main: gpu {
+    accelerator "nvidia-l4"
+    replicas 1..10
+    warmup 30s
+    capacity 8 concurrent
+    cost $1/h
+  }
+  slo {
+    latency p95 < 2s
+  }
+  metrics prometheus "http://127.0.0.1:PORT" {
+    ok = `sum(vllm:num_requests_waiting{model_name="m"})`
+    per_pod = `sum by (pod) (vllm:num_requests_waiting{model_name="m"})`
+    twice = `avg(vllm:kv_cache_usage_perc{model_name="m"}) * 100 * 100` as percent
+    old = `avg(vllm:gpu_cache_usage_perc{model_name="m"}) * 100` as percent
+    gone = `sum(sglang:num_queue_reqs{model_name="m"})`
+    refused = `sum(vllm:num_requests_waiting{model_name="m"} / on() vllm:num_requests_waiting{model_name="m"})`
+  }
+  scale {
+    on ok per replica target 4
+    on per_pod total target 4
+    on twice total target 80%
+    on old total target 80%
+    on gone total target 4
+    on refused total target 4
+    up { stabilize 30s }
+    down { stabilize 5m }
+  }
+}
+"#;
+
+/// (code, metric named in the message) of each finding of a JSON report.
+fn findings(o: &Output) -> Vec<(String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&o.stderr)));
+    v["files"][0]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let msg = d["message"].as_str().unwrap();
+            let metric = msg.split('`').nth(1).unwrap_or("").to_string();
+            (d["code"].as_str().unwrap().to_string(), metric)
+        })
+        .collect()
+}
+
+/// `check --prometheus` against a real Prometheus scraping an exporter of
+/// a vLLM that still serves the deprecated KV-cache name: each query runs
+/// once, and each kind of live finding shows where it should.
+#[test]
+fn check_runs_the_queries_against_a_real_prometheus() {
+    if !has_prometheus() {
+        return;
+    }
+    let body = Arc::new(Mutex::new(
+        "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"m\",pod=\"a\"} 3\nvllm:num_requests_waiting{model_name=\"m\",pod=\"b\"} 4\n# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc{model_name=\"m\",pod=\"a\"} 0.5\n# TYPE vllm:gpu_cache_usage_perc gauge\nvllm:gpu_cache_usage_perc{model_name=\"m\",pod=\"a\"} 0.5\n".to_string(),
+    ));
+    let prom = prometheus(exporter(Arc::clone(&body)), "vllm:gpu_cache_usage_perc");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("served.scalepol");
+    std::fs::write(&path, LIVE_CHECK.replace("PORT", &prom.port.to_string())).unwrap();
+    let url = format!("http://127.0.0.1:{}", prom.port);
+    let p = path.to_str().unwrap();
+
+    // Without --prometheus, only the static findings.
+    let o = scalepol(&["check", "--isolated", "--format", "json", p]);
+    let static_only = findings(&o);
+    assert!(!static_only
+        .iter()
+        .any(|(c, _)| ["SP0809", "SP0810", "SP0811"].contains(&c.as_str())));
+
+    let o = scalepol(&[
+        "check",
+        "--isolated",
+        "--format",
+        "json",
+        "--prometheus",
+        &url,
+        p,
+    ]);
+    let all = findings(&o);
+    let has = |code: &str, metric: &str| all.iter().any(|(c, m)| c == code && m == metric);
+    // The deprecated name is still served: the static warning stands, the
+    // query answers.
+    assert!(has("SP0802", "vllm:gpu_cache_usage_perc"), "{all:?}");
+    assert!(
+        !all.iter()
+            .any(|(c, m)| c.starts_with("SP081") && m == "old"),
+        "{all:?}"
+    );
+    // Two series, confirmed live on top of the static finding.
+    assert_eq!(
+        all.iter()
+            .filter(|(c, m)| c == "SP0808" && m == "per_pod")
+            .count(),
+        2,
+        "{all:?}"
+    );
+    assert!(has("SP0811", "twice"), "{all:?}");
+    assert!(has("SP0810", "gone"), "{all:?}");
+    assert!(has("SP0809", "refused"), "{all:?}");
+    assert!(
+        !all.iter().any(|(c, m)| c.starts_with("SP08") && m == "ok"),
+        "{all:?}"
+    );
+    // The no-data finding names the metric that has no series.
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("no series of `sglang:num_queue_reqs` in the last hour"),
+        "{text}"
+    );
+    assert_eq!(o.status.code(), Some(1), "SP0809 is an error");
+}
+
+#[test]
+fn check_against_an_unreachable_server_reports_each_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("served.scalepol");
+    std::fs::write(&path, LIVE_CHECK.replace("PORT", "1")).unwrap();
+    let o = scalepol(&[
+        "check",
+        "--isolated",
+        "--format",
+        "json",
+        "--prometheus",
+        "http://127.0.0.1:1",
+        path.to_str().unwrap(),
+    ]);
+    let failed = findings(&o)
+        .into_iter()
+        .filter(|(c, _)| c == "SP0809")
+        .count();
+    assert_eq!(failed, 6);
+    let o = scalepol(&[
+        "check",
+        "--isolated",
+        "--prometheus",
+        "https://prometheus.example",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = scalepol(&[
+        "check",
+        "--isolated",
+        "--prometheus",
+        "http://127.0.0.1:1",
+        "--prometheus-token-file",
+        dir.path().join("missing").to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// The bearer token reaches the server (a loopback listener that records
+/// the request and answers as Prometheus does), from the file or the
+/// environment.
+#[test]
+fn the_bearer_token_is_sent() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                if line.to_ascii_lowercase().starts_with("authorization:") {
+                    log.lock().unwrap().push(line.trim().to_string());
+                }
+                line.clear();
+            }
+            let body = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"2"]}]}}"#;
+            let mut s = &stream;
+            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("served.scalepol");
+    std::fs::write(&path, LIVE_CHECK.replace("PORT", &port.to_string())).unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret\n").unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    scalepol(&[
+        "check",
+        "--isolated",
+        "--prometheus",
+        &url,
+        "--prometheus-token-file",
+        token.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    let headers = seen.lock().unwrap().clone();
+    assert_eq!(headers.len(), 6, "one query per metric: {headers:?}");
+    assert!(
+        headers.iter().all(|h| h == "Authorization: Bearer s3cret"),
+        "{headers:?}"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_scalepol"))
+        .args([
+            "check",
+            "--isolated",
+            "--prometheus",
+            &url,
+            path.to_str().unwrap(),
+        ])
+        .env("SCALEPOL_PROMETHEUS_TOKEN", "from-env")
+        .output()
+        .unwrap();
+    assert!(o.status.code().is_some());
+    assert!(seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|h| h == "Authorization: Bearer from-env"));
+}

@@ -732,6 +732,23 @@ adapter takes one of them. Aggregate to one series.
     queue = `vllm:num_requests_waiting{model_name=\"m\"}`        // wrong: one per pod
     queue = `sum(vllm:num_requests_waiting{model_name=\"m\"})`   // right";
 
+LIVE_QUERY_FAILED = "SP0809" Error "live-query-failed" "the query fails on the Prometheus server checked against"
+"With `scalepol check --prometheus URL`, each Prometheus query runs once as an
+instant query. One the server refuses (a syntax it does not support, a timeout, a
+refused token) would fail the same way in the autoscaler.";
+
+LIVE_NO_DATA = "SP0810" Warning "live-query-no-data" "the query returns no data on the Prometheus server checked against"
+"With `scalepol check --prometheus URL`: the query runs but returns nothing. The
+usual cause is a metric that is not scraped, or no longer emitted under that name;
+the finding names each metric of the query that has no series in the last hour.
+An autoscaler on such a query holds or falls back.";
+
+LIVE_OUT_OF_RANGE = "SP0811" Warning "live-value-out-of-range" "the query's current value is outside its declared unit's range"
+"With `scalepol check --prometheus URL`: a metric declared `as percent` reads
+below 0 or above 100 (a percentage scaled twice), or another unit reads below
+zero. A fraction read as percent cannot be told from a quiet pool by its value;
+SP0803 finds it in the query instead.";
+
 }
 
 /// The diagnostics index, `docs/diagnostics.md`, generated from the registry.

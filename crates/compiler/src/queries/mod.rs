@@ -41,6 +41,18 @@ impl Queries {
     }
 }
 
+/// The metric names a PromQL query reads, in order (none when it does not
+/// parse).
+pub fn metric_names(query: &str) -> Vec<String> {
+    promql::parse(query)
+        .map(|e| promql::analyse(query, &e).selectors)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.name)
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
 /// Parses and checks every Prometheus query of the policy.
 pub fn check(p: &Policy, out: &mut Vec<Diagnostic>) -> Queries {
     let mut analysed = Vec::new();
