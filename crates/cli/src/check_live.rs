@@ -13,13 +13,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct Options<'a> {
     pub url: &'a str,
     pub token_file: Option<&'a std::path::Path>,
+    pub ca: Option<&'a std::path::Path>,
 }
 
 /// Adds the live findings to each checked policy; an error when the server
 /// cannot be used at all (a bad URL or token file).
 pub fn check(outcomes: &mut [Checked], o: &Options) -> Result<(), String> {
-    let token = crate::prometheus::token(o.token_file)?;
-    let client = Client::new(o.url, Duration::from_secs(10), token)?;
+    let access = crate::prometheus::Access::from_files(o.token_file, o.ca)?;
+    let client = Client::new(o.url, Duration::from_secs(10), &access)?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());

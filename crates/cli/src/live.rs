@@ -27,6 +27,10 @@ pub struct Args {
     /// else `SCALEPOL_PROMETHEUS_TOKEN`, if set.
     #[arg(long, value_name = "FILE")]
     pub prometheus_token_file: Option<PathBuf>,
+    /// PEM certificates of a private CA that signed an https Prometheus's
+    /// certificate (the public roots are trusted anyway).
+    #[arg(long, value_name = "FILE")]
+    pub prometheus_ca: Option<PathBuf>,
     /// Time between decisions.
     #[arg(long, default_value = "15s", value_name = "DURATION")]
     pub interval: String,
@@ -60,16 +64,17 @@ pub struct Args {
 struct Clients {
     by_url: BTreeMap<String, Result<Client, String>>,
     timeout: Duration,
-    token: Option<String>,
+    access: crate::prometheus::Access,
 }
 
 /// One query's single value, through the URL's client.
 fn read(clients: &mut Clients, url: &str, promql: &str, now: f64) -> Result<f64, String> {
-    let (timeout, token) = (clients.timeout, clients.token.clone());
+    let timeout = clients.timeout;
+    let access = &clients.access;
     clients
         .by_url
         .entry(url.to_string())
-        .or_insert_with(|| Client::new(url, timeout, token))
+        .or_insert_with(|| Client::new(url, timeout, access))
         .as_ref()
         .map_err(String::clone)
         .and_then(|c| c.value(promql, now))
@@ -145,11 +150,18 @@ fn run_loop(a: &Args) -> Result<(), (u8, String)> {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .map_err(|e| (2, format!("signal handler: {e}")))?;
     }
-    let token = crate::prometheus::token(a.prometheus_token_file.as_deref()).map_err(|e| (2, e))?;
+    let access = crate::prometheus::Access::from_files(
+        a.prometheus_token_file.as_deref(),
+        a.prometheus_ca.as_deref(),
+    )
+    .map_err(|e| (2, e))?;
+    if let Some(url) = &a.prometheus {
+        Client::new(url, Duration::from_secs_f64(timeout), &access).map_err(|e| (2, e))?;
+    }
     let mut clients = Clients {
         by_url: BTreeMap::new(),
         timeout: Duration::from_secs_f64(timeout),
-        token,
+        access,
     };
     let server = |m: &scalepol_runtime::artifact::MetricSpec| {
         a.prometheus.clone().or_else(|| m.endpoint.clone())

@@ -103,6 +103,10 @@ enum Command {
         /// `SCALEPOL_PROMETHEUS_TOKEN`, if set.
         #[arg(long, value_name = "FILE", requires = "prometheus")]
         prometheus_token_file: Option<PathBuf>,
+        /// PEM certificates of a private CA that signed an https
+        /// Prometheus's certificate (the public roots are trusted anyway).
+        #[arg(long, value_name = "FILE", requires = "prometheus")]
+        prometheus_ca: Option<PathBuf>,
     },
     /// Format policies in the canonical layout.
     ///
@@ -351,6 +355,7 @@ fn main() -> ExitCode {
             fix,
             prometheus,
             prometheus_token_file,
+            prometheus_ca,
         } => {
             if fix {
                 let code = check::fix(&paths);
@@ -363,6 +368,7 @@ fn main() -> ExitCode {
             let live = prometheus.as_deref().map(|url| check_live::Options {
                 url,
                 token_file: prometheus_token_file.as_deref(),
+                ca: prometheus_ca.as_deref(),
             });
             check::run(&check::Args {
                 paths: &paths,

@@ -1,7 +1,9 @@
 //! A small Prometheus HTTP API client, shared by `scalepol run` (one value
 //! per metric and tick) and `scalepol check --prometheus` (each query run
-//! once, and the metrics it reads looked up). Plain HTTP, with an optional
-//! bearer token for servers behind an authenticating proxy.
+//! once, and the metrics it reads looked up). HTTP or HTTPS (rustls, with
+//! the Mozilla roots, plus a private CA from a file), with an optional
+//! bearer token, as managed Prometheus services and authenticating proxies
+//! want.
 
 use std::path::Path;
 use std::time::Duration;
@@ -30,18 +32,65 @@ pub fn token(file: Option<&Path>) -> Result<Option<String>, String> {
         .map(|t| t.trim().to_string()))
 }
 
+/// How to reach the server beyond its URL.
+#[derive(Clone, Default)]
+pub struct Access {
+    pub token: Option<String>,
+    /// Trusting a private CA's certificates besides the public roots.
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+impl Access {
+    /// From the command line's `--prometheus-token-file` and
+    /// `--prometheus-ca`, both read (and refused) at once.
+    pub fn from_files(token_file: Option<&Path>, ca: Option<&Path>) -> Result<Access, String> {
+        Ok(Access {
+            token: token(token_file)?,
+            tls: ca.map(tls_config).transpose()?,
+        })
+    }
+}
+
+/// A TLS configuration trusting the Mozilla roots and the CA file's
+/// certificates.
+fn tls_config(ca: &Path) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let certs = CertificateDer::pem_file_iter(ca)
+        .map_err(|e| format!("{}: {e}", ca.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", ca.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no PEM certificate in it", ca.display()));
+    }
+    for c in certs {
+        roots.add(c).map_err(|e| format!("{}: {e}", ca.display()))?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
 impl Client {
-    pub fn new(base: &str, timeout: Duration, token: Option<String>) -> Result<Client, String> {
-        if base.starts_with("https://") {
-            return Err(format!("{base}: https is not supported: reach Prometheus over http (in-cluster, or through a local proxy)"));
+    pub fn new(base: &str, timeout: Duration, access: &Access) -> Result<Client, String> {
+        let https = base.starts_with("https://");
+        if !https && !base.starts_with("http://") {
+            return Err(format!("{base}: not an http:// or https:// URL"));
         }
-        if !base.starts_with("http://") {
-            return Err(format!("{base}: not an http:// URL"));
+        let mut agent = ureq::AgentBuilder::new().timeout(timeout);
+        if let Some(tls) = &access.tls {
+            agent = agent.tls_config(std::sync::Arc::clone(tls));
         }
         Ok(Client {
-            agent: ureq::AgentBuilder::new().timeout(timeout).build(),
+            agent: agent.build(),
             base: base.trim_end_matches('/').to_string(),
-            token,
+            token: access.token.clone(),
         })
     }
 

@@ -83,6 +83,28 @@ fn query(port: u16, q: &str) -> Option<serde_json::Value> {
 /// Starts Prometheus scraping the exporter every second and waits until it
 /// has a sample of `metric`.
 fn prometheus(exporter_port: u16, metric: &str) -> Prometheus {
+    let p = start_prometheus(exporter_port, None);
+    let start = Instant::now();
+    loop {
+        let v = query(p.port, metric);
+        if v.is_some_and(|v| {
+            v["data"]["result"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+        }) {
+            return p;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "Prometheus did not scrape the exporter in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Starts Prometheus scraping the exporter every second, serving its API
+/// with the given web configuration (TLS) if any; does not wait.
+fn start_prometheus(exporter_port: u16, web_config: Option<&str>) -> Prometheus {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
@@ -100,31 +122,20 @@ fn prometheus(exporter_port: u16, metric: &str) -> Prometheus {
             dir.path().join("data").display()
         ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .args(web_config.map(|w| {
+            let path = dir.path().join("web.yml");
+            std::fs::write(&path, w).unwrap();
+            format!("--web.config.file={}", path.display())
+        }))
         .arg("--log.level=error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let p = Prometheus {
+    Prometheus {
         child,
         port,
         _dir: dir,
-    };
-    let start = Instant::now();
-    loop {
-        let v = query(port, metric);
-        if v.is_some_and(|v| {
-            v["data"]["result"]
-                .as_array()
-                .is_some_and(|r| !r.is_empty())
-        }) {
-            return p;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "Prometheus did not scrape the exporter in 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -346,20 +357,20 @@ fn bad_options_are_errors() {
         (vec!["--actuator", "exec"], "needs the command"),
         (vec!["--pool", "nope"], "no pool `nope`"),
         (
-            vec!["--prometheus", "https://example.invalid", "--ticks", "1"],
-            "",
+            vec!["--prometheus", "ftp://127.0.0.1:9", "--ticks", "1"],
+            "not an http:// or https:// URL",
+        ),
+        (
+            vec!["--prometheus-ca", "missing.pem", "--ticks", "1"],
+            "missing.pem",
         ),
     ] {
         let mut a = vec!["run", p.to_str().unwrap()];
         a.extend(args);
         let o = scalepol(&a);
         let err = String::from_utf8_lossy(&o.stderr);
-        if words.is_empty() {
-            assert!(err.contains("https is not supported"), "{err}");
-        } else {
-            assert_eq!(o.status.code(), Some(2), "{err}");
-            assert!(err.contains(words), "{err}");
-        }
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(words), "{err}");
     }
 }
 
@@ -504,7 +515,7 @@ fn check_against_an_unreachable_server_reports_each_query() {
         "check",
         "--isolated",
         "--prometheus",
-        "https://prometheus.example",
+        "ftp://127.0.0.1:1",
         path.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
@@ -582,4 +593,120 @@ fn the_bearer_token_is_sent() {
         .unwrap()
         .iter()
         .any(|h| h == "Authorization: Bearer from-env"));
+}
+
+/// A CA and a certificate it signed for 127.0.0.1, as PEM files in `dir`:
+/// (ca.pem, server.pem, server-key.pem).
+fn certificates(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "scalepol test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, &ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server-key.pem"),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, server.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
+}
+
+/// `check --prometheus https://...` and `run` against a real Prometheus
+/// serving its API over TLS with a certificate from a private CA: trusted
+/// with `--prometheus-ca`, refused without it.
+#[test]
+fn https_with_a_private_ca() {
+    if !has_prometheus() {
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(certs.path());
+    let web = format!(
+        "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+        cert.display(),
+        key.display()
+    );
+    let body = Arc::new(Mutex::new(
+        "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name=\"m\",pod=\"a\"} 40\n".to_string(),
+    ));
+    let prom = start_prometheus(exporter(Arc::clone(&body)), Some(&web));
+    let url = format!("https://127.0.0.1:{}", prom.port);
+    let dir = tempfile::tempdir().unwrap();
+    let p = policy_file(
+        dir.path(),
+        prom.port,
+        "sum(vllm:num_requests_waiting{model_name=\"m\"})",
+        1,
+    );
+    let p = p.to_str().unwrap();
+    let ca = ca.to_str().unwrap();
+    // Until the first scrape, the query has no data; then nothing to report.
+    let start = Instant::now();
+    loop {
+        let o = scalepol(&[
+            "check",
+            "--isolated",
+            "--format",
+            "json",
+            "--prometheus",
+            &url,
+            "--prometheus-ca",
+            ca,
+            p,
+        ]);
+        let live: Vec<_> = findings(&o)
+            .into_iter()
+            .filter(|(c, _)| c.starts_with("SP08"))
+            .collect();
+        if live.is_empty() {
+            break;
+        }
+        // Not listening yet (SP0809), or not scraped yet (SP0810).
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{live:?}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Without the CA, the certificate is not trusted.
+    let o = scalepol(&[
+        "check",
+        "--isolated",
+        "--format",
+        "json",
+        "--prometheus",
+        &url,
+        p,
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(findings(&o).iter().any(|(c, _)| c == "SP0809"), "{text}");
+    assert!(text.to_lowercase().contains("certificate"), "{text}");
+    // The live loop reads the same server: 40 queued over 4 per replica.
+    let o = scalepol(&[
+        "run",
+        p,
+        "--prometheus",
+        &url,
+        "--prometheus-ca",
+        ca,
+        "--ticks",
+        "1",
+        "--interval",
+        "1s",
+        "--initial",
+        "1",
+    ]);
+    assert_eq!(desired(&o), [10], "{}", String::from_utf8_lossy(&o.stderr));
 }
