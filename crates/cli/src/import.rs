@@ -3,7 +3,10 @@
 use scalepol_targets::{import, yaml};
 use std::path::Path;
 
-pub fn run(file: &Path, out: &str) -> u8 {
+/// Imports every object of the file. What has no equivalent is listed as a
+/// note; such an import changes behaviour, so it writes nothing and exits 1
+/// unless `lossy`.
+pub fn run(file: &Path, out: &str, lossy: bool) -> u8 {
     // `-` reads standard input, as every other command does.
     let input = if file == Path::new("-") {
         crate::files::Input::Stdin
@@ -35,10 +38,17 @@ pub fn run(file: &Path, out: &str) -> u8 {
             }
         }
     }
+    let lost: usize = policies.iter().map(|p| p.notes.len()).sum();
     for p in &policies {
         for n in &p.notes {
             eprintln!("note: {}: not carried over: {n}", p.name);
         }
+    }
+    if lost > 0 && !lossy {
+        eprintln!(
+            "error: {shown}: {lost} setting(s) cannot be carried over, so the policy would scale differently; nothing was written (pass --lossy to write it anyway, with the notes as comments)"
+        );
+        return 1;
     }
     match (out, policies.as_slice()) {
         (_, []) => {

@@ -173,7 +173,9 @@ enum Command {
     ///
     /// One policy per object. With one object, the policy goes to stdout
     /// (or `--out FILE`); with several, `--out DIR` writes NAME.scalepol
-    /// each. What has no equivalent is listed and kept as a comment.
+    /// each. What has no equivalent is listed: such an import would scale
+    /// differently, so it writes nothing and exits 1 unless `--lossy` (then
+    /// the notes are kept as comments in the policy).
     ///
     /// Example:
     ///   scalepol import k8s/hpa.yaml > chat.scalepol
@@ -182,6 +184,11 @@ enum Command {
         /// A file (one object) or a directory (several); `-` for stdout.
         #[arg(long, short = 'o', default_value = "-")]
         out: String,
+        /// Write the policy even when some settings cannot be carried over
+        /// (they are listed as notes and as comments in the policy);
+        /// without it, such an import writes nothing and exits 1.
+        #[arg(long)]
+        lossy: bool,
     },
     /// Run the policies' `test` blocks through the decision engine.
     ///
@@ -434,7 +441,7 @@ fn main() -> ExitCode {
                 quiet,
             })
         }
-        Command::Import { file, out } => import::run(&file, &out),
+        Command::Import { file, out, lossy } => import::run(&file, &out, lossy),
         Command::Test {
             paths,
             engine,

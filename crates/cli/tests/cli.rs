@@ -463,13 +463,14 @@ fn compile_explain_shows_each_feature_on_each_target() {
 
 #[test]
 fn import_turns_manifests_into_policies() {
-    let o = run(
-        &[
-            "import",
-            "crates/targets/tests/schema-examples/keda-scaledobject-v1alpha1.valid.yaml",
-        ],
-        &root(),
-    );
+    // This object has settings with no equivalent: without --lossy the
+    // import refuses, writing nothing.
+    let example = "crates/targets/tests/schema-examples/keda-scaledobject-v1alpha1.valid.yaml";
+    let o = run(&["import", example], &root());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("pass --lossy"));
+    let o = run(&["import", "--lossy", example], &root());
     assert_eq!(o.status.code(), Some(0));
     let policy = stdout(&o);
     assert!(
@@ -511,12 +512,14 @@ fn import_turns_manifests_into_policies() {
         );
     std::fs::write(d.path().join("two.yaml"), two).unwrap();
     assert_eq!(
-        run(&["import", "two.yaml"], d.path()).status.code(),
+        run(&["import", "--lossy", "two.yaml"], d.path())
+            .status
+            .code(),
         Some(2)
     );
     std::fs::create_dir(d.path().join("out")).unwrap();
     assert_eq!(
-        run(&["import", "two.yaml", "--out", "out"], d.path())
+        run(&["import", "--lossy", "two.yaml", "--out", "out"], d.path())
             .status
             .code(),
         Some(0)
@@ -1646,4 +1649,77 @@ fn test_results_as_junit_and_json() {
     assert!(
         stdout(&o).contains("wrongly expects a jump ... FAILED\n    expected replicas 4, got 2")
     );
+}
+
+/// A ScaledObject with what the language cannot say (a formula, restoring
+/// the count on deletion, a custom HPA name) and cron triggers on hourly
+/// expressions: every loss is named, the import refuses without --lossy,
+/// and the cron expressions become schedules.
+#[test]
+fn import_names_every_loss_and_reads_cron_expressions() {
+    let so = r#"apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata:
+  name: batch
+  namespace: ml
+spec:
+  scaleTargetRef:
+    name: batch
+  minReplicaCount: 1
+  maxReplicaCount: 10
+  advanced:
+    restoreToOriginalReplicaCount: true
+    horizontalPodAutoscalerConfig:
+      name: custom-hpa
+    scalingModifiers:
+      formula: "(queue + running) / 2"
+      target: "4"
+  triggers:
+    - type: prometheus
+      name: queue
+      metadata:
+        serverAddress: http://prometheus:9090
+        query: sum(queue_depth)
+        threshold: "4"
+    - type: cron
+      name: half-past
+      metadata:
+        timezone: Europe/Paris
+        start: 30 * * * *
+        end: 45 * * * *
+        desiredReplicas: "3"
+    - type: cron
+      name: weekend
+      metadata:
+        timezone: UTC
+        start: 0 18 * * 5
+        end: 0 8 * * 1
+        desiredReplicas: "2"
+"#;
+    let d = temp_with(&[("so.yaml", so.as_bytes())]);
+    let o = run(&["import", "so.yaml"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for lost in [
+        "scalingModifiers (formula `(queue + running) / 2`)",
+        "restoreToOriginalReplicaCount",
+        "`custom-hpa`",
+        "`0 18 * * 5`..`0 8 * * 1`",
+    ] {
+        assert!(err.contains(lost), "{lost} is not named:\n{err}");
+    }
+    let o = run(&["import", "--lossy", "so.yaml"], d.path());
+    assert_eq!(o.status.code(), Some(0));
+    let policy = stdout(&o);
+    assert!(
+        policy.contains("schedule \"half-past\" cron \"30 * * * *\" for 15m tz \"Europe/Paris\""),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("// Not carried over: advanced.scalingModifiers"),
+        "{policy}"
+    );
+    let p = temp_with(&[("batch.scalepol", policy.as_bytes())]);
+    let o = run(&["check", "batch.scalepol"], p.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }

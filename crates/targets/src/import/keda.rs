@@ -48,6 +48,7 @@ impl Builder {
             self.notes
                 .push("initialCooldownPeriod was not imported".into());
         }
+        self.advanced(spec);
         self.annotations(doc);
         match spec.pointer("/advanced/horizontalPodAutoscalerConfig/behavior") {
             Some(b) => self.behavior(b),
@@ -55,6 +56,29 @@ impl Builder {
             None => self.scale.push("behavior legacy".into()),
         }
         self.finish("ScaledObject")
+    }
+
+    /// `spec.advanced` beyond the HPA's behavior: what has no equivalent is
+    /// named, never dropped in silence.
+    fn advanced(&mut self, spec: &Value) {
+        if let Some(m) = spec.pointer("/advanced/scalingModifiers") {
+            let formula = s(m, "/formula").unwrap_or("");
+            self.notes.push(format!(
+                "advanced.scalingModifiers (formula `{}`) was not imported: its triggers became independent targets where the largest proposal wins, a different autoscaler",
+                one_line(formula)
+            ));
+        }
+        if spec.pointer("/advanced/restoreToOriginalReplicaCount") == Some(&Value::Bool(true)) {
+            self.notes.push(
+                "advanced.restoreToOriginalReplicaCount was not imported: deleting the compiled ScaledObject leaves the workload at its current count".into(),
+            );
+        }
+        if let Some(n) = s(spec, "/advanced/horizontalPodAutoscalerConfig/name") {
+            self.notes.push(format!(
+                "the generated HPA's name `{}` was not imported: KEDA names it keda-hpa-<name>",
+                one_line(n)
+            ));
+        }
     }
 
     /// KEDA's pause and activation annotations as `target keda` options.
@@ -189,22 +213,19 @@ impl Builder {
     }
 
     /// A `cron` trigger as a schedule: the start, the length to the end, and
-    /// the floor (`desiredReplicas`).
+    /// the floor (`desiredReplicas`). Start and end may be any cron
+    /// expressions that differ only in their minute and hour (`0 8 * * 1-5`
+    /// to `0 18 * * 1-5`, or `30 * * * *` to `45 * * * *`).
     pub(super) fn cron(&mut self, t: &Value) {
         let md = &t["metadata"];
         let (Some(start), Some(end)) = (s(md, "/start"), s(md, "/end")) else {
             return;
         };
-        let minutes = |c: &str| -> Option<i64> {
-            let f: Vec<&str> = c.split_whitespace().collect();
-            Some(f.get(1)?.parse::<i64>().ok()? * 60 + f.first()?.parse::<i64>().ok()?)
-        };
-        let (Some(a), Some(b)) = (minutes(start), minutes(end)) else {
-            self.notes.push(format!("cron trigger `{start}`..`{end}` was not imported: start and end must be single times of day"));
+        let Some(minutes) = cron_length(start, end) else {
+            self.notes.push(format!("cron trigger `{}`..`{}` was not imported: its start and end differ in more than the minute and hour", one_line(start), one_line(end)));
             return;
         };
-        let length =
-            scalepol_compiler::units::Duration(((b - a).rem_euclid(24 * 60) * 60_000) as u64);
+        let length = scalepol_compiler::units::Duration((minutes * 60_000) as u64);
         let name = self.string(s(t, "/name").unwrap_or("schedule"), "the trigger's name");
         let floor = s(md, "/desiredReplicas").unwrap_or("1");
         if floor.parse::<u32>().is_err() {
@@ -220,5 +241,43 @@ impl Builder {
             "schedule {name} cron {start} for {length} tz {tz} {{\n    replicas {floor}..{}\n  }}",
             self.max
         ));
+    }
+}
+
+/// Minutes from a start occurrence to the next end occurrence, for cron
+/// expressions that share their day, month and weekday fields: a fixed hour
+/// on both (`0 8 * * *` to `30 17 * * *`), or the same hour pattern and a
+/// fixed minute (`30 * * * *` to `45 * * * *`).
+fn cron_length(start: &str, end: &str) -> Option<i64> {
+    let a: Vec<&str> = start.split_whitespace().collect();
+    let b: Vec<&str> = end.split_whitespace().collect();
+    if a.len() != 5 || b.len() != 5 || a[2..] != b[2..] {
+        return None;
+    }
+    let num = |f: &str| f.parse::<i64>().ok();
+    let (ma, mb) = (num(a[0])?, num(b[0])?);
+    let length = match (num(a[1]), num(b[1])) {
+        (Some(ha), Some(hb)) => (hb * 60 + mb - ha * 60 - ma).rem_euclid(24 * 60),
+        // Every hour the pattern names, from minute to minute.
+        (None, None) if a[1] == b[1] && mb > ma => mb - ma,
+        _ => return None,
+    };
+    // KEDA refuses a start equal to the end.
+    (length > 0).then_some(length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cron_length;
+
+    #[test]
+    fn cron_lengths() {
+        assert_eq!(cron_length("0 8 * * 1-5", "0 18 * * 1-5"), Some(600));
+        assert_eq!(cron_length("0 22 * * *", "0 6 * * *"), Some(480));
+        assert_eq!(cron_length("30 * * * *", "45 * * * *"), Some(15));
+        assert_eq!(cron_length("0 18 * * 5", "0 8 * * 1"), None);
+        assert_eq!(cron_length("45 * * * *", "30 * * * *"), None);
+        assert_eq!(cron_length("*/5 8 * * *", "0 9 * * *"), None);
+        assert_eq!(cron_length("0 8 * * *", "0 8 * * *"), None);
     }
 }
