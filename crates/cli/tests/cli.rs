@@ -1723,3 +1723,48 @@ spec:
     let o = run(&["check", "batch.scalepol"], p.path());
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+/// The inter-token advice is true: the checker's suggested batch size
+/// (SP0553) is what the simulator, on a real trace, finds meets the
+/// objective; the batch size it warns about misses it.
+#[test]
+fn the_simulator_agrees_with_the_inter_token_advice() {
+    let sim = |case: &str| {
+        let o = run(
+            &[
+                "simulate",
+                &format!("crates/compiler/tests/cases/{case}.scalepol"),
+                "--trace",
+                "traces/azure_llm_2023_conv.csv",
+                "--no-baselines",
+            ],
+            &root(),
+        );
+        String::from_utf8_lossy(&o.stderr).into_owned() + &stdout(&o)
+    };
+    let check = run(
+        &[
+            "check",
+            "--isolated",
+            "crates/compiler/tests/cases/itl_above_objective_fires.scalepol",
+        ],
+        &root(),
+    );
+    assert!(
+        stdout(&check).contains("declare `capacity 24 concurrent`"),
+        "{}",
+        stdout(&check)
+    );
+    let before = sim("itl_above_objective_fires");
+    assert!(
+        before.contains("13.3 ms between tokens")
+            && before.contains("objective under 10 ms: missed"),
+        "{before}"
+    );
+    // The _ok case is the same policy with the advice applied.
+    let after = sim("itl_within_objective_ok");
+    assert!(
+        after.contains("10.0 ms between tokens") && after.contains("objective under 10 ms: met"),
+        "{after}"
+    );
+}

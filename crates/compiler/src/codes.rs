@@ -541,6 +541,26 @@ reaches that ceiling, the pool never scales up on this target, however
 overloaded it is: requests queue while the count holds. Lower the target below
 ceiling / (1 + tolerance), or scale on the queue.";
 
+ITL_ABOVE_OBJECTIVE = "SP0553" Warning "itl-above-objective" "at full batch, a stream decodes slower than the inter-token objective"
+"A replica's token rate is shared by the requests it decodes at once. With
+`capacity 2400 tokens/s` and `capacity 32 concurrent`, each of 32 streams gets 75
+tokens/s at full batch: 13.3 ms between tokens. An `itl p95 < 10ms` objective
+then fails whenever the pool is busy, whatever the autoscaler does; the help
+gives the batch size that meets it (`capacity 24 concurrent`: 24 / 2400 s = 10 ms).
+
+    slo { itl p95 < 10ms }
+    pool l4: gpu { capacity 32 concurrent, capacity 2400 tokens/s }   // 13.3 ms
+    pool l4: gpu { capacity 24 concurrent, capacity 2400 tokens/s }   // 10 ms";
+
+THROUGHPUT_UNREACHABLE = "SP0554" Error "throughput-unreachable" "the pools at their maxima generate fewer tokens per second than the objective"
+"`throughput >= N tokens/s` asks the policy to be able to generate N output tokens
+per second. Each pool's maximum replicas times its `capacity ... tokens/s` is
+what it can generate; below the objective, no scaling meets it.
+
+    slo { throughput >= 20000 tokens/s }
+    pool l4: gpu { replicas 1..8, capacity 2400 tokens/s }    // 19,200 tokens/s: wrong
+    pool l4: gpu { replicas 1..9, capacity 2400 tokens/s }    // 21,600 tokens/s: right";
+
 RULE_OUTSIDE_POOL = "SP0574" Warning (Preview) "rule-outside-pool-range" "a rule's bound lies outside the pool's range"
 "A rule's `replicas >= N` above the pool's maximum can never hold (the pool
 stays at its maximum, and the rule reads as a promise it cannot keep); a

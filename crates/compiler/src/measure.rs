@@ -87,7 +87,7 @@ pub fn replica_rate(p: &Policy, pool: &Pool) -> Option<ReplicaRate> {
         return None;
     }
     let conc = cap(CapacityUnit::Concurrent)?;
-    let latency = p.slo.as_ref()?.latency.as_ref()?;
+    let latency = p.slo.as_ref()?.objective()?;
     let service = latency.threshold.secs_f64() * SERVICE_SHARE_OF_LATENCY;
     (service > 0.0).then(|| {
         let rate = conc / service;

@@ -212,6 +212,16 @@ pub struct Vertical {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Slo {
     pub latency: Option<LatencyObjective>,
+    /// Time to first token (LLM pools): queueing and prefill.
+    #[serde(default)]
+    pub ttft: Option<LatencyObjective>,
+    /// Inter-token latency (LLM pools): the time between output tokens of
+    /// one stream while it decodes.
+    #[serde(default)]
+    pub itl: Option<LatencyObjective>,
+    /// Output tokens per second the pool must be able to generate.
+    #[serde(default)]
+    pub throughput: Option<Valued<f64>>,
     /// Fraction of one, e.g. 0.999.
     pub availability: Option<Valued<f64>>,
     /// Declared peak demand, requests per second.
@@ -219,6 +229,15 @@ pub struct Slo {
     /// Request timeout (clients give up after it).
     pub timeout: Option<Valued<Duration>>,
     pub span: Span,
+}
+
+impl Slo {
+    /// The objective on a request's wait for its answer: `latency`, or for
+    /// an LLM pool that declares only `ttft`, the time to first token (the
+    /// simulator measures an LLM request's latency to its first token).
+    pub fn objective(&self) -> Option<&LatencyObjective> {
+        self.latency.as_ref().or(self.ttft.as_ref())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -138,6 +138,18 @@ pub const SLO: Block = Block {
     settings: &[
         s("latency", "a latency objective: `latency p95 < 2s`"),
         s(
+            "ttft",
+            "an LLM pool's time to first token (queueing and prefill): `ttft p95 < 500ms`",
+        ),
+        s(
+            "itl",
+            "an LLM pool's inter-token latency while a stream decodes: `itl p95 < 50ms`",
+        ),
+        s(
+            "throughput",
+            "the output tokens per second the pool must be able to generate: `throughput >= 2000 tokens/s`",
+        ),
+        s(
             "availability",
             "the share of requests served: `availability >= 99.9%`",
         ),

@@ -162,10 +162,17 @@ pub fn simulate_with_progress(
     let demand = Demand::of(arrivals.clone(), duration, &model);
     let peak = demand.peak_rps();
     let signals = signals_for(p, pool, &o.signals)?;
+    // An LLM request's latency is its time to first token: `ttft` first.
     let objective = p
         .slo
         .as_ref()
-        .and_then(|s| s.latency.as_ref())
+        .and_then(|s| {
+            if model.first_token() {
+                s.ttft.as_ref().or(s.latency.as_ref())
+            } else {
+                s.objective()
+            }
+        })
         .map(|l| Objective {
             percentile: l.percentile,
             threshold_ms: l.threshold.secs_f64() * 1e3,
@@ -270,7 +277,8 @@ pub fn simulate_with_progress(
         runs[0].captured_share = captured(&runs[0], &runs[1], &o);
         oracle = Some(o);
     }
-    let notes = notes(p, &runs, objective.as_ref());
+    let mut notes = notes(p, &runs, objective.as_ref());
+    notes.extend(token_notes(p, &model, &runs[0]));
     let (start, settle_s) = (
         if o.initial.is_some() {
             format!("the policy at {policy_initial} replicas (--initial)")
@@ -388,6 +396,33 @@ fn notes(p: &Policy, runs: &[report::Run], objective: Option<&Objective>) -> Vec
             "the policy misses its availability objective: {} of requests within the latency objective, {} asked",
             pct(got),
             pct(want)
+        ));
+    }
+    out
+}
+
+/// How the run meets the token objectives: the inter-token latency of the
+/// serving model (a slot's share of the replica's token rate) and the token
+/// rate at the most replicas the policy reached.
+fn token_notes(p: &Policy, model: &ServingModel, run: &report::Run) -> Vec<String> {
+    let (Some(slo), serving::Service::Tokens { rate, slots, .. }) = (&p.slo, model.service) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(itl) = &slo.itl {
+        let gap = 1e3 / rate;
+        let limit = itl.threshold.secs_f64() * 1e3;
+        let verdict = if gap <= limit { "met" } else { "missed" };
+        out.push(format!(
+            "inter-token latency: {gap:.1} ms between tokens for a stream (each of {slots} slots decodes at {rate:.1} tokens/s); objective under {limit} ms: {verdict}"
+        ));
+    }
+    if let Some(t) = &slo.throughput {
+        let reach = rate * f64::from(slots) * f64::from(run.max_replicas);
+        let verdict = if reach >= t.value { "met" } else { "missed" };
+        out.push(format!(
+            "throughput: at its most ({} replicas) the policy could generate {reach:.0} tokens/s; objective {} tokens/s: {verdict}",
+            run.max_replicas, t.value
         ));
     }
     out

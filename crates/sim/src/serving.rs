@@ -66,10 +66,8 @@ impl ServingModel {
         }
         // Without a declared rate, a quarter of the latency objective (a
         // request served well inside it), or one second.
-        let default_service = || match (
-            o.service_time,
-            p.slo.as_ref().and_then(|s| s.latency.as_ref()),
-        ) {
+        let default_service = || match (o.service_time, p.slo.as_ref().and_then(|s| s.objective()))
+        {
             (Some(s), _) => (s, "--service-time".to_string()),
             (None, Some(l)) => (
                 l.threshold.secs_f64() * scalepol_compiler::measure::SERVICE_SHARE_OF_LATENCY,

@@ -26,7 +26,7 @@
 
 (node
   keyword: (identifier) @keyword
-  (#any-of? @keyword "accelerator" "at" "availability" "behavior" "budget" "by" "capacity" "code" "cooldown" "cost" "down" "drain" "expect" "fallback" "given" "guardrail" "interval" "latency" "level" "message" "metrics" "on" "peak" "quota" "replicas" "require" "rule" "rules" "scale_to_zero" "schedule" "select" "severity" "slo" "spot" "stabilize" "target" "test" "timeout" "tolerance" "up" "vertical" "warmup" "workload"))
+  (#any-of? @keyword "accelerator" "at" "availability" "behavior" "budget" "by" "capacity" "code" "cooldown" "cost" "down" "drain" "expect" "fallback" "given" "guardrail" "interval" "itl" "latency" "level" "message" "metrics" "on" "peak" "quota" "replicas" "require" "rule" "rules" "scale_to_zero" "schedule" "select" "severity" "slo" "spot" "stabilize" "target" "test" "throughput" "timeout" "tolerance" "ttft" "up" "vertical" "warmup" "workload"))
 
 ((identifier) @keyword.modifier
   (#any-of? @keyword.modifier "activate" "after" "as" "aws" "cloudwatch" "concurrent" "cpu" "cron" "current" "daily" "deployment" "disabled" "enforce" "every" "extends" "external" "failures" "for" "gpu" "hpa" "inferenceservice" "keda" "kserve" "least" "legacy" "max" "memory" "min" "monthly" "most" "per" "percent" "prometheus" "replica" "req/s" "statefulset" "tokens/s" "total" "tz" "vpa" "warn" "when"))

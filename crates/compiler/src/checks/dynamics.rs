@@ -60,7 +60,7 @@ fn cold_start(p: &Policy, pool: &Pool, s: &Scaling, out: &mut Vec<Diagnostic>) {
         return;
     }
     let warmup = pool.warmup.value;
-    if let Some(lat) = p.slo.as_ref().and_then(|x| x.latency.as_ref()) {
+    if let Some(lat) = p.slo.as_ref().and_then(|x| x.objective()) {
         if warmup > lat.threshold {
             out.push(
                 Diagnostic::new(code::COLD_START, FileId(0), pool.replicas.span, format!(

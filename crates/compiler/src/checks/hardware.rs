@@ -166,7 +166,7 @@ fn capacity(p: &Policy, pool: &Pool, out: &mut Vec<Diagnostic>) {
 }
 
 fn spot(p: &Policy, pool: &Pool, out: &mut Vec<Diagnostic>) {
-    let latency = p.slo.as_ref().and_then(|s| s.latency.as_ref());
+    let latency = p.slo.as_ref().and_then(|s| s.objective());
     let span = pool.spot.span().unwrap_or(pool.name_span);
     if pool.spot.value >= 1.0 && latency.is_some() {
         out.push(

@@ -7,6 +7,7 @@ mod cost;
 mod dynamics;
 mod hardware;
 mod schedules;
+mod tokens;
 mod week;
 
 pub use catalogue::{Accelerator, ACCELERATORS};
@@ -24,5 +25,6 @@ pub fn run(p: &Policy) -> Vec<Diagnostic> {
     dynamics::check(p, &mut out);
     hardware::check(p, &queries, &mut out);
     schedules::check(p, &weeks, &mut out);
+    tokens::check(p, &mut out);
     out
 }

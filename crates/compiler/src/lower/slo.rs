@@ -1,4 +1,4 @@
-//! `slo { latency, availability, peak, timeout }`.
+//! `slo { latency, ttft, itl, throughput, availability, peak, timeout }`.
 
 use super::shared::positive;
 use super::{Ctx, Seen};
@@ -13,6 +13,9 @@ use crate::vocabulary::SLO;
 pub(super) fn lower_slo(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Slo> {
     let mut slo = Slo {
         latency: None,
+        ttft: None,
+        itl: None,
+        throughput: None,
         availability: None,
         peak_rps: None,
         timeout: None,
@@ -25,6 +28,9 @@ pub(super) fn lower_slo(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Slo>
         }
         match n.keyword.as_str() {
             "latency" => slo.latency = lower_latency(ctx, file, n),
+            "ttft" => slo.ttft = lower_latency(ctx, file, n),
+            "itl" => slo.itl = lower_latency(ctx, file, n),
+            "throughput" => slo.throughput = lower_throughput(ctx, file, n),
             "availability" => {
                 let mut a = ctx.args(n, file, "availability >= 99.9%");
                 if !a.eat_op(Op::Ge) {
@@ -96,8 +102,40 @@ pub(super) fn lower_slo(ctx: &mut Ctx, file: FileId, node: &Node) -> Option<Slo>
     Some(slo)
 }
 
+/// `throughput >= 2000 tokens/s`.
+fn lower_throughput(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<Valued<f64>> {
+    let mut a = ctx.args(n, file, "throughput >= N tokens/s");
+    if !a.eat_op(Op::Ge) {
+        a.op(&mut ctx.sink, Op::Ge);
+        return None;
+    }
+    let q = a.quantity(&mut ctx.sink, "a token rate")?;
+    a.end(&mut ctx.sink);
+    if q.class() != args::UnitClass::Tokens {
+        ctx.push(args::unit_mismatch(
+            file,
+            &q,
+            "throughput",
+            args::UnitClass::Tokens,
+            "2000 tokens/s",
+        ));
+        return None;
+    }
+    if q.value <= 0.0 {
+        ctx.push(args::negative(file, q.span, "a token rate"));
+        return None;
+    }
+    Some(ctx.valued(q.value, file, q.span))
+}
+
+/// `latency pNN < DURATION`, and `ttft` and `itl` in the same shape.
 pub(super) fn lower_latency(ctx: &mut Ctx, file: FileId, n: &Node) -> Option<LatencyObjective> {
-    let mut a = ctx.args(n, file, "latency pNN < DURATION");
+    let shape = match n.keyword.as_str() {
+        "ttft" => "ttft pNN < DURATION",
+        "itl" => "itl pNN < DURATION",
+        _ => "latency pNN < DURATION",
+    };
+    let mut a = ctx.args(n, file, shape);
     let (pw, pspan) = a.word(&mut ctx.sink, "a percentile like `p95`")?;
     let pct = pw
         .strip_prefix('p')
