@@ -1,6 +1,7 @@
 //! Hover: what a keyword means, a value in base units, a metric's query, a
 //! pool's worst-case cost, the defaults in force and where they come from,
-//! and the explanation of a diagnostic under the cursor.
+//! a serving metric inside a query (from the catalogue), and the
+//! explanation of a diagnostic under the cursor.
 
 use crate::analysis::{arg_at, path_at, word_at, Analysis};
 use scalepol_compiler::checks::catalogue;
@@ -64,6 +65,10 @@ fn symbol(a: &Analysis, offset: usize) -> Option<(String, Span)> {
         ArgKind::Str(s) if node.keyword == "accelerator" => accelerator(s),
         ArgKind::Str(s) if node.keyword == "schedule" && s.contains('/') => {
             Some(format!("time zone `{s}`"))
+        }
+        ArgKind::Code(_) if parent.is_some_and(|p| p.keyword == "metrics") => {
+            let (s, w) = metric_name_at(text, offset)?;
+            return serving_metric(w).map(|t| (t, s));
         }
         ArgKind::Code(_) => {
             let (s, w) = word_at(text, offset)?;
@@ -233,6 +238,59 @@ fn cel_word(a: &Analysis, w: &str) -> Option<String> {
         Some(v) => Some(format!("`{}` ({}): {}", v.name, v.ty, v.doc)),
         None => name_info(a, w).map(|t| format!("{t}\n\n(a `double` in CEL)")),
     }
+}
+
+/// The Prometheus metric name under the cursor (letters, digits, `_`, `:`).
+fn metric_name_at(text: &str, offset: usize) -> Option<(Span, &str)> {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let start = text[..offset.min(text.len())]
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_name(*c))
+        .last()
+        .map_or(offset, |(i, _)| i);
+    let end = text[start..]
+        .char_indices()
+        .find(|(_, c)| !is_name(*c))
+        .map_or(text.len(), |(i, _)| start + i);
+    (end > start).then(|| (Span::new(start, end), &text[start..end]))
+}
+
+/// A serving metric from the catalogue: what it is, and whether it is
+/// still emitted.
+fn serving_metric(name: &str) -> Option<String> {
+    use scalepol_compiler::queries::catalogue::{self, Kind};
+    let f = catalogue::find(name)?;
+    let m = f.metric;
+    let kind = match m.kind {
+        Kind::Counter => "counter",
+        Kind::Gauge => "gauge",
+        Kind::Histogram => "histogram",
+    };
+    let mut out = format!(
+        "`{}`: {} {kind}, {}: {}",
+        m.name,
+        f.engine.engine,
+        format!("{:?}", m.unit).to_lowercase(),
+        m.help
+    );
+    if !f.engine.identity.is_empty() {
+        let labels: Vec<String> = f.engine.identity.iter().map(|l| format!("`{l}`")).collect();
+        out.push_str(&format!("\n\nLabels naming the model or workload: {}", labels.join(", ")));
+    }
+    if let Some(d) = &m.deprecated {
+        out.push_str(&format!("\n\n**Deprecated** in {} {d}", f.engine.engine));
+        if let Some(r) = &m.removed {
+            out.push_str(&format!(", no longer emitted since {r}"));
+        }
+        if let Some(r) = &m.replacement {
+            out.push_str(&format!(": use `{r}`"));
+        }
+        if let Some(s) = &m.source {
+            out.push_str(&format!(" ({s})"));
+        }
+    }
+    Some(out)
 }
 
 fn accelerator(name: &str) -> Option<String> {
