@@ -6,48 +6,9 @@
 //! on the command line win over the file.
 
 use scalepol_compiler::org::Level;
-use scalepol_compiler::Severity;
-use serde::Deserialize;
-use std::collections::BTreeMap;
+use scalepol_compiler::project::{self, Compile, Deny};
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
-
-pub const FILE_NAME: &str = "scalepol.toml";
-
-/// The file as written. Unknown keys are errors: a misspelt `exclude` must
-/// not silently check the fixtures it was meant to skip.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct File {
-    /// What `check`, `fmt`, `compile` and `test` work on when given no paths.
-    #[serde(default)]
-    paths: Vec<PathBuf>,
-    /// gitignore-style patterns left out of directory walks (on top of
-    /// .gitignore); a file named on the command line is still read.
-    #[serde(default)]
-    exclude: Vec<String>,
-    rules: Option<PathBuf>,
-    deny: Option<Deny>,
-    #[serde(default)]
-    levels: BTreeMap<String, String>,
-    #[serde(default)]
-    compile: Compile,
-}
-
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-enum Deny {
-    Warnings,
-}
-
-/// `[compile]`
-#[derive(Debug, Default, Deserialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Compile {
-    pub out: Option<PathBuf>,
-    pub target: Option<String>,
-    pub k8s_version: Option<String>,
-}
 
 /// The configuration in force, with paths resolved against the working
 /// directory.
@@ -76,7 +37,10 @@ pub fn load(explicit: Option<&Path>, isolated: bool) -> Result<(), String> {
         Project::default()
     } else {
         let cwd = std::env::current_dir().map_err(|e| format!("working directory: {e}"))?;
-        match explicit.map(|f| cwd.join(f)).or_else(|| find(&cwd)) {
+        match explicit
+            .map(|f| cwd.join(f))
+            .or_else(|| project::find(&cwd))
+        {
             Some(file) => read(&file, &cwd)?,
             None => Project::default(),
         }
@@ -86,16 +50,9 @@ pub fn load(explicit: Option<&Path>, isolated: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn find(cwd: &Path) -> Option<PathBuf> {
-    cwd.ancestors()
-        .map(|d| d.join(FILE_NAME))
-        .find(|f| f.is_file())
-}
-
 fn read(file: &Path, cwd: &Path) -> Result<Project, String> {
     let shown = relative_to(file, cwd);
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", shown.display()))?;
-    let parsed: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", shown.display()))?;
+    let parsed = project::read(file, &shown)?;
     let dir = file.parent().unwrap_or(Path::new("."));
     let dir_shown = shown.parent().unwrap_or(Path::new("")).to_path_buf();
     let at = |p: &Path| -> PathBuf {
@@ -106,11 +63,8 @@ fn read(file: &Path, cwd: &Path) -> Result<Project, String> {
         }
     };
     let levels = parsed
-        .levels
-        .iter()
-        .map(|(code, level)| parse_level(code, level))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{}: [levels] {e}", shown.display()))?;
+        .levels()
+        .map_err(|e| format!("{}: {e}", shown.display()))?;
     let exclude =
         excludes(dir, &parsed.exclude).map_err(|e| format!("{}: {e}", shown.display()))?;
     let mut compile = parsed.compile;
@@ -123,24 +77,6 @@ fn read(file: &Path, cwd: &Path) -> Result<Project, String> {
         compile,
         exclude,
     })
-}
-
-fn parse_level(code: &str, level: &str) -> Result<(&'static str, Level), String> {
-    let info = scalepol_compiler::codes::lookup(code).ok_or_else(|| {
-        format!("`{code}` is not a diagnostic code or name (`scalepol explain` lists them)")
-    })?;
-    let level = match level {
-        "allow" => Level::Allow,
-        "note" => Level::Set(Severity::Note),
-        "warning" | "warn" => Level::Set(Severity::Warning),
-        "error" | "deny" => Level::Set(Severity::Error),
-        other => {
-            return Err(format!(
-                "{code} = \"{other}\": a level is allow, note, warning or error"
-            ))
-        }
-    };
-    Ok((info.code, level))
 }
 
 fn excludes(
@@ -235,16 +171,5 @@ mod tests {
         );
         assert_eq!(normalise(Path::new("a/../b")), PathBuf::from("b"));
         assert_eq!(normalise(Path::new("")), PathBuf::from("."));
-    }
-
-    #[test]
-    fn levels_name_known_codes() {
-        assert!(parse_level("SP0532", "allow").is_ok());
-        assert!(parse_level("SP9999", "allow")
-            .unwrap_err()
-            .contains("not a diagnostic code"));
-        assert!(parse_level("SP0532", "loud")
-            .unwrap_err()
-            .contains("allow, note"));
     }
 }

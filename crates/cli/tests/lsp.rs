@@ -816,3 +816,45 @@ fn the_transport_flags_clients_pass_are_accepted() {
         assert!(r.get("error").is_none(), "{args:?}: {r}");
     }
 }
+
+/// The server applies the project's levels (scalepol.toml, found from the
+/// document's folder upward) as `scalepol check` does: the editor shows
+/// what CI will say.
+#[test]
+fn the_project_levels_apply_in_the_editor() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("policies")).unwrap();
+    let text = "policy svc {\n  workload deployment \"ml/svc\"\n  pool main: cpu {\n    replicas 1..4\n  }\n  metrics prometheus \"http://p\" {\n    spare = `sum(x)`\n  }\n  scale {\n    on cpu target 70%\n  }\n}\n";
+    let path = root.join("policies/svc.scalepol");
+    std::fs::write(&path, text).unwrap();
+    let uri = url(&path);
+    let severity_of_unused = |c: &mut Client| -> Option<i64> {
+        let diags = c.open(&uri, text);
+        diags
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["code"] == "SP0220")
+            .map(|d| d["severity"].as_i64().unwrap())
+    };
+    let mut c = Client::start(root);
+    assert_eq!(severity_of_unused(&mut c), Some(2), "a warning by default");
+    c.stop();
+    std::fs::write(
+        root.join("scalepol.toml"),
+        "[levels]\nunused-metric = \"error\"\n",
+    )
+    .unwrap();
+    let mut c = Client::start(root);
+    assert_eq!(
+        severity_of_unused(&mut c),
+        Some(1),
+        "an error in this project"
+    );
+    c.stop();
+    std::fs::write(root.join("scalepol.toml"), "[levels]\nSP0220 = \"allow\"\n").unwrap();
+    let mut c = Client::start(root);
+    assert_eq!(severity_of_unused(&mut c), None, "allowed in this project");
+    c.stop();
+}

@@ -17,6 +17,7 @@ pub mod lower;
 pub mod measure;
 pub mod model;
 pub mod org;
+pub mod project;
 pub mod queries;
 pub mod render;
 pub mod render_ci;

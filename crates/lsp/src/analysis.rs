@@ -33,7 +33,11 @@ impl Analysis {
         loader: &dyn Loader,
         previous: Option<&Analysis>,
     ) -> Analysis {
-        let checked = check_source(name, &text.text, loader);
+        let mut checked = check_source(name, &text.text, loader);
+        // The project's levels (scalepol.toml), as `scalepol check` applies
+        // them: the editor shows what CI will say.
+        let levels = scalepol_compiler::project::levels_for(std::path::Path::new(name));
+        scalepol_compiler::org::apply_levels(&mut checked.diagnostics, &levels);
         let (document, document_text) = match checked.document {
             Some(d) => (Some(d), Some(text.clone())),
             None => (

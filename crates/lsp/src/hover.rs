@@ -276,7 +276,10 @@ fn serving_metric(name: &str) -> Option<String> {
     );
     if !f.engine.identity.is_empty() {
         let labels: Vec<String> = f.engine.identity.iter().map(|l| format!("`{l}`")).collect();
-        out.push_str(&format!("\n\nLabels naming the model or workload: {}", labels.join(", ")));
+        out.push_str(&format!(
+            "\n\nLabels naming the model or workload: {}",
+            labels.join(", ")
+        ));
     }
     if let Some(d) = &m.deprecated {
         out.push_str(&format!("\n\n**Deprecated** in {} {d}", f.engine.engine));

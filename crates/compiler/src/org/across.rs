@@ -219,7 +219,9 @@ fn quotas(checked: &[Checked], r: &mut OrgRules) {
     }
 }
 
-fn apply_levels(diagnostics: &mut Vec<Diagnostic>, levels: &[(&'static str, Level)]) {
+/// Sets each diagnostic's severity from the last level given for its code,
+/// dropping those at `allow`.
+pub fn apply_levels(diagnostics: &mut Vec<Diagnostic>, levels: &[(&'static str, Level)]) {
     diagnostics.retain_mut(|d| match levels.iter().rev().find(|(c, _)| *c == d.code) {
         Some((_, Level::Allow)) => false,
         Some((_, Level::Set(s))) => {

@@ -19,7 +19,7 @@ use scalepol_syntax::{Node, Op, Span};
 use std::collections::{BTreeMap, HashSet};
 
 mod across;
-pub use across::check_set;
+pub use across::{apply_levels, check_set};
 use std::sync::Mutex;
 
 /// What a `level` line does to a code.
