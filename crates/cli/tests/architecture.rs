@@ -56,17 +56,11 @@ fn top_level_items(cell: &str) -> Vec<String> {
     items
 }
 
-/// Each workspace crate's normal (not dev, not build) dependencies, with
-/// the workspace's own crates by their short name (`scalepol-sim` is `sim`).
-fn metadata() -> Vec<(String, String, BTreeSet<String>)> {
+/// `cargo metadata` of the workspace, offline, with `extra` arguments.
+fn cargo_metadata(extra: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(extra)
         .current_dir(root())
         .output()
         .expect("cargo metadata runs");
@@ -75,7 +69,13 @@ fn metadata() -> Vec<(String, String, BTreeSet<String>)> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Each workspace crate's normal (not dev, not build) dependencies, with
+/// the workspace's own crates by their short name (`scalepol-sim` is `sim`).
+fn metadata() -> Vec<(String, String, BTreeSet<String>)> {
+    let v = cargo_metadata(&["--no-deps"]);
     let root = root().canonicalize().unwrap();
     v["packages"]
         .as_array()
@@ -165,17 +165,7 @@ fn the_code_groups_match_the_registry() {
 /// claim in Cargo.toml and the README stays true.
 #[test]
 fn the_declared_rust_version_covers_every_dependency() {
-    let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline", "--locked"])
-        .current_dir(root())
-        .output()
-        .expect("cargo metadata runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = cargo_metadata(&["--locked"]);
     // `1.89` and `1.89.0` are the same version.
     let parse = |s: &str| -> Vec<u32> {
         let mut v: Vec<u32> = s.split('.').map(|x| x.parse().unwrap_or(0)).collect();

@@ -162,6 +162,12 @@ fn is_ident(c: char) -> bool {
 
 /// The identifier around `offset` in `text`.
 pub fn word_at(text: &str, offset: usize) -> Option<(Span, &str)> {
+    run_at(text, offset, is_ident)
+}
+
+/// The run of characters that `part` accepts around `offset` in `text`
+/// (a policy's names, or a Prometheus metric name inside a query).
+pub fn run_at(text: &str, offset: usize, part: impl Fn(char) -> bool) -> Option<(Span, &str)> {
     let offset = offset.min(text.len());
     if !text.is_char_boundary(offset) {
         return None;
@@ -171,10 +177,10 @@ pub fn word_at(text: &str, offset: usize) -> Option<(Span, &str)> {
     let start = text[..offset]
         .char_indices()
         .rev()
-        .find(|(_, c)| !is_ident(*c))
+        .find(|(_, c)| !part(*c))
         .map_or(0, |(i, c)| i + c.len_utf8());
     let end = text[offset..]
-        .find(|c: char| !is_ident(c))
+        .find(|c: char| !part(c))
         .map_or(text.len(), |i| offset + i);
     (start < end).then(|| (Span::new(start, end), &text[start..end]))
 }

@@ -3,7 +3,7 @@
 //! a serving metric inside a query (from the catalogue), and the
 //! explanation of a diagnostic under the cursor.
 
-use crate::analysis::{arg_at, path_at, word_at, Analysis};
+use crate::analysis::{arg_at, path_at, run_at, word_at, Analysis};
 use scalepol_compiler::checks::catalogue;
 use scalepol_compiler::model::{Origin, Pool, Scaling, Valued};
 use scalepol_compiler::units;
@@ -67,7 +67,10 @@ fn symbol(a: &Analysis, offset: usize) -> Option<(String, Span)> {
             Some(format!("time zone `{s}`"))
         }
         ArgKind::Code(_) if parent.is_some_and(|p| p.keyword == "metrics") => {
-            let (s, w) = metric_name_at(text, offset)?;
+            // A Prometheus metric name: letters, digits, `_` and `:`.
+            let (s, w) = run_at(text, offset, |c| {
+                c.is_ascii_alphanumeric() || c == '_' || c == ':'
+            })?;
             return serving_metric(w).map(|t| (t, s));
         }
         ArgKind::Code(_) => {
@@ -238,22 +241,6 @@ fn cel_word(a: &Analysis, w: &str) -> Option<String> {
         Some(v) => Some(format!("`{}` ({}): {}", v.name, v.ty, v.doc)),
         None => name_info(a, w).map(|t| format!("{t}\n\n(a `double` in CEL)")),
     }
-}
-
-/// The Prometheus metric name under the cursor (letters, digits, `_`, `:`).
-fn metric_name_at(text: &str, offset: usize) -> Option<(Span, &str)> {
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
-    let start = text[..offset.min(text.len())]
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| is_name(*c))
-        .last()
-        .map_or(offset, |(i, _)| i);
-    let end = text[start..]
-        .char_indices()
-        .find(|(_, c)| !is_name(*c))
-        .map_or(text.len(), |(i, _)| start + i);
-    (end > start).then(|| (Span::new(start, end), &text[start..end]))
 }
 
 /// A serving metric from the catalogue: what it is, and whether it is
