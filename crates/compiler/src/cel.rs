@@ -57,6 +57,7 @@ pub fn check_condition(
         metrics,
         reads: Vec::new(),
         failed: false,
+        formula: false,
     };
     let ty = checker.check(&expr);
     let reads = std::mem::take(&mut checker.reads);
@@ -79,6 +80,55 @@ pub fn check_condition(
         }
     }
     Some(reads)
+}
+
+/// Checks a formula (`on formula `EXPR``): a number computed from the
+/// declared metrics. Not from the built-in utilisations (the HPA and KEDA
+/// read those per pod, apart from every other metric, and KEDA leaves them
+/// out of a formula's variables) nor from the rule variables (a formula is
+/// a metric: it must not change with the clock or the replica count).
+/// Returns the metrics it reads, or `None` after reporting why it cannot run.
+pub fn check_formula(
+    ctx: &mut Ctx,
+    file: FileId,
+    src: &str,
+    span: Span,
+    metrics: &[Metric],
+) -> Option<Vec<String>> {
+    let inner = Span::new(span.start + 1, span.end - 1);
+    let expr = parse_guarded(ctx, file, src, inner)?;
+    let mut checker = Checker {
+        ctx,
+        file,
+        src,
+        span: inner,
+        metrics,
+        reads: Vec::new(),
+        failed: false,
+        formula: true,
+    };
+    let ty = checker.check(&expr);
+    let reads = std::mem::take(&mut checker.reads);
+    if checker.failed {
+        return None;
+    }
+    match ty {
+        Some(Type::Double | Type::Int) => Some(reads),
+        Some(ty) => {
+            ctx.push(
+                Diagnostic::new(
+                    code::CEL_TYPE,
+                    file,
+                    inner,
+                    format!("this formula is {}, not a number", article(ty)),
+                )
+                .label(format!("{} value", ty.name()))
+                .help("a formula computes the value to hold at the target: `(queue_depth + 2.0 * running) / 3.0`; for a choice, `running > 8.0 ? running : queue_depth`"),
+            );
+            None
+        }
+        None => None,
+    }
 }
 
 /// Applies the limits, then parses behind `catch_unwind`.
@@ -192,9 +242,20 @@ struct Checker<'a, 'c> {
     metrics: &'a [Metric],
     reads: Vec<String>,
     failed: bool,
+    /// A formula reads declared metrics only, and must be a number.
+    formula: bool,
 }
 
 impl Checker<'_, '_> {
+    /// What is being checked, for messages.
+    fn what(&self) -> &'static str {
+        if self.formula {
+            "formulas"
+        } else {
+            "rule conditions"
+        }
+    }
+
     fn error(&mut self, d: Diagnostic) {
         self.failed = true;
         self.ctx.push(d);
@@ -214,7 +275,7 @@ impl Checker<'_, '_> {
             Expr::Literal(v) => self.literal(v),
             Expr::Call(call) => self.call(call),
             _ => {
-                let d = Diagnostic::new(code::CEL_UNSUPPORTED, self.file, self.span, "lists, maps, field selection and macros are not supported in rule conditions")
+                let d = Diagnostic::new(code::CEL_UNSUPPORTED, self.file, self.span, format!("lists, maps, field selection and macros are not supported in {}", self.what()))
                     .label("unsupported")
                     .help("use metrics, numbers, comparisons, `&&`, `||`, `!`, `? :` and double/int/min/max");
                 self.error(d);
@@ -227,15 +288,28 @@ impl Checker<'_, '_> {
         if !self.reads.iter().any(|r| r == name) {
             self.reads.push(name.to_string());
         }
-        if self.metrics.iter().any(|m| m.name == name) {
+        let declared = self.metrics.iter().find(|m| m.name == name);
+        if self.formula {
+            if let Some((why, label, help)) = not_in_formula(name, declared) {
+                let d = Diagnostic::new(
+                    code::CEL_UNSUPPORTED,
+                    self.file,
+                    self.ident_span(name),
+                    format!("a formula cannot read `{name}`: {why}"),
+                )
+                .label(label)
+                .help(help);
+                self.error(d);
+                return None;
+            }
+        }
+        if declared.is_some() {
             return Some(Type::Double);
         }
         if rule_context::is_variable(name) {
             return Some(Type::Int);
         }
-        let span = find_ident(self.src, name)
-            .map(|o| Span::new(self.span.start + o, self.span.start + o + name.len()))
-            .unwrap_or(self.span);
+        let span = self.ident_span(name);
         let mut d = Diagnostic::new(
             code::CEL_UNKNOWN_IDENT,
             self.file,
@@ -243,11 +317,16 @@ impl Checker<'_, '_> {
             format!("`{name}` is not a metric or a built-in value"),
         )
         .label("unknown name");
+        let variables = rule_context::VARIABLES
+            .iter()
+            .map(|v| v.name)
+            .filter(|_| !self.formula);
         let candidates: Vec<&str> = self
             .metrics
             .iter()
+            .filter(|m| !self.formula || not_in_formula(&m.name, Some(m)).is_none())
             .map(|m| m.name.as_str())
-            .chain(rule_context::VARIABLES.iter().map(|v| v.name))
+            .chain(variables)
             .collect();
         d = crate::suggest::did_you_mean(
             d,
@@ -260,11 +339,29 @@ impl Checker<'_, '_> {
         None
     }
 
+    fn ident_span(&self, name: &str) -> Span {
+        find_ident(self.src, name)
+            .map(|o| Span::new(self.span.start + o, self.span.start + o + name.len()))
+            .unwrap_or(self.span)
+    }
+
     fn literal(&mut self, v: &Val) -> Option<Type> {
         match v {
             Val::Boolean(_) => Some(Type::Bool),
             Val::Int(_) | Val::UInt(_) => Some(Type::Int),
             Val::Double(_) => Some(Type::Double),
+            Val::String(_) if self.formula => {
+                let d = Diagnostic::new(
+                    code::CEL_UNSUPPORTED,
+                    self.file,
+                    self.span,
+                    "a formula computes with numbers: strings have no use in it",
+                )
+                .label("string literal")
+                .help("combine metrics with numbers: `(queue_depth + 2.0 * running) / 3.0`");
+                self.error(d);
+                None
+            }
             Val::String(_) => Some(Type::String),
             Val::Bytes(_) | Val::Null => {
                 self.type_error(
@@ -283,8 +380,9 @@ impl Checker<'_, '_> {
                 self.file,
                 self.span,
                 format!(
-                    "method calls like `.{}()` are not supported in rule conditions",
-                    call.func_name
+                    "method calls like `.{}()` are not supported in {}",
+                    call.func_name,
+                    self.what()
                 ),
             )
             .label("unsupported")
@@ -332,7 +430,7 @@ impl Checker<'_, '_> {
                     code::CEL_UNSUPPORTED,
                     self.file,
                     self.span,
-                    format!("`{}` is not available in rule conditions", display_op(f)),
+                    format!("`{}` is not available in {}", display_op(f), self.what()),
                 )
                 .label("unsupported")
                 .help(format!(
@@ -394,6 +492,28 @@ impl Checker<'_, '_> {
             return false;
         }
         true
+    }
+}
+
+/// Why a formula cannot read `name` (declared as `declared`), if it
+/// cannot: the message's reason, the label and the help.
+fn not_in_formula(
+    name: &str,
+    declared: Option<&Metric>,
+) -> Option<(&'static str, &'static str, &'static str)> {
+    match declared {
+        Some(m) if m.source == crate::model::MetricSourceKind::Builtin => Some((
+            "the built-in utilisations are read per pod by the platform, apart from other metrics (KEDA leaves `cpu` and `memory` out of a formula)",
+            "a built-in utilisation",
+            "scale on it with its own `on` target beside the formula: the largest proposal wins",
+        )),
+        Some(_) => None,
+        None if rule_context::is_variable(name) => Some((
+            "a formula is a metric, and must not depend on the clock or the replica count",
+            "not a metric",
+            "put conditions on the replica count or the time in a rule: `rule \"NAME\" when `...` { replicas >= N }`",
+        )),
+        None => None,
     }
 }
 

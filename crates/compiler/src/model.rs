@@ -452,6 +452,35 @@ pub struct ScaleTarget {
     /// KEDA activation: at or below this, the workload may scale to zero.
     pub activation: Option<f64>,
     pub span: Span,
+    /// `on formula `EXPR``: the target is a CEL expression over the declared
+    /// metrics, and `metric` is [`FORMULA`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formula: Option<Formula>,
+}
+
+impl ScaleTarget {
+    /// The declared metrics this target reads: its metric, or its formula's.
+    pub fn reads(&self) -> Vec<&str> {
+        match &self.formula {
+            Some(f) => f.reads.iter().map(String::as_str).collect(),
+            None => vec![self.metric.as_str()],
+        }
+    }
+}
+
+/// The name a formula target's value goes by (in the engine's observation,
+/// in explanations): reserved, so no declared metric can take it.
+pub const FORMULA: &str = "formula";
+
+/// A composite metric: CEL over the declared metrics, checked to be a number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Formula {
+    /// The expression as written, between the back-quotes.
+    pub expr: String,
+    /// Where the expression is: inside the back-quotes.
+    pub span: Span,
+    /// The metrics it reads, in order of first use.
+    pub reads: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -169,7 +169,7 @@ pub const SCALE: Block = Block {
     name: "a scale block",
     shape: "scale [POOL] { ... }",
     settings: &[
-        s("on", "a target: `on METRIC [per replica|total] target VALUE [activate VALUE]`"),
+        s("on", "a target: `on METRIC [per replica|total] target VALUE [activate VALUE]`, or `on formula `EXPR` ...` over several metrics"),
         s("tolerance", "no scaling while the metric is this close to target: `tolerance 10%` or `tolerance up 5% down 10%`"),
         s("up", "scale-up rate and stabilisation: `up { by 100% every 15s, stabilize 0s }`"),
         s("down", "scale-down rate and stabilisation: `down { by 1 replica every 1m, stabilize 5m }`"),
@@ -332,6 +332,7 @@ pub const ARGUMENT_WORDS: &[&str] = &[
     "external",
     "failures",
     "for",
+    "formula",
     "gpu",
     "hpa",
     "inferenceservice",

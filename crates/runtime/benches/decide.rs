@@ -28,6 +28,7 @@ fn engine(rules: Vec<RuleSpec>) -> Engine {
         mode,
         target: 8.0,
         activation: None,
+        formula: None,
     };
     let pool = PoolSpec {
         name: "main".into(),

@@ -58,6 +58,10 @@ pub struct TargetSpec {
     pub target: f64,
     #[serde(default)]
     pub activation: Option<f64>,
+    /// A CEL formula over the metrics whose value is this target's metric
+    /// (`metric` is then its name, `formula`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formula: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

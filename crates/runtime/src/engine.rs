@@ -59,6 +59,8 @@ pub struct Engine {
     pools: Vec<PoolSpec>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) schedules: Vec<Schedule>,
+    /// Each pool's formulas, compiled once.
+    formulas: Vec<crate::formula::Formulas>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -115,12 +117,18 @@ impl Engine {
             .iter()
             .map(Schedule::compile)
             .collect::<Result<_, _>>()?;
+        let formulas = artifact
+            .pools
+            .iter()
+            .map(crate::formula::Formulas::compile)
+            .collect::<Result<_, _>>()?;
         let pools = artifact.pools.iter().map(controlled).collect();
         Ok(Engine {
             artifact,
             pools,
             rules,
             schedules,
+            formulas,
         })
     }
 
@@ -163,9 +171,16 @@ impl Engine {
         if let Some(d) = paused(p, state, current, now) {
             return Ok(d);
         }
+        let formulas = &self.formulas[pool];
+        let composite = if formulas.is_empty() {
+            Default::default()
+        } else {
+            formulas.values(p, &obs.metrics)
+        };
         let valid = |m: &str| {
-            obs.metrics
+            composite
                 .get(m)
+                .or_else(|| obs.metrics.get(m))
                 .copied()
                 .filter(|v| v.is_finite() && *v >= 0.0)
         };

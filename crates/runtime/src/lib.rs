@@ -5,7 +5,7 @@
 //!
 //! One module per upstream concept, each naming the upstream file it
 //! mirrors: `replica_calculator` (one metric's proposal), `behavior`
-//! (stabilisation and rate limits), `keda` (fallback, activation,
+//! (stabilisation and rate limits), `formula` (composite metrics), `keda` (fallback, activation,
 //! cooldown), `kpa` (Knative), `range` (schedules and rules), `state`
 //! (what a controller remembers), `explain` (the decision and its reason);
 //! `engine` runs them in the controller's order.
@@ -14,6 +14,7 @@ pub mod artifact;
 mod behavior;
 mod engine;
 mod explain;
+mod formula;
 mod keda;
 pub mod kpa;
 mod observation;

@@ -93,6 +93,7 @@ fn kubernetes_hpa() {
                 mode: Mode::PerReplica,
                 target: 1.0,
                 activation: None,
+                formula: None,
             }],
             0.0,
         );
@@ -235,6 +236,7 @@ fn keda() {
             mode: serde_json::from_value(p["mode"].clone()).unwrap(),
             target: p["target"].as_f64().unwrap(),
             activation: None,
+            formula: None,
         };
         let e = engine(&spec, vec![target], 0.1);
         let mut state = State::default();

@@ -32,6 +32,7 @@ fn pool(min: u32, max: u32, mode: Mode) -> PoolSpec {
             mode,
             target: 10.0,
             activation: None,
+            formula: None,
         }],
         tolerance_up: 0.1,
         tolerance_down: 0.1,
@@ -269,6 +270,7 @@ fn a_missing_metric_allows_scale_up_but_not_down() {
         mode: Mode::PerReplica,
         target: 10.0,
         activation: None,
+        formula: None,
     });
     let e = engine(p);
     // `other` missing, `m` asks to scale down: hold.

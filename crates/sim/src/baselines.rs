@@ -92,6 +92,7 @@ pub(crate) fn hpa_defaults(p: &a::PoolSpec) -> a::Artifact {
             mode: a::Mode::Utilization,
             target: 50.0,
             activation: None,
+            formula: None,
         }],
         tolerance_up: hpa::TOLERANCE,
         tolerance_down: hpa::TOLERANCE,

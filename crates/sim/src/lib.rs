@@ -494,7 +494,7 @@ fn signals_for(
         pool.scale
             .iter()
             .flat_map(|s| &s.targets)
-            .any(|t| t.metric == name)
+            .any(|t| t.reads().contains(&name))
             || p.rules.iter().any(|r| r.reads.iter().any(|x| x == name))
             || overrides.iter().any(|(n, _)| n == name)
     };

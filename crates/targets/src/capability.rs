@@ -12,6 +12,7 @@ pub enum Feature {
     GpuUtilization,
     CustomMetric,
     MultipleMetrics,
+    Formula,
     ScaleToZero,
     Activation,
     Stabilization,
@@ -38,11 +39,12 @@ pub enum Support {
 }
 
 impl Feature {
-    pub const ALL: [Feature; 16] = [
+    pub const ALL: [Feature; 17] = [
         Feature::CpuMemory,
         Feature::GpuUtilization,
         Feature::CustomMetric,
         Feature::MultipleMetrics,
+        Feature::Formula,
         Feature::ScaleToZero,
         Feature::Activation,
         Feature::Stabilization,
@@ -63,6 +65,7 @@ impl Feature {
             Feature::GpuUtilization => "scaling on GPU utilisation",
             Feature::CustomMetric => "scaling on a metric query (Prometheus, CloudWatch, external)",
             Feature::MultipleMetrics => "several targets (the largest proposal wins)",
+            Feature::Formula => "a formula over several metrics (`on formula`)",
             Feature::ScaleToZero => "scale to zero (`replicas 0..N`)",
             Feature::Activation => "activation threshold (0 to 1)",
             Feature::Stabilization => "stabilisation windows per direction",
@@ -119,6 +122,10 @@ pub fn support(feature: Feature, target: TargetKind) -> Support {
         (F::MultipleMetrics, T::Hpa) | (F::MultipleMetrics, T::Keda) => Native("the largest proposal of the metrics wins"),
         (F::MultipleMetrics, T::Kserve) => Approx("Knative scales a revision on one metric: the first target is used"),
         (F::MultipleMetrics, T::Aws) => Native("one target-tracking policy per target; the largest capacity wins"),
+
+        (F::Formula, T::Keda) => Native("advanced.scalingModifiers (formula in expr-lang, target, activationTarget, metricType) over triggers named after the metrics; alone in its pool, as KEDA then gives the HPA the formula's metric only"),
+        (F::Formula, T::Hpa) => Approx("one External metric served by a prometheus-adapter rule that computes the formula in PromQL over `scalar()` of each query; only arithmetic over Prometheus metrics can be written so (otherwise refused)"),
+        (F::Formula, T::Kserve) | (F::Formula, T::Aws) => Unsupported,
 
         (F::ScaleToZero, T::Hpa) => Approx("the HPA cannot scale to zero (only behind the alpha HPAScaleToZero gate): the floor becomes 1"),
         (F::ScaleToZero, T::Keda) => Native("minReplicaCount 0"),

@@ -20,6 +20,10 @@ pub fn features(p: &Policy, pool: &Pool) -> Vec<(Feature, Span)> {
     }
     let Some(s) = &pool.scale else { return out };
     for t in &s.targets {
+        if t.formula.is_some() {
+            out.push((Feature::Formula, t.span));
+            continue;
+        }
         match p.metric(&t.metric).map(|m| (m.source, m.name.as_str())) {
             Some((MetricSourceKind::Builtin, "gpu")) => out.push((Feature::GpuUtilization, t.span)),
             Some((MetricSourceKind::Builtin, _)) => out.push((Feature::CpuMemory, t.span)),

@@ -64,6 +64,7 @@ pub fn artifact(p: &Policy) -> a::Artifact {
                                 },
                                 target: t.target,
                                 activation: t.activation,
+                                formula: t.formula.as_ref().map(|f| f.expr.clone()),
                             })
                             .collect()
                     })

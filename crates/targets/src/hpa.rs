@@ -5,6 +5,8 @@ use crate::common::{
     self, meta, quantity, HpaBehavior, MetricTarget, Object, ObjectMeta, ScaleTargetRef,
 };
 use crate::{Document, Emitted, Format, Options, Schema};
+use scalepol_compiler::code;
+use scalepol_compiler::diagnostics::{Diagnostic, FileId};
 use scalepol_compiler::model::*;
 use serde::Serialize;
 
@@ -71,13 +73,31 @@ fn target(t: &ScaleTarget, m: &Metric) -> MetricTarget {
 
 /// One HPA metric for a scaling target.
 pub fn metric(p: &Policy, t: &ScaleTarget) -> Option<MetricSpec> {
-    let m = p.metric(&t.metric)?;
     let none = MetricSpec {
         kind: "",
         resource: None,
         pods: None,
         external: None,
     };
+    if t.formula.is_some() {
+        // Served by the adapter rule that computes the formula (`formula_rule`).
+        let value = quantity(t.target);
+        return Some(MetricSpec {
+            kind: "External",
+            external: Some(NamedMetric {
+                metric: MetricId {
+                    name: formula_name(p),
+                    selector: None,
+                },
+                target: match t.mode {
+                    TargetMode::PerReplica => MetricTarget::average_value(value),
+                    _ => MetricTarget::value(value),
+                },
+            }),
+            ..none
+        });
+    }
+    let m = p.metric(&t.metric)?;
     Some(match (m.source, m.name.as_str()) {
         (MetricSourceKind::Builtin, "gpu") => MetricSpec {
             kind: "Pods",
@@ -124,9 +144,49 @@ pub fn external_name(p: &Policy, m: &Metric) -> String {
     }
 }
 
+/// The External metric a formula is served under.
+fn formula_name(p: &Policy) -> String {
+    format!("scalepol_{}_{}", p.name.replace('-', "_"), FORMULA)
+}
+
+/// The adapter rule computing a formula target in PromQL, or why it cannot.
+fn formula_rule(p: &Policy, s: &Scaling) -> Option<Result<serde_json::Value, Diagnostic>> {
+    let t = s.targets.iter().find(|t| t.formula.is_some())?;
+    let f = t.formula.as_ref()?;
+    let query = |name: &str| {
+        p.metric(name)
+            .filter(|m| m.source == MetricSourceKind::Prometheus)
+            .map(|m| m.query.clone())
+    };
+    Some(match crate::formula::to_promql(&f.expr, query) {
+        Ok(q) => Ok(serde_json::json!({
+            "seriesQuery": f.reads.first().and_then(|m| query(m)).map(|q| series_of(&q)).unwrap_or_default(),
+            "metricsQuery": q,
+            "name": {"as": formula_name(p)},
+            "resources": {"namespaced": false},
+        })),
+        Err(why) => Err(Diagnostic::new(
+            code::TARGET_REFUSES,
+            FileId(0),
+            f.span,
+            format!("hpa: this formula reads {why}; the HPA has no formula, and prometheus-adapter can compute only arithmetic over Prometheus queries"),
+        )
+        .label("not expressible for the HPA")
+        .help("compile to KEDA (scalingModifiers) or the engine, or keep the formula to `+ - * /` over Prometheus metrics")),
+    })
+}
+
 pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
     let (Some(s), Some(target_ref)) = (&pool.scale, common::target_ref(p)) else {
         return;
+    };
+    let formula = match formula_rule(p, s) {
+        Some(Err(d)) => {
+            out.diagnostics.push(d);
+            return;
+        }
+        Some(Ok(rule)) => Some(rule),
+        None => None,
     };
     let name = common::object_name(p, pool);
     let with_tolerance = opts.kubernetes >= (1, 33);
@@ -156,7 +216,7 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
         Format::Yaml,
         &hpa,
     ));
-    if let Some(rules) = adapter_rules(p, s) {
+    if let Some(rules) = adapter_rules(p, s, formula) {
         out.push(Document::unvalidated(
             format!("{name}.prometheus-adapter.yaml"),
             Format::Yaml,
@@ -174,7 +234,11 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
 
 /// prometheus-adapter `rules.external` entries (Helm values layout) serving
 /// each Prometheus metric of the scale block under its External name.
-fn adapter_rules(p: &Policy, s: &Scaling) -> Option<serde_json::Value> {
+fn adapter_rules(
+    p: &Policy,
+    s: &Scaling,
+    formula: Option<serde_json::Value>,
+) -> Option<serde_json::Value> {
     let rules: Vec<serde_json::Value> = s
         .targets
         .iter()
@@ -188,6 +252,7 @@ fn adapter_rules(p: &Policy, s: &Scaling) -> Option<serde_json::Value> {
                 "resources": {"namespaced": false},
             })
         })
+        .chain(formula)
         .collect();
     (!rules.is_empty()).then(|| serde_json::json!({"rules": {"external": rules}}))
 }

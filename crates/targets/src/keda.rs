@@ -41,6 +41,20 @@ struct Fallback {
 #[serde(rename_all = "camelCase")]
 struct Advanced {
     horizontal_pod_autoscaler_config: HpaConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scaling_modifiers: Option<ScalingModifiers>,
+}
+
+/// `advanced.scalingModifiers`: KEDA computes the formula over the named
+/// triggers' raw values and gives the HPA that one metric.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScalingModifiers {
+    formula: String,
+    target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    activation_target: Option<String>,
+    metric_type: &'static str,
 }
 
 #[derive(Serialize)]
@@ -191,6 +205,88 @@ fn trigger(p: &Policy, t: &ScaleTarget) -> Option<Trigger> {
     })
 }
 
+/// A pool with a formula target: KEDA's scalingModifiers, and one trigger
+/// per metric the formula reads (a target of its own, read raw: KEDA
+/// builds the formula's scalers as metric sources). `None` without a
+/// formula. KEDA then gives the HPA the composite metric alone
+/// (controllers/keda/hpa.go), so a formula cannot stand beside other
+/// targets or a schedule's cron trigger: refused rather than dropped.
+fn modifiers(
+    p: &Policy,
+    pool: &Pool,
+    s: &Scaling,
+) -> Result<Option<(ScalingModifiers, Vec<ScaleTarget>)>, Diagnostic> {
+    let Some(t) = s.targets.iter().find(|t| t.formula.is_some()) else {
+        return Ok(None);
+    };
+    let f = t.formula.as_ref().expect("found by its formula");
+    let refuse = |span, msg: String, label: &str, help: &str| {
+        Diagnostic::new(code::TARGET_REFUSES, FileId(0), span, msg)
+            .label(label.to_string())
+            .help(help.to_string())
+    };
+    let resource = |x: &ScaleTarget| p.metric(&x.metric).is_some_and(|m| m.resource().is_some());
+    if let Some(other) = s
+        .targets
+        .iter()
+        .find(|x| !std::ptr::eq(*x, t) && !resource(x))
+    {
+        return Err(refuse(
+            other.span,
+            format!("keda: pool `{}` scales on a formula and on another target; with scalingModifiers KEDA gives the HPA the formula's metric and the cpu and memory targets only, so this target would be ignored", pool.name),
+            "ignored beside a formula",
+            "write this metric into the formula (`max(formula_part, other / target)`), or scale on it alone",
+        ));
+    }
+    // pkg/fallback: HasValidFallback parses the modifiers' target as an integer.
+    if s.fallback.is_some() && p.falls_back(t) && t.target.fract() != 0.0 {
+        return Err(refuse(
+            t.span,
+            format!("keda: pool `{}` has a fallback and a formula target of {}; KEDA applies a fallback beside scalingModifiers only for a whole-number target", pool.name, trim_float(t.target)),
+            "not a whole number",
+            "write a whole-number target (scale the formula instead), or drop the fallback",
+        ));
+    }
+    if let Some(sch) = p
+        .schedules
+        .iter()
+        .find(|x| x.pool.as_deref().is_none_or(|n| n == pool.name))
+    {
+        return Err(refuse(
+            sch.span,
+            format!("keda: schedule `{}` would be a cron trigger beside pool `{}`'s formula; with scalingModifiers KEDA reads only the formula, so the schedule's floor would not apply", sch.name, pool.name),
+            "ignored beside a formula",
+            "compile to the engine, or drop the formula for this pool",
+        ));
+    }
+    let formula = crate::formula::to_expr_lang(&f.expr).map_err(|why| {
+        refuse(
+            f.span,
+            format!("keda: this formula uses {why}, which KEDA's formula language (expr-lang) cannot express the same way"),
+            "not expressible in KEDA",
+            "use doubles, arithmetic, comparisons, `&&`, `||`, `!`, `? :`, min and max",
+        )
+    })?;
+    let resources = s.targets.iter().filter(|x| resource(x)).cloned();
+    let inputs = resources
+        .chain(f.reads.iter().map(|m| ScaleTarget {
+            metric: m.clone(),
+            mode: TargetMode::Total,
+            target: t.target,
+            activation: None,
+            span: t.span,
+            formula: None,
+        }))
+        .collect();
+    let m = ScalingModifiers {
+        formula,
+        target: trim_float(t.target),
+        activation_target: t.activation.map(trim_float),
+        metric_type: metric_type(t),
+    };
+    Ok(Some((m, inputs)))
+}
+
 /// A `cron` trigger: the schedule's floor while it is active, from its
 /// start to its end (`common::end_cron`: past midnight the days move on).
 fn cron_trigger(s: &Schedule) -> Option<Trigger> {
@@ -288,7 +384,27 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
         out.diagnostics.push(d);
         return;
     }
-    let mut triggers: Vec<Trigger> = s.targets.iter().filter_map(|t| trigger(p, t)).collect();
+    let modifiers = match modifiers(p, pool, s) {
+        Ok(m) => m,
+        Err(d) => {
+            out.diagnostics.push(d);
+            return;
+        }
+    };
+    let mut triggers: Vec<Trigger> = match &modifiers {
+        // The formula names its triggers by the metrics' own names.
+        Some((_, inputs)) => inputs
+            .iter()
+            .filter_map(|t| {
+                let mut x = trigger(p, t)?;
+                if t.mode == TargetMode::Total {
+                    x.name = t.metric.clone();
+                }
+                Some(x)
+            })
+            .collect(),
+        None => s.targets.iter().filter_map(|t| trigger(p, t)).collect(),
+    };
     triggers.extend(
         p.schedules
             .iter()
@@ -358,6 +474,7 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
                         .is_none()
                         .then(|| common::behavior(s, opts.kubernetes >= (1, 33))),
                 },
+                scaling_modifiers: modifiers.map(|(m, _)| m),
             },
             triggers,
         },

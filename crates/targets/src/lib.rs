@@ -8,6 +8,7 @@ mod common;
 pub mod engine;
 pub use common::features;
 mod aws;
+mod formula;
 mod hpa;
 pub mod import;
 mod keda;

@@ -125,7 +125,8 @@ fn down_window(p: &Policy, pool: &Pool, s: &Scaling, out: &mut Vec<Diagnostic>) 
     let sample = s
         .targets
         .iter()
-        .filter_map(|t| p.metric(&t.metric)?.interval)
+        .flat_map(|t| t.reads())
+        .filter_map(|m| p.metric(m)?.interval)
         .max()
         .unwrap_or_default()
         .max(s.interval.value);

@@ -110,7 +110,10 @@ fn lower_metric(
     endpoint: Option<String>,
 ) -> Option<Metric> {
     let name = m.keyword.as_str();
-    if BUILTIN_METRICS.contains(&name) || scalepol_common::rule_context::is_variable(name) {
+    if BUILTIN_METRICS.contains(&name)
+        || scalepol_common::rule_context::is_variable(name)
+        || name == FORMULA
+    {
         ctx.push(
             Diagnostic::new(code::RESERVED_NAME, file, m.keyword_span, format!("`{name}` is a built-in name"))
                 .label("reserved")
@@ -408,7 +411,7 @@ pub fn report_unused(ctx: &mut Ctx, p: &Policy) {
             .pools
             .iter()
             .filter_map(|x| x.scale.as_ref())
-            .any(|s| s.targets.iter().any(|t| t.metric == m.name))
+            .any(|s| s.targets.iter().any(|t| t.reads().contains(&m.name.as_str())))
             || p.rules.iter().any(|r| r.reads.contains(&m.name))
             || p.tests
                 .iter()

@@ -213,6 +213,9 @@ fn zero_duration(file: FileId, span: Span, kw: &str) -> Diagnostic {
 }
 
 fn lower_target(ctx: &mut Ctx, file: FileId, b: &Node, all: &[Metric]) -> Option<ScaleTarget> {
+    if is_formula(b) {
+        return lower_formula(ctx, file, b, all);
+    }
     let mut a = ctx.args(
         b,
         file,
@@ -255,7 +258,83 @@ fn lower_target(ctx: &mut Ctx, file: FileId, b: &Node, all: &[Metric]) -> Option
         target,
         activation,
         span: b.span,
+        formula: None,
     })
+}
+
+/// `on formula `EXPR` ...`: the word `formula` followed by back-quoted code
+/// (a metric cannot be named `formula`, so the word alone decides).
+fn is_formula(b: &Node) -> bool {
+    matches!(b.args.first(), Some(scalepol_syntax::Arg { kind: scalepol_syntax::ArgKind::Word(w), .. }) if w == FORMULA)
+}
+
+/// `on formula `EXPR` [per replica|total] target N [activate N]`: a target
+/// on a number computed from the declared metrics. The values are plain
+/// numbers: the formula's unit is whatever its arithmetic makes it.
+fn lower_formula(ctx: &mut Ctx, file: FileId, b: &Node, all: &[Metric]) -> Option<ScaleTarget> {
+    const SHAPE: &str = "on formula `EXPR` [per replica|total] target NUMBER [activate NUMBER]";
+    let mut a = ctx.args(b, file, SHAPE);
+    a.keyword(&mut ctx.sink, FORMULA)?;
+    let (expr, span) = a.code(&mut ctx.sink, "the formula in back-quotes")?;
+    let mode = if a.eat_word("per") {
+        a.keyword(&mut ctx.sink, "replica")?;
+        TargetMode::PerReplica
+    } else {
+        a.eat_word("total");
+        TargetMode::Total
+    };
+    a.keyword(&mut ctx.sink, "target")?;
+    let q = a.quantity(&mut ctx.sink, "the target value")?;
+    let activation = if a.eat_word("activate") {
+        Some(a.quantity(&mut ctx.sink, "the activation threshold")?)
+    } else {
+        None
+    };
+    a.end(&mut ctx.sink);
+    let reads = crate::cel::check_formula(ctx, file, expr, span, all);
+    let target = plain_number(ctx, file, &q)?;
+    let activation = match activation {
+        Some(q) => Some(plain_number(ctx, file, &q)?),
+        None => None,
+    };
+    if target <= 0.0 {
+        ctx.push(
+            Diagnostic::new(code::NEGATIVE_VALUE, file, q.span, "a scaling target must be above zero")
+                .label("zero target")
+                .help("the replica count is the formula's value divided by the target: the target must be positive"),
+        );
+        return None;
+    }
+    Some(ScaleTarget {
+        metric: FORMULA.to_string(),
+        mode,
+        target,
+        activation,
+        span: b.span,
+        formula: Some(Formula {
+            expr: expr.to_string(),
+            span: Span::new(span.start + 1, span.end - 1),
+            reads: reads?,
+        }),
+    })
+}
+
+/// A formula's target or activation: a number without a unit.
+fn plain_number(ctx: &mut Ctx, file: FileId, q: &args::Quantity) -> Option<f64> {
+    if q.unit.is_some() {
+        ctx.push(
+            Diagnostic::new(
+                code::BAD_ARGUMENTS,
+                file,
+                q.span,
+                "a formula's target is a plain number",
+            )
+            .label("unit not allowed here")
+            .help("the formula's value has whatever unit its arithmetic gives it: write the number alone, like `target 4`"),
+        );
+        return None;
+    }
+    Some(q.value)
 }
 
 /// A target value in the metric's base unit. Built-in CPU and memory take a

@@ -11,8 +11,13 @@ impl Builder {
             .as_u64()
             .map(|m| m.min(u64::from(u32::MAX)) as u32);
         self.max = u64::from(scalepol_common::defaults::keda::hpa_bounds(None, max).1);
-        for t in spec["triggers"].as_array().into_iter().flatten() {
+        let before = self.scale.len();
+        let triggers = spec["triggers"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        for t in triggers {
             self.trigger(t);
+        }
+        if let Some(m) = spec.pointer("/advanced/scalingModifiers") {
+            self.modifiers(m, triggers, before);
         }
         if let Some(p) = secs(&spec["pollingInterval"]) {
             self.scale.push(format!("interval {p}"));
@@ -61,13 +66,6 @@ impl Builder {
     /// `spec.advanced` beyond the HPA's behavior: what has no equivalent is
     /// named, never dropped in silence.
     fn advanced(&mut self, spec: &Value) {
-        if let Some(m) = spec.pointer("/advanced/scalingModifiers") {
-            let formula = s(m, "/formula").unwrap_or("");
-            self.notes.push(format!(
-                "advanced.scalingModifiers (formula `{}`) was not imported: its triggers became independent targets where the largest proposal wins, a different autoscaler",
-                one_line(formula)
-            ));
-        }
         if spec.pointer("/advanced/restoreToOriginalReplicaCount") == Some(&Value::Bool(true)) {
             self.notes.push(
                 "advanced.restoreToOriginalReplicaCount was not imported: deleting the compiled ScaledObject leaves the workload at its current count".into(),
@@ -79,6 +77,52 @@ impl Builder {
                 one_line(n)
             ));
         }
+    }
+
+    /// `advanced.scalingModifiers` as `on formula`: KEDA then gives the HPA
+    /// the formula's metric and the resource (cpu, memory) triggers only,
+    /// so the other triggers' own targets (from `first_target` on) give way
+    /// to the formula; their metrics stay declared, named as the formula
+    /// reads them. A formula that cannot be carried exactly is refused.
+    fn modifiers(&mut self, m: &Value, triggers: &[Value], first_target: usize) {
+        let formula = s(m, "/formula").unwrap_or("");
+        let Some(target) = s(m, "/target") else {
+            self.refused
+                .push("advanced.scalingModifiers has a formula but no target (KEDA refuses it)".into());
+            return;
+        };
+        let name = |n: &str| {
+            triggers
+                .iter()
+                .filter(|t| !matches!(s(t, "/type"), Some("cpu" | "memory")))
+                .find(|t| s(t, "/name") == Some(n))
+                .map(|_| ident(n))
+                .ok_or_else(|| format!("`{n}`, which names no trigger"))
+        };
+        let cel = match crate::formula::from_expr_lang(formula, &name) {
+            Ok(cel) => self.code(&cel, "the formula"),
+            Err(why) => {
+                self.refused.push(format!(
+                    "advanced.scalingModifiers.formula `{}` uses {why}",
+                    one_line(formula)
+                ));
+                return;
+            }
+        };
+        let mut kept = self.scale.split_off(first_target);
+        kept.retain(|line| line.starts_with("on cpu ") || line.starts_with("on memory "));
+        self.scale.extend(kept);
+        let per = match s(m, "/metricType") {
+            Some("Value") => "",
+            _ => "per replica ",
+        };
+        let target = self.num(target, "the formula's target");
+        let mut line = format!("on formula `{cel}` {per}target {target}");
+        if let Some(a) = s(m, "/activationTarget") {
+            let a = self.num(a, "the formula's activation target");
+            line.push_str(&format!(" activate {a}"));
+        }
+        self.scale.push(line);
     }
 
     /// KEDA's pause and activation annotations as `target keda` options.

@@ -139,7 +139,7 @@ fn ident(name: &str) -> String {
     if !out.starts_with(|c: char| c.is_ascii_alphabetic()) {
         out.insert_str(0, "m_");
     }
-    if matches!(out.as_str(), "cpu" | "memory" | "gpu")
+    if matches!(out.as_str(), "cpu" | "memory" | "gpu" | "formula")
         || scalepol_common::rule_context::is_variable(&out)
     {
         out.push_str("_metric");
