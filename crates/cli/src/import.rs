@@ -30,6 +30,16 @@ pub fn run(file: &Path, out: &str, lossy: bool) -> u8 {
     };
     let mut policies = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
+        if !import::is_autoscaler(doc) {
+            if let Some(kind) = doc.get("kind").and_then(|k| k.as_str()) {
+                eprintln!(
+                    "note: {} (document {}): a {kind} is not an autoscaler; passed over",
+                    shown,
+                    i + 1
+                );
+            }
+            continue;
+        }
         match import::import(doc) {
             Ok(p) => policies.push(p),
             Err(e) => {

@@ -546,7 +546,7 @@ fn policy_tests_run_through_the_engine() {
     let out = stdout(&o);
     assert!(
         out.contains("a queue doubles capacity ... ok")
-            && out.contains("test result: ok. 6 passed; 0 failed"),
+            && out.contains("test result: ok. 8 passed; 0 failed"),
         "{out}"
     );
     let failing = GOOD.replace("  scale {", "  test \"never\" {\n    given { replicas 2, cpu 99% }\n    expect replicas 1\n  }\n  scale {");
@@ -1681,6 +1681,12 @@ spec:
         serverAddress: http://prometheus:9090
         query: sum(queue_depth)
         threshold: "4"
+    - type: prometheus
+      name: running
+      metadata:
+        serverAddress: http://prometheus:9090
+        query: sum(running)
+        threshold: "4"
     - type: cron
       name: half-past
       metadata:
@@ -1701,7 +1707,7 @@ spec:
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     for lost in [
-        "scalingModifiers (formula `(queue + running) / 2`)",
+        "cron trigger `half-past` was not imported: beside scalingModifiers",
         "restoreToOriginalReplicaCount",
         "`custom-hpa`",
         "`0 18 * * 5`..`0 8 * * 1`",
@@ -1712,12 +1718,23 @@ spec:
     assert_eq!(o.status.code(), Some(0));
     let policy = stdout(&o);
     assert!(
-        policy.contains("schedule \"half-past\" cron \"30 * * * *\" for 15m tz \"Europe/Paris\""),
+        policy.contains("on formula `(queue + running) / 2.0` per replica target 4"),
         "{policy}"
     );
+    assert!(!policy.contains("schedule \"half-past\""), "{policy}");
+    // Without the formula, the cron triggers act, and become schedules.
+    let plain = so.replace(
+        "    scalingModifiers:\n      formula: \"(queue + running) / 2\"\n      target: \"4\"\n",
+        "",
+    );
+    assert_ne!(plain, so);
+    let d2 = temp_with(&[("so.yaml", plain.as_bytes())]);
+    let o2 = run(&["import", "--lossy", "so.yaml"], d2.path());
+    let plain_policy = stdout(&o2);
     assert!(
-        policy.contains("// Not carried over: advanced.scalingModifiers"),
-        "{policy}"
+        plain_policy
+            .contains("schedule \"half-past\" cron \"30 * * * *\" for 15m tz \"Europe/Paris\""),
+        "{plain_policy}"
     );
     let p = temp_with(&[("batch.scalepol", policy.as_bytes())]);
     let o = run(&["check", "batch.scalepol"], p.path());

@@ -34,7 +34,11 @@ impl Formulas {
                 Err(_) => Err(err("it does not parse".into())),
             }
         };
-        p.targets.iter().map(one).collect::<Result<_, _>>().map(Formulas)
+        p.targets
+            .iter()
+            .map(one)
+            .collect::<Result<_, _>>()
+            .map(Formulas)
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -17,7 +17,14 @@ use cel_parser::reference::Val;
 /// The policy's formula (checked CEL) as a KEDA formula.
 pub fn to_expr_lang(cel: &str) -> Result<String, String> {
     let e = parse(cel)?;
-    print(&e, 0, &Printer { dialect: Dialect::ExprLang, name: &|n| Ok(n.to_string()) })
+    print(
+        &e,
+        0,
+        &Printer {
+            dialect: Dialect::ExprLang,
+            name: &|n| Ok(n.to_string()),
+        },
+    )
 }
 
 /// The policy's formula as one PromQL expression, for a prometheus-adapter
@@ -32,7 +39,11 @@ pub fn to_promql(cel: &str, query: impl Fn(&str) -> Option<String>) -> Result<St
     Ok(format!("vector({})", promql(&e, 0, &query)?))
 }
 
-fn promql(e: &IdedExpr, outer: u8, query: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+fn promql(
+    e: &IdedExpr,
+    outer: u8,
+    query: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
     match &e.expr {
         Expr::Ident(name) => query(name)
             .map(|q| format!("scalar({q})"))
@@ -45,7 +56,10 @@ fn promql(e: &IdedExpr, outer: u8, query: &dyn Fn(&str) -> Option<String>) -> Re
         Expr::Call(c) if c.target.is_none() => {
             let f = c.func_name.as_str();
             let p = precedence(f).filter(|p| *p >= 5).ok_or_else(|| {
-                format!("`{}`, which PromQL has no equivalent for", f.trim_matches('_'))
+                format!(
+                    "`{}`, which PromQL has no equivalent for",
+                    f.trim_matches('_')
+                )
             })?;
             let text = match f {
                 "-_" => format!("-{}", promql(&c.args[0], p, query)?),
@@ -82,7 +96,14 @@ pub fn from_expr_lang(
     let e = parse(expr).map_err(|_| {
         "expr-lang syntax that CEL does not share (scalepol reads arithmetic, comparisons, `&&`, `||`, `!`, `? :`, min, max, float and int)".to_string()
     })?;
-    print(&e, 0, &Printer { dialect: Dialect::Cel, name })
+    print(
+        &e,
+        0,
+        &Printer {
+            dialect: Dialect::Cel,
+            name,
+        },
+    )
 }
 
 /// The language printed, and the name each variable takes in it.
@@ -239,10 +260,16 @@ fn operator(f: &str, args: &[IdedExpr], p: u8, outer: u8, pr: &Printer) -> Resul
             let (l, r) = (&args[0], &args[1]);
             if d == Dialect::ExprLang && symbol == "/" && is_int(l) && is_int(r) {
                 // CEL truncates an integer division; expr-lang's is a float.
-                return Ok(format!("int({} / {})", print(l, p, pr)?, print(r, p + 1, pr)?));
+                return Ok(format!(
+                    "int({} / {})",
+                    print(l, p, pr)?,
+                    print(r, p + 1, pr)?
+                ));
             }
             if symbol == "%" && (d == Dialect::Cel || !(is_int(l) && is_int(r))) {
-                return Err("`%` (expr-lang takes it on integers only, CEL's are not promoted)".into());
+                return Err(
+                    "`%` (expr-lang takes it on integers only, CEL's are not promoted)".into(),
+                );
             }
             format!("{} {symbol} {}", print(l, p, pr)?, print(r, p + 1, pr)?)
         }
@@ -257,12 +284,18 @@ mod tests {
     #[test]
     fn cel_to_expr_lang_keeps_the_meaning() {
         let cases = [
-            ("(queue_depth + 2.0 * running) / 3.0", "(queue_depth + 2.0 * running) / 3.0"),
+            (
+                "(queue_depth + 2.0 * running) / 3.0",
+                "(queue_depth + 2.0 * running) / 3.0",
+            ),
             ("a - (b - c)", "a - (b - c)"),
             ("a - b - c", "a - b - c"),
             ("-a * b", "-a * b"),
             ("-(a * b)", "-(a * b)"),
-            ("a > 1.0 && b < 2.0 ? max(a, b) : 0.0", "a > 1.0 && b < 2.0 ? max(a, b) : 0.0"),
+            (
+                "a > 1.0 && b < 2.0 ? max(a, b) : 0.0",
+                "a > 1.0 && b < 2.0 ? max(a, b) : 0.0",
+            ),
             ("double(7 / 2) + a", "float(int(7 / 2)) + a"),
             ("a / double(int(b))", "a / float(int(b))"),
             ("1e3 * a", "1000.0 * a"),
@@ -281,7 +314,10 @@ mod tests {
             to_promql("(a + 2.0 * b) / 3.0", q).as_deref(),
             Ok("vector((scalar(sum(a)) + 2.0 * scalar(sum(b))) / 3.0)")
         );
-        assert_eq!(to_promql("-a - b", q).as_deref(), Ok("vector(-scalar(sum(a)) - scalar(sum(b)))"));
+        assert_eq!(
+            to_promql("-a - b", q).as_deref(),
+            Ok("vector(-scalar(sum(a)) - scalar(sum(b)))")
+        );
         for refused in ["a > 1.0 ? a : b", "max(a, b)", "a + cpu", "int(a) % 2"] {
             assert!(to_promql(refused, q).is_err(), "{refused}");
         }
@@ -307,10 +343,22 @@ mod tests {
         for (expr, cel) in cases {
             assert_eq!(from_expr_lang(expr, &same).as_deref(), Ok(cel), "{expr}");
         }
-        for refused in ["int(a) % 2", "int(a) > 2", "a ?? b", "a and b", "abs(a)", "a ** 2", "count([a, b], # > 1)", "nobody + a"] {
+        for refused in [
+            "int(a) % 2",
+            "int(a) > 2",
+            "a ?? b",
+            "a and b",
+            "abs(a)",
+            "a ** 2",
+            "count([a, b], # > 1)",
+            "nobody + a",
+        ] {
             assert!(from_expr_lang(refused, &same).is_err(), "{refused}");
         }
         let renamed = |n: &str| Ok(format!("{n}_x"));
-        assert_eq!(from_expr_lang("a + b", &renamed).as_deref(), Ok("a_x + b_x"));
+        assert_eq!(
+            from_expr_lang("a + b", &renamed).as_deref(),
+            Ok("a_x + b_x")
+        );
     }
 }

@@ -215,15 +215,17 @@ fn modifiers(
     p: &Policy,
     pool: &Pool,
     s: &Scaling,
-) -> Result<Option<(ScalingModifiers, Vec<ScaleTarget>)>, Diagnostic> {
+) -> Result<Option<(ScalingModifiers, Vec<ScaleTarget>)>, Box<Diagnostic>> {
     let Some(t) = s.targets.iter().find(|t| t.formula.is_some()) else {
         return Ok(None);
     };
     let f = t.formula.as_ref().expect("found by its formula");
     let refuse = |span, msg: String, label: &str, help: &str| {
-        Diagnostic::new(code::TARGET_REFUSES, FileId(0), span, msg)
-            .label(label.to_string())
-            .help(help.to_string())
+        Box::new(
+            Diagnostic::new(code::TARGET_REFUSES, FileId(0), span, msg)
+                .label(label.to_string())
+                .help(help.to_string()),
+        )
     };
     let resource = |x: &ScaleTarget| p.metric(&x.metric).is_some_and(|m| m.resource().is_some());
     if let Some(other) = s
@@ -387,7 +389,7 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
     let modifiers = match modifiers(p, pool, s) {
         Ok(m) => m,
         Err(d) => {
-            out.diagnostics.push(d);
+            out.diagnostics.push(*d);
             return;
         }
     };

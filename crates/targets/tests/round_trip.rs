@@ -129,7 +129,10 @@ fn keda_docs_modifiers() -> Value {
 #[test]
 fn a_formula_proposes_what_kedas_composite_metric_makes_the_hpa_propose() {
     let (e, source) = engine_of(&keda_docs_modifiers());
-    assert!(source.contains("on formula `(trig_one + trig_two) / 2.0` per replica target 2 activate 1"), "{source}");
+    assert!(
+        source.contains("on formula `(trig_one + trig_two) / 2.0` per replica target 2 activate 1"),
+        "{source}"
+    );
     let mut checked = 0;
     for (now, values) in stream(&["trig_one", "trig_two"], 9, 300) {
         let current = 1 + (now as u32 % 13);
@@ -153,7 +156,11 @@ fn a_formula_proposes_what_kedas_composite_metric_makes_the_hpa_propose() {
             // A trigger that fails fails the composite metric.
             _ => None,
         };
-        assert_eq!(proposal, want, "{:?} at {current}: {}", obs.metrics, d.reason);
+        assert_eq!(
+            proposal, want,
+            "{:?} at {current}: {}",
+            obs.metrics, d.reason
+        );
         checked += 1;
     }
     assert_eq!(checked, 300);
@@ -161,7 +168,11 @@ fn a_formula_proposes_what_kedas_composite_metric_makes_the_hpa_propose() {
 
 #[test]
 fn scaling_modifiers_round_trip_through_import_compile_and_the_engine() {
-    assert_round_trip(&keda_docs_modifiers(), TargetKind::Keda, &["trig_one", "trig_two"]);
+    assert_round_trip(
+        &keda_docs_modifiers(),
+        TargetKind::Keda,
+        &["trig_one", "trig_two"],
+    );
 }
 
 /// A formula KEDA accepts but CEL reads differently is refused, not bent.
@@ -170,8 +181,76 @@ fn a_formula_outside_the_shared_language_is_refused_by_name() {
     let mut so = keda_docs_modifiers();
     so["spec"]["advanced"]["scalingModifiers"]["formula"] = json!("trig_one ?? trig_two");
     let e = import::import(&so).err().unwrap();
-    assert!(e.contains("scalingModifiers.formula") && e.contains("trig_one ?? trig_two"), "{e}");
+    assert!(
+        e.contains("scalingModifiers.formula") && e.contains("trig_one ?? trig_two"),
+        "{e}"
+    );
     so["spec"]["advanced"]["scalingModifiers"]["formula"] = json!("trig_one + trig_three");
     let e = import::import(&so).err().unwrap();
     assert!(e.contains("`trig_three`, which names no trigger"), "{e}");
+}
+
+/// The corpus of upstream manifests (`tests/corpus/corpus.toml`, with the
+/// provenance of each): every autoscaler in it imports, and round-trips
+/// through the engine, or `import` names precisely what it cannot carry.
+#[test]
+fn the_upstream_corpus_imports_or_says_why_not() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
+    let index: toml::Table =
+        toml::from_str(&std::fs::read_to_string(format!("{dir}/corpus.toml")).unwrap()).unwrap();
+    let entries = index["manifest"].as_array().unwrap();
+    let mut listed = Vec::new();
+    for e in entries {
+        let field = |k: &str| e.get(k).and_then(|v| v.as_str()).unwrap_or("");
+        for k in ["repository", "commit", "path", "licence"] {
+            assert!(!field(k).is_empty(), "{}: no {k}", field("file"));
+        }
+        listed.push(field("file").to_string());
+        let text = std::fs::read_to_string(format!("{dir}/{}", field("file"))).unwrap();
+        let docs = scalepol_targets::yaml::from_str_all(&text).unwrap();
+        let autoscalers: Vec<&Value> = docs.iter().filter(|d| import::is_autoscaler(d)).collect();
+        assert_eq!(autoscalers.len(), 1, "{}", field("file"));
+        let result = import::import(autoscalers[0]);
+        match (field("expect"), result) {
+            ("imports", Ok(i)) => {
+                assert!(i.notes.is_empty(), "{}: {:?}", field("file"), i.notes);
+                let target = match field("round_trip") {
+                    "keda" => TargetKind::Keda,
+                    _ => TargetKind::Hpa,
+                };
+                let metrics: Vec<&str> = e["metrics"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|m| m.as_str())
+                    .collect();
+                assert_round_trip(autoscalers[0], target, &metrics);
+            }
+            ("lossy", Ok(i)) => assert!(
+                i.notes.iter().any(|n| n.contains(field("reason"))),
+                "{}: {:?}",
+                field("file"),
+                i.notes
+            ),
+            ("refused", Err(why)) => {
+                assert!(why.contains(field("reason")), "{}: {why}", field("file"))
+            }
+            (want, got) => panic!(
+                "{}: expected {want}, got {:?}",
+                field("file"),
+                got.map(|i| i.notes)
+            ),
+        }
+    }
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|f| f.ok()?.file_name().into_string().ok())
+        .filter(|f| f.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    listed.sort();
+    assert_eq!(
+        files, listed,
+        "every corpus file has an entry, and only those"
+    );
 }

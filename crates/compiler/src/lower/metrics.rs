@@ -407,12 +407,11 @@ pub fn report_unused(ctx: &mut Ctx, p: &Policy) {
         .iter()
         .filter(|m| m.source != MetricSourceKind::Builtin)
     {
-        let used = p
-            .pools
-            .iter()
-            .filter_map(|x| x.scale.as_ref())
-            .any(|s| s.targets.iter().any(|t| t.reads().contains(&m.name.as_str())))
-            || p.rules.iter().any(|r| r.reads.contains(&m.name))
+        let used = p.pools.iter().filter_map(|x| x.scale.as_ref()).any(|s| {
+            s.targets
+                .iter()
+                .any(|t| t.reads().contains(&m.name.as_str()))
+        }) || p.rules.iter().any(|r| r.reads.contains(&m.name))
             || p.tests
                 .iter()
                 .any(|t| t.given.iter().any(|(n, _)| *n == m.name));

@@ -11,8 +11,11 @@ impl Builder {
             .as_u64()
             .map(|m| m.min(u64::from(u32::MAX)) as u32);
         self.max = u64::from(scalepol_common::defaults::keda::hpa_bounds(None, max).1);
-        let before = self.scale.len();
-        let triggers = spec["triggers"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let before = (self.scale.len(), self.schedules.len());
+        let triggers = spec["triggers"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         for t in triggers {
             self.trigger(t);
         }
@@ -84,20 +87,33 @@ impl Builder {
     /// so the other triggers' own targets (from `first_target` on) give way
     /// to the formula; their metrics stay declared, named as the formula
     /// reads them. A formula that cannot be carried exactly is refused.
-    fn modifiers(&mut self, m: &Value, triggers: &[Value], first_target: usize) {
+    fn modifiers(
+        &mut self,
+        m: &Value,
+        triggers: &[Value],
+        (first_target, first_schedule): (usize, usize),
+    ) {
         let formula = s(m, "/formula").unwrap_or("");
         let Some(target) = s(m, "/target") else {
-            self.refused
-                .push("advanced.scalingModifiers has a formula but no target (KEDA refuses it)".into());
+            self.refused.push(
+                "advanced.scalingModifiers has a formula but no target (KEDA refuses it)".into(),
+            );
             return;
         };
-        let name = |n: &str| {
-            triggers
-                .iter()
-                .filter(|t| !matches!(s(t, "/type"), Some("cpu" | "memory")))
-                .find(|t| s(t, "/name") == Some(n))
-                .map(|_| ident(n))
-                .ok_or_else(|| format!("`{n}`, which names no trigger"))
+        // The triggers that became declared metrics; the others (cpu,
+        // memory, cron, GPU utilisation) are no variables of the formula here.
+        let metric = |t: &Value| match s(t, "/type") {
+            Some("prometheus") => !s(t, "/metadata/query").is_some_and(|q| q.contains(DCGM)),
+            Some("aws-cloudwatch") => true,
+            _ => false,
+        };
+        let name = |n: &str| match triggers.iter().find(|t| s(t, "/name") == Some(n)) {
+            Some(t) if metric(t) => Ok(ident(n)),
+            Some(t) => Err(format!(
+                "`{n}`, a `{}` trigger, which a policy's formula cannot read",
+                s(t, "/type").unwrap_or("")
+            )),
+            None => Err(format!("`{n}`, which names no trigger")),
         };
         let cel = match crate::formula::from_expr_lang(formula, &name) {
             Ok(cel) => self.code(&cel, "the formula"),
@@ -109,6 +125,13 @@ impl Builder {
                 return;
             }
         };
+        for schedule in self.schedules.split_off(first_schedule) {
+            let name = schedule.split('"').nth(1).unwrap_or("").to_string();
+            self.notes.push(format!(
+                "cron trigger `{}` was not imported: beside scalingModifiers KEDA gives the HPA only the formula's metric and the cpu and memory triggers, so it never applied",
+                one_line(&name)
+            ));
+        }
         let mut kept = self.scale.split_off(first_target);
         kept.retain(|line| line.starts_with("on cpu ") || line.starts_with("on memory "));
         self.scale.extend(kept);

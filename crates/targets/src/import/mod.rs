@@ -19,6 +19,27 @@ pub struct Imported {
     pub notes: Vec<String>,
 }
 
+/// The kinds that scale a workload: `import` reads these (or says why it
+/// cannot), and passes over the rest of a stream (the Deployments,
+/// Services, Secrets and TriggerAuthentications that Helm or Kustomize
+/// output carries beside them).
+pub const AUTOSCALER_KINDS: [&str; 5] = [
+    "HorizontalPodAutoscaler",
+    "ScaledObject",
+    "ScaledJob",
+    "VerticalPodAutoscaler",
+    "InferenceService",
+];
+
+/// Whether `doc` is an object `import` should read: an autoscaler, or
+/// something that is not a Kubernetes object at all (which it refuses).
+pub fn is_autoscaler(doc: &Value) -> bool {
+    match doc.get("kind").and_then(Value::as_str) {
+        Some(kind) => AUTOSCALER_KINDS.contains(&kind),
+        None => !doc.is_null(),
+    }
+}
+
 /// Imports one Kubernetes object. Every value written into the policy is
 /// escaped (strings), checked (numbers, names) or refused (code that would
 /// leave its back-quotes); the result is parsed again and must hold only
@@ -26,6 +47,9 @@ pub struct Imported {
 pub fn import(doc: &Value) -> Result<Imported, String> {
     let imported = match doc.get("kind").and_then(Value::as_str) {
         Some("HorizontalPodAutoscaler") => Builder::new(doc)?.hpa(doc),
+        Some("ScaledObject") if s(doc, "/apiVersion").is_some_and(|v| v.starts_with("keda.k8s.io/")) => Err(
+            "a KEDA 1.x ScaledObject (keda.k8s.io/v1alpha1, removed in KEDA 2.0): migrate it to keda.sh/v1alpha1 (scaleTargetRef.name) first".into(),
+        ),
         Some("ScaledObject") => Builder::new(doc)?.keda(doc),
         Some(k) => Err(format!(
             "cannot import a {k}: scalepol imports HorizontalPodAutoscaler and ScaledObject"
