@@ -20,6 +20,7 @@ impl Builder {
             // Without `behavior` the controller takes its legacy path.
             None => self.scale.push("behavior legacy".into()),
         }
+        self.unknown_fields(doc, "HorizontalPodAutoscaler");
         self.finish("HorizontalPodAutoscaler")
     }
 

@@ -63,6 +63,7 @@ impl Builder {
             // KEDA then creates the HPA without `behavior`: the legacy path.
             None => self.scale.push("behavior legacy".into()),
         }
+        self.unknown_fields(doc, "ScaledObject");
         self.finish("ScaledObject")
     }
 
@@ -200,6 +201,13 @@ impl Builder {
     pub(super) fn trigger(&mut self, t: &Value) {
         let md = &t["metadata"];
         let ty = s(t, "/type").unwrap_or("");
+        self.trigger_keys(t, ty);
+        if t.get("useCachedMetrics") == Some(&Value::Bool(true)) {
+            self.notes.push(format!(
+                "useCachedMetrics of trigger `{}` was not imported: the HPA then reads its value as of the last polling interval",
+                one_line(s(t, "/name").unwrap_or(ty))
+            ));
+        }
         let per = if s(t, "/metricType") == Some("Value") {
             ""
         } else {
@@ -276,6 +284,42 @@ impl Builder {
             _ => self
                 .notes
                 .push(format!("a `{ty}` trigger was not imported")),
+        }
+    }
+
+    /// Names each metadata key of a trigger that its reader does not carry
+    /// (a Prometheus trigger's `namespace` or `customHeaders`, a CloudWatch
+    /// trigger's dimensions): each changes what the trigger reads. A trigger
+    /// type that is not read at all is named once, by `trigger`.
+    fn trigger_keys(&mut self, t: &Value, ty: &str) {
+        let known: &[&str] = match ty {
+            "cpu" | "memory" => &["value", "type"],
+            "prometheus" => &[
+                "serverAddress",
+                "query",
+                "threshold",
+                "activationThreshold",
+                "authModes",
+            ],
+            "aws-cloudwatch" => &[
+                "namespace",
+                "metricName",
+                "awsRegion",
+                "targetMetricValue",
+                "activationTargetMetricValue",
+            ],
+            "cron" => &["timezone", "start", "end", "desiredReplicas"],
+            _ => return,
+        };
+        let name = s(t, "/name").unwrap_or(ty).to_string();
+        for key in t["metadata"].as_object().into_iter().flat_map(|m| m.keys()) {
+            if !known.contains(&key.as_str()) {
+                self.notes.push(format!(
+                    "metadata `{}` of trigger `{}` was not imported",
+                    one_line(key),
+                    one_line(&name)
+                ));
+            }
         }
     }
 

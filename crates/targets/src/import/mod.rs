@@ -6,6 +6,7 @@
 use serde_json::Value;
 use std::fmt::Write;
 
+pub mod fields;
 mod hpa;
 mod keda;
 
@@ -264,6 +265,19 @@ impl Builder {
             targets: Vec::new(),
             notes: Vec::new(),
         })
+    }
+
+    /// Names every field of `doc` that `kind`'s table does not (`fields`).
+    fn unknown_fields(&mut self, doc: &Value, kind: &str) {
+        let Some(table) = fields::of(kind) else {
+            return;
+        };
+        for path in table.unknown(doc) {
+            self.notes.push(format!(
+                "field `{}` was not imported: scalepol does not know it",
+                one_line(&fields::dotted(&path))
+            ));
+        }
     }
 
     fn finish(self, kind: &str) -> Result<Imported, String> {

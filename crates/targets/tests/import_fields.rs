@@ -1,0 +1,127 @@
+//! The rule of `import`: every field of every kind it reads is carried into
+//! the policy or named in a note. This walks each bundled JSON Schema, field
+//! by field, and holds the importer's tables (`import::fields`) to it; then
+//! it sets each field the tables do not carry in a real object and checks
+//! that the import names it.
+
+use scalepol_targets::import::{self, fields};
+use serde_json::{json, Value};
+
+/// Every leaf of a schema as a JSON pointer (arrays as `*`; maps, whose
+/// keys the schema does not list, as one leaf).
+fn schema_leaves(schema: &Value) -> Vec<String> {
+    fn walk(root: &Value, node: &Value, path: String, depth: usize, out: &mut Vec<String>) {
+        let node = match node.get("$ref").and_then(Value::as_str) {
+            Some(r) => root
+                .pointer(r.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("unresolved {r}")),
+            None => node,
+        };
+        if depth > 16 {
+            return;
+        }
+        if let Some(props) = node.get("properties").and_then(Value::as_object) {
+            for (k, v) in props {
+                walk(root, v, format!("{path}/{k}"), depth + 1, out);
+            }
+        } else if let Some(items) = node.get("items") {
+            walk(root, items, format!("{path}/*"), depth + 1, out);
+        } else {
+            out.push(path);
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema, schema, String::new(), 0, &mut out);
+    out
+}
+
+fn schema(file: &str) -> Value {
+    let path = format!("{}/schemas/{file}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn every_field_of_every_imported_kind_is_carried_or_named() {
+    for (kind, files) in [
+        (
+            "HorizontalPodAutoscaler",
+            &[
+                "hpa-autoscaling-v2-k8s-1.36.strict.json",
+                "hpa-autoscaling-v2-k8s-1.29.strict.json",
+            ][..],
+        ),
+        (
+            "ScaledObject",
+            &["keda-scaledobject-v1alpha1.strict.json"][..],
+        ),
+    ] {
+        let table = fields::of(kind).unwrap();
+        let mut all = Vec::new();
+        for file in files {
+            let leaves = schema_leaves(&schema(file));
+            assert!(leaves.len() > 40, "{file}: {}", leaves.len());
+            let unnamed: Vec<&String> = leaves.iter().filter(|p| !table.names(p)).collect();
+            assert!(
+                unnamed.is_empty(),
+                "{file}: fields the import table does not name: {unnamed:#?}"
+            );
+            all.extend(leaves);
+        }
+        // No pattern of the table is dead: each names a field of a schema.
+        for p in table.carried {
+            assert!(
+                all.iter().any(|l| fields::matches(p, l)),
+                "{kind}: `{p}` names no field of {files:?}"
+            );
+        }
+    }
+}
+
+/// A field outside the tables, in a real object, is named by the import.
+#[test]
+fn an_unknown_field_is_named_not_dropped() {
+    let hpa = json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "minReplicas": 1, "maxReplicas": 5,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 60}}}],
+            "scaleUpDelay": "30s"
+        }
+    });
+    let i = import::import(&hpa).unwrap();
+    assert!(
+        i.notes.iter().any(|n| n.contains("`spec.scaleUpDelay`")),
+        "{:?}",
+        i.notes
+    );
+    assert!(
+        i.source
+            .contains("// Not carried over: field `spec.scaleUpDelay`"),
+        "{}",
+        i.source
+    );
+    let so = json!({
+        "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+        "metadata": {"name": "q"},
+        "spec": {
+            "scaleTargetRef": {"name": "q"},
+            "triggers": [{"type": "prometheus", "name": "depth", "metadata": {
+                "serverAddress": "http://prometheus:9090", "query": "sum(q)", "threshold": "5",
+                "namespace": "tenant-a", "ignoreNullValues": "false"}}]
+        }
+    });
+    let i = import::import(&so).unwrap();
+    for key in [
+        "`namespace` of trigger `depth`",
+        "`ignoreNullValues` of trigger `depth`",
+    ] {
+        assert!(
+            i.notes.iter().any(|n| n.contains(key)),
+            "{key}: {:?}",
+            i.notes
+        );
+    }
+}
