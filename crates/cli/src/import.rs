@@ -40,7 +40,7 @@ pub fn run(file: &Path, out: &str, lossy: bool) -> u8 {
             }
             continue;
         }
-        match import::import(doc) {
+        match import::import_in(doc, &docs) {
             Ok(p) => policies.push(p),
             Err(e) => {
                 eprintln!("error: {} (document {}): {e}", shown, i + 1);

@@ -210,7 +210,7 @@ fn the_upstream_corpus_imports_or_says_why_not() {
         let docs = scalepol_targets::yaml::from_str_all(&text).unwrap();
         let autoscalers: Vec<&Value> = docs.iter().filter(|d| import::is_autoscaler(d)).collect();
         assert_eq!(autoscalers.len(), 1, "{}", field("file"));
-        let result = import::import(autoscalers[0]);
+        let result = import::import_in(autoscalers[0], &docs);
         match (field("expect"), result) {
             ("imports", Ok(i)) => {
                 assert!(i.notes.is_empty(), "{}: {:?}", field("file"), i.notes);
@@ -252,5 +252,31 @@ fn the_upstream_corpus_imports_or_says_why_not() {
     assert_eq!(
         files, listed,
         "every corpus file has an entry, and only those"
+    );
+}
+
+/// In a stream, the workload an autoscaler names gives what the autoscaler
+/// leaves out: here the replica count of the Deployment a VPA sizes.
+#[test]
+fn a_stream_lends_its_workload_to_the_import() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
+    let text = std::fs::read_to_string(format!("{dir}/vpa-hamster.yaml")).unwrap();
+    let docs = scalepol_targets::yaml::from_str_all(&text).unwrap();
+    let vpa = docs.iter().find(|d| import::is_autoscaler(d)).unwrap();
+    let alone = import::import(vpa).unwrap();
+    assert!(
+        alone
+            .source
+            .contains("replicas 1..1 // the VPA does not set"),
+        "{}",
+        alone.source
+    );
+    let streamed = import::import_in(vpa, &docs).unwrap();
+    assert!(
+        streamed
+            .source
+            .contains("replicas 2..2 // the workload's own count"),
+        "{}",
+        streamed.source
     );
 }

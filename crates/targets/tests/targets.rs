@@ -259,7 +259,7 @@ fn endpoint_variants_cannot_scale_to_zero_but_components_can() {
 fn import_round_trips_compiled_hpa_and_keda() {
     let mut trips = 0;
     for (stem, p) in policies() {
-        for target in [TargetKind::Hpa, TargetKind::Keda]
+        for target in [TargetKind::Hpa, TargetKind::Keda, TargetKind::Vpa]
             .into_iter()
             .filter(|t| applies(&p, *t))
         {

@@ -9,6 +9,7 @@ use std::fmt::Write;
 pub mod fields;
 mod hpa;
 mod keda;
+mod vpa;
 
 /// The DCGM metric scalepol's targets read GPU utilisation from.
 const DCGM: &str = "DCGM_FI_DEV_GPU_UTIL";
@@ -46,14 +47,50 @@ pub fn is_autoscaler(doc: &Value) -> bool {
 /// leave its back-quotes); the result is parsed again and must hold only
 /// what the importer writes.
 pub fn import(doc: &Value) -> Result<Imported, String> {
+    import_in(doc, &[])
+}
+
+/// Imports one object of a stream (Helm or Kustomize output): the workload
+/// it scales, when the stream has it, gives what the object leaves out
+/// (the namespace, and for a VPA the replica count).
+pub fn import_in(doc: &Value, stream: &[Value]) -> Result<Imported, String> {
+    WORKLOADS.with(|w| *w.borrow_mut() = stream.to_vec());
+    let result = import_one(doc);
+    WORKLOADS.with(|w| w.borrow_mut().clear());
+    result
+}
+
+thread_local! {
+    /// The stream being imported, read by `Builder::at`.
+    static WORKLOADS: std::cell::RefCell<Vec<Value>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The Deployment or StatefulSet of the stream named `name` (in
+/// `namespace`, when the autoscaler says).
+fn workload_in_stream(kind: &str, name: &str, namespace: Option<&str>) -> Option<Value> {
+    WORKLOADS.with(|w| {
+        w.borrow()
+            .iter()
+            .find(|d| {
+                s(d, "/kind") == Some(kind)
+                    && s(d, "/metadata/name") == Some(name)
+                    && namespace
+                        .is_none_or(|ns| s(d, "/metadata/namespace").is_none_or(|x| x == ns))
+            })
+            .cloned()
+    })
+}
+
+fn import_one(doc: &Value) -> Result<Imported, String> {
     let imported = match doc.get("kind").and_then(Value::as_str) {
         Some("HorizontalPodAutoscaler") => Builder::new(doc)?.hpa(doc),
         Some("ScaledObject") if s(doc, "/apiVersion").is_some_and(|v| v.starts_with("keda.k8s.io/")) => Err(
             "a KEDA 1.x ScaledObject (keda.k8s.io/v1alpha1, removed in KEDA 2.0): migrate it to keda.sh/v1alpha1 (scaleTargetRef.name) first".into(),
         ),
         Some("ScaledObject") => Builder::new(doc)?.keda(doc),
+        Some("VerticalPodAutoscaler") => Builder::at(doc, "/spec/targetRef")?.vpa(doc),
         Some(k) => Err(format!(
-            "cannot import a {k}: scalepol imports HorizontalPodAutoscaler and ScaledObject"
+            "cannot import a {k}: scalepol imports HorizontalPodAutoscaler, ScaledObject and VerticalPodAutoscaler"
         )),
         None => return Err("not a Kubernetes object (no `kind`)".into()),
     }?;
@@ -114,6 +151,12 @@ struct Builder {
     schedules: Vec<String>,
     /// `target KIND { ... }` blocks, written whole.
     targets: Vec<String>,
+    /// Lines of the pool beside its replica range (`vertical { ... }`).
+    pool: Vec<String>,
+    /// The workload's `spec.replicas`, when the stream holds its manifest.
+    workload_replicas: Option<u64>,
+    /// A comment at the end of the pool's `replicas` line.
+    replicas_comment: Option<&'static str>,
     notes: Vec<String>,
 }
 
@@ -230,19 +273,35 @@ impl Builder {
     }
 
     fn new(doc: &Value) -> Result<Self, String> {
+        Builder::at(doc, "/spec/scaleTargetRef")
+    }
+
+    /// A builder for the workload the object at `target` names.
+    fn at(doc: &Value, target: &str) -> Result<Self, String> {
         let target = doc
-            .pointer("/spec/scaleTargetRef")
-            .ok_or("no spec.scaleTargetRef")?;
+            .pointer(target)
+            .ok_or_else(|| format!("no {}", fields::dotted(target)))?;
         let kind = match s(target, "/kind").unwrap_or("Deployment") {
             "Deployment" => "deployment",
             "StatefulSet" => "statefulset",
             k => return Err(format!("cannot import a scaler of a {k}: scalepol scales Deployments and StatefulSets here")),
         };
         let name = s(target, "/name").ok_or("no scaleTargetRef.name")?;
-        let full = match s(doc, "/metadata/namespace") {
+        let manifest = workload_in_stream(
+            s(target, "/kind").unwrap_or("Deployment"),
+            name,
+            s(doc, "/metadata/namespace"),
+        );
+        let namespace = s(doc, "/metadata/namespace")
+            .or_else(|| manifest.as_ref().and_then(|m| s(m, "/metadata/namespace")));
+        let full = match namespace {
             Some(ns) => format!("{ns}/{name}"),
             None => name.to_string(),
         };
+        let workload_replicas = manifest
+            .as_ref()
+            .and_then(|m| m.pointer("/spec/replicas"))
+            .and_then(Value::as_u64);
         let control = full.chars().any(char::is_control);
         let workload = format!("{kind} {}", quote(&full));
         let policy = policy_name(s(doc, "/metadata/name").unwrap_or(name));
@@ -263,6 +322,9 @@ impl Builder {
             scale: Vec::new(),
             schedules: Vec::new(),
             targets: Vec::new(),
+            pool: Vec::new(),
+            workload_replicas,
+            replicas_comment: None,
             notes: Vec::new(),
         })
     }
@@ -305,11 +367,19 @@ impl Builder {
             out,
             "  // The kind is unknown: write `gpu` and an accelerator if this runs on GPUs."
         );
+        let comment = self
+            .replicas_comment
+            .map(|c| format!(" // {c}"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  pool main: cpu {{\n    replicas {}..{}\n  }}",
+            "  pool main: cpu {{\n    replicas {}..{}{comment}",
             self.min, self.max
         );
+        for l in &self.pool {
+            let _ = writeln!(out, "    {l}");
+        }
+        out.push_str("  }\n");
         let mut sources: Vec<(&str, &str)> = self
             .metrics
             .iter()
