@@ -11,7 +11,11 @@ impl Builder {
         for m in metrics {
             self.hpa_metric(m);
         }
-        if metrics.is_empty() {
+        if let Some(t) = spec.get("targetCPUUtilizationPercentage") {
+            // autoscaling/v1: the one target it has.
+            let t = self.num(&t.to_string(), "targetCPUUtilizationPercentage");
+            self.scale.push(format!("on cpu target {t}%"));
+        } else if metrics.is_empty() {
             // Kubernetes' default when an HPA lists no metric.
             self.scale.push("on cpu target 80%".into());
         }
@@ -20,7 +24,7 @@ impl Builder {
             // Without `behavior` the controller takes its legacy path.
             None => self.scale.push("behavior legacy".into()),
         }
-        self.unknown_fields(doc, "HorizontalPodAutoscaler");
+        self.unknown_fields(doc);
         self.finish("HorizontalPodAutoscaler")
     }
 

@@ -63,7 +63,7 @@ impl Builder {
             // KEDA then creates the HPA without `behavior`: the legacy path.
             None => self.scale.push("behavior legacy".into()),
         }
-        self.unknown_fields(doc, "ScaledObject");
+        self.unknown_fields(doc);
         self.finish("ScaledObject")
     }
 

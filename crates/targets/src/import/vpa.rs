@@ -64,7 +64,7 @@ impl Builder {
                     Some("the VPA does not set the replica count: write the workload's")
             }
         }
-        self.unknown_fields(doc, "VerticalPodAutoscaler");
+        self.unknown_fields(doc);
         self.finish("VerticalPodAutoscaler")
     }
 
