@@ -54,8 +54,20 @@ fn every_field_of_every_imported_kind_is_carried_or_named() {
             "ScaledObject",
             &["keda-scaledobject-v1alpha1.strict.json"][..],
         ),
+        ("VerticalPodAutoscaler", &["vpa-v1.strict.json"][..]),
+        (
+            "InferenceService",
+            &["kserve-inferenceservice-v1beta1.strict.json"][..],
+        ),
+        (
+            "HorizontalPodAutoscaler autoscaling/v1",
+            &["hpa-autoscaling-v1.strict.json"][..],
+        ),
     ] {
-        let table = fields::of(kind).unwrap();
+        let table = match kind.split_once(' ') {
+            Some((k, v)) => fields::of_object(&json!({"kind": k, "apiVersion": v})).unwrap(),
+            None => fields::of(kind).unwrap(),
+        };
         let mut all = Vec::new();
         for file in files {
             let leaves = schema_leaves(&schema(file));
@@ -91,7 +103,11 @@ fn an_autoscaling_v1_hpa_imports_as_its_v2_conversion() {
     });
     let i = import::import(&v1).unwrap();
     assert!(i.notes.is_empty(), "{:?}", i.notes);
-    assert!(i.source.contains("on cpu target 50%") && i.source.contains("behavior legacy"), "{}", i.source);
+    assert!(
+        i.source.contains("on cpu target 50%") && i.source.contains("behavior legacy"),
+        "{}",
+        i.source
+    );
     let mut v2 = v1.clone();
     v2["apiVersion"] = json!("autoscaling/v2");
     v2["spec"] = json!({

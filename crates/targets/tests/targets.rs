@@ -259,9 +259,14 @@ fn endpoint_variants_cannot_scale_to_zero_but_components_can() {
 fn import_round_trips_compiled_hpa_and_keda() {
     let mut trips = 0;
     for (stem, p) in policies() {
-        for target in [TargetKind::Hpa, TargetKind::Keda, TargetKind::Vpa]
-            .into_iter()
-            .filter(|t| applies(&p, *t))
+        for target in [
+            TargetKind::Hpa,
+            TargetKind::Keda,
+            TargetKind::Vpa,
+            TargetKind::Kserve,
+        ]
+        .into_iter()
+        .filter(|t| applies(&p, *t))
         {
             let first = compile(&p, target, &Options::default());
             let Some(doc) = first.documents.first().filter(|_| !first.has_errors()) else {

@@ -109,11 +109,103 @@ pub const SCALED_OBJECT: Fields = Fields {
     ],
 };
 
+/// autoscaling/v1: CPU utilisation only, and no `behavior`.
+pub const HPA_V1: Fields = Fields {
+    kind: "HorizontalPodAutoscaler",
+    carried: &[
+        "/apiVersion",
+        "/kind",
+        "/metadata/name",
+        "/metadata/namespace",
+        "/spec/scaleTargetRef/apiVersion",
+        "/spec/scaleTargetRef/kind",
+        "/spec/scaleTargetRef/name",
+        "/spec/minReplicas",
+        "/spec/maxReplicas",
+        "/spec/targetCPUUtilizationPercentage",
+    ],
+    ignored: &[METADATA, STATUS],
+};
+
+pub const VPA: Fields = Fields {
+    kind: "VerticalPodAutoscaler",
+    carried: &[
+        "/apiVersion",
+        "/kind",
+        "/metadata/name",
+        "/metadata/namespace",
+        "/spec/targetRef/apiVersion",
+        "/spec/targetRef/kind",
+        "/spec/targetRef/name",
+        "/spec/updatePolicy/updateMode",
+        "/spec/resourcePolicy/containerPolicies/*/containerName",
+        "/spec/resourcePolicy/containerPolicies/*/minAllowed/**",
+        "/spec/resourcePolicy/containerPolicies/*/maxAllowed/**",
+        "/spec/resourcePolicy/containerPolicies/*/controlledResources/*",
+        // Named in a note when they differ from what the compiled VPA does.
+        "/spec/updatePolicy/minReplicas",
+        "/spec/resourcePolicy/containerPolicies/*/mode",
+        "/spec/resourcePolicy/containerPolicies/*/controlledValues",
+    ],
+    ignored: &[METADATA, STATUS],
+};
+
+pub const INFERENCE_SERVICE: Fields = Fields {
+    kind: "InferenceService",
+    carried: &[
+        "/apiVersion",
+        "/kind",
+        "/metadata/name",
+        "/metadata/namespace",
+        // deploymentMode, autoscalerClass and Knative's autoscaling keys;
+        // other autoscaling.knative.dev/ keys are named where they appear.
+        "/metadata/annotations/**",
+        "/spec/predictor/annotations/**",
+        "/spec/predictor/minReplicas",
+        "/spec/predictor/maxReplicas",
+        "/spec/predictor/scaleMetric",
+        "/spec/predictor/scaleMetricType",
+        "/spec/predictor/scaleTarget",
+        "/spec/predictor/containerConcurrency",
+        "/spec/predictor/autoScaling/metrics/**",
+        // Named in a note when present.
+        "/spec/predictor/autoScaling/behavior/**",
+        "/spec/transformer/minReplicas",
+        "/spec/transformer/maxReplicas",
+        "/spec/transformer/scaleMetric",
+        "/spec/transformer/scaleTarget",
+        "/spec/transformer/autoScaling/**",
+        "/spec/explainer/minReplicas",
+        "/spec/explainer/maxReplicas",
+        "/spec/explainer/scaleMetric",
+        "/spec/explainer/scaleTarget",
+        "/spec/explainer/autoScaling/**",
+    ],
+    ignored: &[
+        METADATA,
+        STATUS,
+        (
+            "/spec/**",
+            "the model, its runtime and its pods are not autoscaling settings: scalepol compiles the predictor's scaling fields for server-side apply beside them",
+        ),
+    ],
+};
+
 /// The table for a kind, if `import` reads it.
 pub fn of(kind: &str) -> Option<&'static Fields> {
-    [&HPA_V2, &SCALED_OBJECT]
+    [&HPA_V2, &SCALED_OBJECT, &VPA, &INFERENCE_SERVICE]
         .into_iter()
         .find(|f| f.kind == kind)
+}
+
+/// The table for an object (autoscaling/v1 HPAs have their own).
+pub fn of_object(doc: &Value) -> Option<&'static Fields> {
+    let kind = doc.get("kind")?.as_str()?;
+    let v1 = doc.get("apiVersion").and_then(Value::as_str) == Some("autoscaling/v1");
+    if kind == "HorizontalPodAutoscaler" && v1 {
+        return Some(&HPA_V1);
+    }
+    of(kind)
 }
 
 /// The leaves of a document as JSON pointers (array indices as `*`, so

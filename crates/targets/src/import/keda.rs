@@ -249,6 +249,7 @@ impl Builder {
                     endpoint: s(md, "/awsRegion").unwrap_or("").into(),
                     name: name.clone(),
                     query,
+                    unit: "",
                 });
                 let target = self.num(s(md, "/targetMetricValue").unwrap_or("1"), "the target");
                 let mut line = format!("on {name} {per}target {target}");
@@ -266,6 +267,7 @@ impl Builder {
                     endpoint: s(md, "/serverAddress").unwrap_or("").into(),
                     name: name.clone(),
                     query,
+                    unit: "",
                 });
                 let target = self.num(s(md, "/threshold").unwrap_or("1"), "the threshold");
                 let mut line = format!("on {name} {per}target {target}");

@@ -9,6 +9,7 @@ use std::fmt::Write;
 pub mod fields;
 mod hpa;
 mod keda;
+mod kserve;
 mod vpa;
 
 /// The DCGM metric scalepol's targets read GPU utilisation from.
@@ -89,8 +90,12 @@ fn import_one(doc: &Value) -> Result<Imported, String> {
         ),
         Some("ScaledObject") => Builder::new(doc)?.keda(doc),
         Some("VerticalPodAutoscaler") => Builder::at(doc, "/spec/targetRef")?.vpa(doc),
+        Some("InferenceService") => {
+            let name = s(doc, "/metadata/name").ok_or("no metadata.name")?;
+            Builder::with_workload(doc, "inferenceservice", "InferenceService", name)?.kserve(doc)
+        }
         Some(k) => Err(format!(
-            "cannot import a {k}: scalepol imports HorizontalPodAutoscaler, ScaledObject and VerticalPodAutoscaler"
+            "cannot import a {k}: scalepol imports HorizontalPodAutoscaler, ScaledObject, VerticalPodAutoscaler and InferenceService"
         )),
         None => return Err("not a Kubernetes object (no `kind`)".into()),
     }?;
@@ -135,6 +140,8 @@ struct MetricDecl {
     endpoint: String,
     name: String,
     query: String,
+    /// ` as UNIT` after the query, or empty.
+    unit: &'static str,
 }
 
 struct Builder {
@@ -157,6 +164,8 @@ struct Builder {
     workload_replicas: Option<u64>,
     /// A comment at the end of the pool's `replicas` line.
     replicas_comment: Option<&'static str>,
+    /// The pool's name (`main`, or a KServe component's).
+    pool_name: &'static str,
     notes: Vec<String>,
 }
 
@@ -287,11 +296,18 @@ impl Builder {
             k => return Err(format!("cannot import a scaler of a {k}: scalepol scales Deployments and StatefulSets here")),
         };
         let name = s(target, "/name").ok_or("no scaleTargetRef.name")?;
-        let manifest = workload_in_stream(
-            s(target, "/kind").unwrap_or("Deployment"),
-            name,
-            s(doc, "/metadata/namespace"),
-        );
+        Builder::with_workload(doc, kind, s(target, "/kind").unwrap_or("Deployment"), name)
+    }
+
+    /// A builder for the workload `name` of `kind` (the policy's word for
+    /// it, and the manifest's `kind`).
+    fn with_workload(
+        doc: &Value,
+        kind: &str,
+        manifest_kind: &str,
+        name: &str,
+    ) -> Result<Self, String> {
+        let manifest = workload_in_stream(manifest_kind, name, s(doc, "/metadata/namespace"));
         let namespace = s(doc, "/metadata/namespace")
             .or_else(|| manifest.as_ref().and_then(|m| s(m, "/metadata/namespace")));
         let full = match namespace {
@@ -325,13 +341,14 @@ impl Builder {
             pool: Vec::new(),
             workload_replicas,
             replicas_comment: None,
+            pool_name: "main",
             notes: Vec::new(),
         })
     }
 
     /// Names every field of `doc` that `kind`'s table does not (`fields`).
-    fn unknown_fields(&mut self, doc: &Value, kind: &str) {
-        let Some(table) = fields::of(kind) else {
+    fn unknown_fields(&mut self, doc: &Value) {
+        let Some(table) = fields::of_object(doc) else {
             return;
         };
         for path in table.unknown(doc) {
@@ -373,8 +390,8 @@ impl Builder {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  pool main: cpu {{\n    replicas {}..{}{comment}",
-            self.min, self.max
+            "  pool {}: cpu {{\n    replicas {}..{}{comment}",
+            self.pool_name, self.min, self.max
         );
         for l in &self.pool {
             let _ = writeln!(out, "    {l}");
@@ -397,7 +414,7 @@ impl Builder {
                 .iter()
                 .filter(|m| m.source == source && m.endpoint == endpoint)
             {
-                let _ = writeln!(out, "    {} = `{}`", m.name, m.query);
+                let _ = writeln!(out, "    {} = `{}`{}", m.name, m.query, m.unit);
             }
             out.push_str("  }\n");
         }
