@@ -29,7 +29,25 @@ pub fn run(file: &Path, out: &str, lossy: bool) -> u8 {
         }
     };
     let mut policies = Vec::new();
+    // AWS requests, templates and describe output come in parts (a target,
+    // its policies, its scheduled actions): they are read together.
+    let aws: Vec<serde_json::Value> = docs.iter().filter(|d| import::is_aws(d)).cloned().collect();
+    for r in import::import_aws(&aws)
+        .into_iter()
+        .filter(|_| !aws.is_empty())
+    {
+        match r {
+            Ok(p) => policies.push(p),
+            Err(e) => {
+                eprintln!("error: {shown}: {e}");
+                return 1;
+            }
+        }
+    }
     for (i, doc) in docs.iter().enumerate() {
+        if import::is_aws(doc) {
+            continue;
+        }
         if !import::is_autoscaler(doc) {
             if let Some(kind) = doc.get("kind").and_then(|k| k.as_str()) {
                 eprintln!(

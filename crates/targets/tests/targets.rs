@@ -307,6 +307,55 @@ fn import_round_trips_compiled_hpa_and_keda() {
     assert!(trips >= 12, "{trips}");
 }
 
+/// The AWS documents of every policy for AWS, imported from the
+/// CloudFormation template and, separately, from the request files, compile
+/// back to the same documents.
+#[test]
+fn import_round_trips_compiled_aws() {
+    let mut trips = 0;
+    // And with a schedule, which becomes a start and an end action.
+    let path = format!(
+        "{}/../../policies/ecs-asr.scalepol",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let scheduled = std::fs::read_to_string(path).unwrap().replacen(
+        "  target aws {",
+        "  schedule \"weekday peak\" cron \"0 8 * * MON-FRI\" for 10h tz \"Europe/Berlin\" { replicas 6..24 }\n\n  target aws {",
+        1,
+    );
+    let mut all = policies();
+    all.push(("ecs-asr-scheduled".into(), one(&scheduled)));
+    for (stem, p) in all.into_iter().filter(|(_, p)| applies(p, TargetKind::Aws)) {
+        let first = compile(&p, TargetKind::Aws, &Options::default());
+        assert!(!first.has_errors(), "{stem}: {:?}", first.diagnostics);
+        let template: Vec<serde_json::Value> = first
+            .documents
+            .iter()
+            .filter(|d| d.file_name.ends_with("cloudformation.json"))
+            .map(|d| d.body.clone())
+            .collect();
+        let requests: Vec<serde_json::Value> = first
+            .documents
+            .iter()
+            .filter(|d| !d.file_name.ends_with("cloudformation.json"))
+            .map(|d| d.body.clone())
+            .collect();
+        for docs in [template, requests] {
+            let imported = scalepol_targets::import::import_aws(&docs);
+            assert_eq!(imported.len(), 1, "{stem}");
+            let i = imported.into_iter().next().unwrap().unwrap();
+            assert!(i.notes.is_empty(), "{stem}: {:?}", i.notes);
+            let second = compile(&one(&i.source), TargetKind::Aws, &Options::default());
+            let bodies = |e: &scalepol_targets::Emitted| -> Vec<serde_json::Value> {
+                e.documents.iter().map(|d| d.body.clone()).collect()
+            };
+            assert_eq!(bodies(&second), bodies(&first), "{stem}:\n{}", i.source);
+            trips += 1;
+        }
+    }
+    assert!(trips >= 6, "{trips}");
+}
+
 /// Importing a hand-written HPA keeps what scalepol can express and says
 /// what it cannot.
 #[test]

@@ -191,6 +191,87 @@ pub const INFERENCE_SERVICE: Fields = Fields {
     ],
 };
 
+/// The bookkeeping that `describe-*` output adds to the request shapes.
+const DESCRIBED: (&str, &str) = (
+    "/CreationTime",
+    "written by AWS when the object was created",
+);
+
+pub const AWS_REGISTER: Fields = Fields {
+    kind: "RegisterScalableTarget",
+    carried: &[
+        "/ServiceNamespace",
+        "/ResourceId",
+        "/ScalableDimension",
+        "/MinCapacity",
+        "/MaxCapacity",
+        "/RoleARN",
+        // Named in a note when any is true.
+        "/SuspendedState/**",
+    ],
+    ignored: &[
+        (
+            "/Tags/**",
+            "tags label the target; they are not autoscaling settings",
+        ),
+        ("/ScalableTargetARN", "written by AWS"),
+        DESCRIBED,
+    ],
+};
+
+pub const AWS_POLICY: Fields = Fields {
+    kind: "PutScalingPolicy",
+    carried: &[
+        "/PolicyName",
+        "/ServiceNamespace",
+        "/ResourceId",
+        "/ScalableDimension",
+        "/PolicyType",
+        "/TargetTrackingScalingPolicyConfiguration/TargetValue",
+        "/TargetTrackingScalingPolicyConfiguration/PredefinedMetricSpecification/PredefinedMetricType",
+        "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/MetricName",
+        "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Namespace",
+        "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Dimensions/*/Name",
+        "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Dimensions/*/Value",
+        "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Statistic",
+        "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Unit",
+        "/TargetTrackingScalingPolicyConfiguration/ScaleOutCooldown",
+        "/TargetTrackingScalingPolicyConfiguration/ScaleInCooldown",
+        "/TargetTrackingScalingPolicyConfiguration/DisableScaleIn",
+        // Named in a note: metric math, step and predictive scaling.
+        "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/**",
+        "/StepScalingPolicyConfiguration/**",
+        "/PredictiveScalingPolicyConfiguration/**",
+    ],
+    ignored: &[
+        (
+            "/TargetTrackingScalingPolicyConfiguration/PredefinedMetricSpecification/ResourceLabel",
+            "names the load balancer target group of an ALB metric, which scalepol does not import",
+        ),
+        ("/PolicyARN", "written by AWS"),
+        ("/Alarms/**", "the CloudWatch alarms AWS created for the policy"),
+        DESCRIBED,
+    ],
+};
+
+pub const AWS_SCHEDULE: Fields = Fields {
+    kind: "PutScheduledAction",
+    carried: &[
+        "/ServiceNamespace",
+        "/Schedule",
+        "/Timezone",
+        "/ScheduledActionName",
+        "/ResourceId",
+        "/ScalableDimension",
+        "/ScalableTargetAction/MinCapacity",
+        "/ScalableTargetAction/MaxCapacity",
+        // Named in a note when present.
+        "/StartTime",
+        "/EndTime",
+    ],
+    ignored: &[("/ScheduledActionARN", "written by AWS"), DESCRIBED],
+};
+
 /// The table for a kind, if `import` reads it.
 pub fn of(kind: &str) -> Option<&'static Fields> {
     [&HPA_V2, &SCALED_OBJECT, &VPA, &INFERENCE_SERVICE]

@@ -66,7 +66,7 @@ impl Builder {
                 endpoint: "kubernetes-external-metrics".into(),
                 name: id.clone(),
                 query: name.to_string(),
-                unit: "",
+                unit: String::new(),
             });
         }
         id

@@ -249,7 +249,7 @@ impl Builder {
                     endpoint: s(md, "/awsRegion").unwrap_or("").into(),
                     name: name.clone(),
                     query,
-                    unit: "",
+                    unit: String::new(),
                 });
                 let target = self.num(s(md, "/targetMetricValue").unwrap_or("1"), "the target");
                 let mut line = format!("on {name} {per}target {target}");
@@ -267,7 +267,7 @@ impl Builder {
                     endpoint: s(md, "/serverAddress").unwrap_or("").into(),
                     name: name.clone(),
                     query,
-                    unit: "",
+                    unit: String::new(),
                 });
                 let target = self.num(s(md, "/threshold").unwrap_or("1"), "the threshold");
                 let mut line = format!("on {name} {per}target {target}");
@@ -361,7 +361,7 @@ impl Builder {
 /// expressions that share their day, month and weekday fields: a fixed hour
 /// on both (`0 8 * * *` to `30 17 * * *`), or the same hour pattern and a
 /// fixed minute (`30 * * * *` to `45 * * * *`).
-fn cron_length(start: &str, end: &str) -> Option<i64> {
+pub(super) fn cron_length(start: &str, end: &str) -> Option<i64> {
     let a: Vec<&str> = start.split_whitespace().collect();
     let b: Vec<&str> = end.split_whitespace().collect();
     if a.len() != 5 || b.len() != 5 || a[2..] != b[2..] {

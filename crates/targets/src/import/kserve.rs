@@ -126,7 +126,7 @@ impl Builder {
                     endpoint: KNATIVE_PROMETHEUS.into(),
                     name: metric.to_string(),
                     query,
-                    unit,
+                    unit: unit.to_string(),
                 });
                 self.scale
                     .push(format!("on {metric} per replica target {target}"));
@@ -218,7 +218,7 @@ impl Builder {
                         endpoint: s(m, "/external/metric/serverAddress").unwrap_or("").into(),
                         name: name.clone(),
                         query,
-                        unit: "",
+                        unit: String::new(),
                     });
                     let v = quantity(&m["external"]["target"]["value"])
                         .or_else(|| quantity(&m["external"]["target"]["averageValue"]))

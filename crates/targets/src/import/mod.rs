@@ -6,6 +6,7 @@
 use serde_json::Value;
 use std::fmt::Write;
 
+mod aws;
 pub mod fields;
 mod hpa;
 mod keda;
@@ -42,6 +43,8 @@ pub fn is_autoscaler(doc: &Value) -> bool {
         None => !doc.is_null(),
     }
 }
+
+pub use aws::{import_aws, is_aws};
 
 /// Imports one Kubernetes object. Every value written into the policy is
 /// escaped (strings), checked (numbers, names) or refused (code that would
@@ -140,8 +143,9 @@ struct MetricDecl {
     endpoint: String,
     name: String,
     query: String,
-    /// ` as UNIT` after the query, or empty.
-    unit: &'static str,
+    /// What follows the query (` as req/s`, a CloudWatch metric's
+    /// dimensions and statistic), or empty.
+    unit: String,
 }
 
 struct Builder {
@@ -166,6 +170,9 @@ struct Builder {
     replicas_comment: Option<&'static str>,
     /// The pool's name (`main`, or a KServe component's).
     pool_name: &'static str,
+    /// Comments for the reader that are not losses (what the input left
+    /// unsaid and the policy had to name).
+    comments: Vec<String>,
     notes: Vec<String>,
 }
 
@@ -342,6 +349,7 @@ impl Builder {
             workload_replicas,
             replicas_comment: None,
             pool_name: "main",
+            comments: Vec::new(),
             notes: Vec::new(),
         })
     }
@@ -372,6 +380,9 @@ impl Builder {
             "// Imported by scalepol from {kind} `{}`: review, then run `scalepol check`.",
             self.name
         );
+        for c in &self.comments {
+            let _ = writeln!(out, "// {}", one_line(c));
+        }
         for n in &self.notes {
             let _ = writeln!(out, "// Not carried over: {}.", one_line(n));
         }
