@@ -199,6 +199,7 @@ fn the_upstream_corpus_imports_or_says_why_not() {
     let index: toml::Table =
         toml::from_str(&std::fs::read_to_string(format!("{dir}/corpus.toml")).unwrap()).unwrap();
     let entries = index["manifest"].as_array().unwrap();
+    assert!(entries.len() >= 30, "{} manifests", entries.len());
     let mut listed = Vec::new();
     for e in entries {
         let field = |k: &str| e.get(k).and_then(|v| v.as_str()).unwrap_or("");
@@ -216,7 +217,25 @@ fn the_upstream_corpus_imports_or_says_why_not() {
                 assert!(i.notes.is_empty(), "{}: {:?}", field("file"), i.notes);
                 let target = match field("round_trip") {
                     "keda" => TargetKind::Keda,
-                    _ => TargetKind::Hpa,
+                    "kserve" => TargetKind::Kserve,
+                    "vpa" => TargetKind::Vpa,
+                    "hpa" => TargetKind::Hpa,
+                    "none" => {
+                        // Still a policy that checks; why it cannot go back is recorded.
+                        assert!(!field("why").is_empty(), "{}: no `why`", field("file"));
+                        let checked = check_source("i.scalepol", &i.source, &FsLoader);
+                        let policy = checked.policy.unwrap_or_else(|| {
+                            panic!("{}: {:?}", field("file"), checked.diagnostics)
+                        });
+                        // The compile to the source's own platform is refused, as the `why` says.
+                        assert!(
+                            compile(&policy, TargetKind::Keda, &Options::default()).has_errors(),
+                            "{}: compiles after all",
+                            field("file")
+                        );
+                        continue;
+                    }
+                    other => panic!("{}: round_trip {other:?}", field("file")),
                 };
                 let metrics: Vec<&str> = e["metrics"]
                     .as_array()

@@ -202,6 +202,16 @@ impl Builder {
         let md = &t["metadata"];
         let ty = s(t, "/type").unwrap_or("");
         self.trigger_keys(t, ty);
+        let known = matches!(
+            ty,
+            "cpu" | "memory" | "prometheus" | "aws-cloudwatch" | "cron"
+        );
+        if t.get("authenticationRef").is_some() && known {
+            self.notes.push(format!(
+                "the authenticationRef of trigger `{}` was not imported",
+                one_line(s(t, "/name").unwrap_or(ty))
+            ));
+        }
         if t.get("useCachedMetrics") == Some(&Value::Bool(true)) {
             self.notes.push(format!(
                 "useCachedMetrics of trigger `{}` was not imported: the HPA then reads its value as of the last polling interval",
@@ -244,12 +254,13 @@ impl Builder {
                     s(md, "/metricName").unwrap_or("")
                 );
                 let query = self.code(&query, "the CloudWatch metric");
+                let detail = self.cloudwatch_detail(md);
                 self.metrics.push(MetricDecl {
                     source: "cloudwatch",
                     endpoint: s(md, "/awsRegion").unwrap_or("").into(),
                     name: name.clone(),
                     query,
-                    unit: String::new(),
+                    unit: detail,
                 });
                 let target = self.num(s(md, "/targetMetricValue").unwrap_or("1"), "the target");
                 let mut line = format!("on {name} {per}target {target}");
@@ -275,11 +286,6 @@ impl Builder {
                     let a = self.num(a, "the activation threshold");
                     line.push_str(&format!(" activate {a}"));
                 }
-                if t.get("authenticationRef").is_some() {
-                    self.notes.push(format!(
-                        "the authenticationRef of trigger `{name}` was not imported"
-                    ));
-                }
                 self.scale.push(line);
             }
             "cron" => self.cron(t),
@@ -287,6 +293,48 @@ impl Builder {
                 .notes
                 .push(format!("a `{ty}` trigger was not imported")),
         }
+    }
+
+    /// A CloudWatch trigger's dimensions (`;`-separated names and values),
+    /// statistic and unit, as the policy writes them after the query.
+    fn cloudwatch_detail(&mut self, md: &Value) -> String {
+        let mut out = String::new();
+        let split = |k: &str| -> Vec<String> {
+            s(md, k)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.split(';').map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        let (names, values) = (split("/dimensionName"), split("/dimensionValue"));
+        if names.len() != values.len() {
+            self.refused.push(
+                "the trigger's dimensionName and dimensionValue lists differ in length".into(),
+            );
+        }
+        for (n, v) in names.iter().zip(&values) {
+            let (n, v) = (
+                self.string(n, "a dimension's name"),
+                self.string(v, "a dimension's value"),
+            );
+            out.push_str(&format!(" dimension {n} = {v}"));
+        }
+        match s(md, "/metricStat") {
+            None | Some("Average") => {}
+            Some(st) => match scalepol_compiler::model::CLOUDWATCH_STATISTICS
+                .iter()
+                .find(|(_, aws)| *aws == st)
+            {
+                Some((word, _)) => out.push_str(&format!(" statistic {word}")),
+                None => self
+                    .notes
+                    .push(format!("metricStat `{}` was not imported", one_line(st))),
+            },
+        }
+        if let Some(u) = s(md, "/metricUnit").filter(|u| !u.is_empty()) {
+            let u = self.string(u, "the unit");
+            out.push_str(&format!(" unit {u}"));
+        }
+        out
     }
 
     /// Names each metadata key of a trigger that its reader does not carry
@@ -309,6 +357,10 @@ impl Builder {
                 "awsRegion",
                 "targetMetricValue",
                 "activationTargetMetricValue",
+                "dimensionName",
+                "dimensionValue",
+                "metricStat",
+                "metricUnit",
             ],
             "cron" => &["timezone", "start", "end", "desiredReplicas"],
             _ => return,

@@ -27,10 +27,11 @@ pub struct Imported {
 /// cannot), and passes over the rest of a stream (the Deployments,
 /// Services, Secrets and TriggerAuthentications that Helm or Kustomize
 /// output carries beside them).
-pub const AUTOSCALER_KINDS: [&str; 5] = [
+pub const AUTOSCALER_KINDS: [&str; 6] = [
     "HorizontalPodAutoscaler",
     "ScaledObject",
     "ScaledJob",
+    "HTTPScaledObject",
     "VerticalPodAutoscaler",
     "InferenceService",
 ];
@@ -87,6 +88,11 @@ fn workload_in_stream(kind: &str, name: &str, namespace: Option<&str>) -> Option
 
 fn import_one(doc: &Value) -> Result<Imported, String> {
     let imported = match doc.get("kind").and_then(Value::as_str) {
+        Some("HorizontalPodAutoscaler")
+            if matches!(s(doc, "/apiVersion"), Some("autoscaling/v2beta1" | "autoscaling/v2alpha1")) =>
+        {
+            Err("an HPA of autoscaling/v2beta1 or v2alpha1 (metricName, targetAverageValue; removed in Kubernetes 1.25): convert it to autoscaling/v2 first (`kubectl convert` or the API server's own conversion, `kubectl get hpa -o yaml`)".into())
+        }
         Some("HorizontalPodAutoscaler") => Builder::new(doc)?.hpa(doc),
         Some("ScaledObject") if s(doc, "/apiVersion").is_some_and(|v| v.starts_with("keda.k8s.io/")) => Err(
             "a KEDA 1.x ScaledObject (keda.k8s.io/v1alpha1, removed in KEDA 2.0): migrate it to keda.sh/v1alpha1 (scaleTargetRef.name) first".into(),
@@ -367,7 +373,21 @@ impl Builder {
         }
     }
 
-    fn finish(self, kind: &str) -> Result<Imported, String> {
+    fn finish(mut self, kind: &str) -> Result<Imported, String> {
+        // A scale block needs a target: an autoscaler with schedules only
+        // (a KEDA cron trigger alone) becomes a pool sized by its schedules.
+        if !self.scale.iter().any(|l| l.starts_with("on ")) && !self.schedules.is_empty() {
+            let dropped: Vec<String> = std::mem::take(&mut self.scale)
+                .into_iter()
+                .filter(|l| l != "behavior legacy")
+                .collect();
+            if !dropped.is_empty() {
+                self.notes.push(format!(
+                    "without a metric target the pool is sized by its schedules alone, and `{}` was not imported",
+                    dropped.join("`, `")
+                ));
+            }
+        }
         if !self.refused.is_empty() {
             return Err(format!(
                 "cannot be imported exactly: {}",
