@@ -60,6 +60,9 @@ fn metric_spec(
     ns: &str,
     out: &mut Vec<Diagnostic>,
 ) -> Option<(&'static str, Value)> {
+    if let Some(f) = &t.formula {
+        return metric_math(p, f, out);
+    }
     let m = p.metric(&t.metric)?;
     let predefined = |kind: &str| json!({"PredefinedMetricType": kind});
     match (m.source, m.name.as_str(), ns) {
@@ -114,6 +117,68 @@ fn metric_spec(
             None
         }
     }
+}
+
+/// A CloudWatch metric as metric math reads it (`MetricStat`).
+fn metric_stat(m: &Metric) -> Value {
+    let (namespace, name) = m.query.rsplit_once('/').unwrap_or(("", m.query.as_str()));
+    let cw = &m.cloudwatch;
+    let mut metric = json!({"Namespace": namespace, "MetricName": name});
+    if !cw.dimensions.is_empty() {
+        metric["Dimensions"] = cw
+            .dimensions
+            .iter()
+            .map(|(n, v)| json!({"Name": n, "Value": v}))
+            .collect();
+    }
+    let mut stat = json!({"Metric": metric, "Stat": cw.statistic.as_deref().unwrap_or("Average")});
+    if let Some(u) = &cw.unit {
+        stat["Unit"] = json!(u);
+    }
+    stat
+}
+
+/// A formula target: the metrics it reads (`m1`, `m2`, ...) and a
+/// metric-math expression over them, the one that returns data
+/// (target tracking with `CustomizedMetricSpecification.Metrics`).
+fn metric_math(
+    p: &Policy,
+    f: &Formula,
+    out: &mut Vec<Diagnostic>,
+) -> Option<(&'static str, Value)> {
+    let id = |name: &str| {
+        f.reads
+            .iter()
+            .position(|r| r == name)
+            .filter(|_| {
+                p.metric(name)
+                    .is_some_and(|m| m.source == MetricSourceKind::Cloudwatch)
+            })
+            .map(|i| format!("m{}", i + 1))
+    };
+    let expression = match crate::formula::to_metric_math(&f.expr, id) {
+        Ok(e) => e,
+        Err(why) => {
+            out.push(
+                Diagnostic::new(code::TARGET_REFUSES, FileId(0), f.span, format!("aws: this formula reads {why}; Application Auto Scaling can track a metric-math expression of arithmetic over CloudWatch metrics only"))
+                    .label("not expressible for AWS")
+                    .help("keep the formula to `+ - * /` over CloudWatch metrics, or compile to KEDA or the engine"),
+            );
+            return None;
+        }
+    };
+    let mut metrics: Vec<Value> = f
+        .reads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let m = p.metric(name)?;
+            Some(json!({"Id": format!("m{}", i + 1), "MetricStat": metric_stat(m), "ReturnData": false}))
+        })
+        .collect();
+    metrics
+        .push(json!({"Id": "e1", "Expression": expression, "Label": FORMULA, "ReturnData": true}));
+    Some(("CustomizedMetricSpecification", json!({"Metrics": metrics})))
 }
 
 /// A 5-field cron as AWS's 6-field `cron(...)`: one of day-of-month and

@@ -125,7 +125,8 @@ pub fn support(feature: Feature, target: TargetKind) -> Support {
 
         (F::Formula, T::Keda) => Native("advanced.scalingModifiers (formula in expr-lang, target, activationTarget, metricType) over triggers named after the metrics; alone in its pool, as KEDA then gives the HPA the formula's metric only"),
         (F::Formula, T::Hpa) => Approx("one External metric served by a prometheus-adapter rule that computes the formula in PromQL over `scalar()` of each query; only arithmetic over Prometheus metrics can be written so (otherwise refused)"),
-        (F::Formula, T::Kserve) | (F::Formula, T::Aws) => Unsupported,
+        (F::Formula, T::Aws) => Approx("target tracking on a CloudWatch metric-math expression (CustomizedMetricSpecification.Metrics), when the formula is arithmetic over CloudWatch metrics (otherwise refused)"),
+        (F::Formula, T::Kserve) => Unsupported,
 
         (F::ScaleToZero, T::Hpa) => Approx("the HPA cannot scale to zero (only behind the alpha HPAScaleToZero gate): the floor becomes 1"),
         (F::ScaleToZero, T::Keda) => Native("minReplicaCount 0"),

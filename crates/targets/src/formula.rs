@@ -36,39 +36,61 @@ pub fn to_expr_lang(cel: &str) -> Result<String, String> {
 /// PromQL, `None` for a metric that is not a Prometheus query.
 pub fn to_promql(cel: &str, query: impl Fn(&str) -> Option<String>) -> Result<String, String> {
     let e = parse(cel)?;
-    Ok(format!("vector({})", promql(&e, 0, &query)?))
+    let leaf = |name: &str| {
+        query(name)
+            .map(|q| format!("scalar({q})"))
+            .ok_or_else(|| format!("`{name}`, which is not a Prometheus query"))
+    };
+    Ok(format!("vector({})", arithmetic(&e, 0, &leaf, "PromQL")?))
 }
 
-fn promql(
+/// The policy's formula as a CloudWatch metric-math expression over the
+/// ids `id` gives each metric (`m1 + 2.0 * m2`), for a target-tracking
+/// policy's `CustomizedMetricSpecification.Metrics`. Arithmetic only, as
+/// for PromQL.
+pub fn to_metric_math(cel: &str, id: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let e = parse(cel)?;
+    let leaf =
+        |name: &str| id(name).ok_or_else(|| format!("`{name}`, which is not a CloudWatch metric"));
+    arithmetic(&e, 0, &leaf, "CloudWatch metric math")
+}
+
+/// Arithmetic (`+ - * /`, unary minus, numbers, `double()`) printed with
+/// `leaf` for each metric; anything else is refused, naming `lang`.
+fn arithmetic(
     e: &IdedExpr,
     outer: u8,
-    query: &dyn Fn(&str) -> Option<String>,
+    leaf: &dyn Fn(&str) -> Result<String, String>,
+    lang: &str,
 ) -> Result<String, String> {
     match &e.expr {
-        Expr::Ident(name) => query(name)
-            .map(|q| format!("scalar({q})"))
-            .ok_or_else(|| format!("`{name}`, which is not a Prometheus query")),
+        Expr::Ident(name) => leaf(name),
         Expr::Literal(Val::Double(x)) => Ok(double(*x)),
         Expr::Literal(Val::Int(i)) => Ok(i.to_string()),
         Expr::Call(c) if c.target.is_none() && c.func_name == "double" && c.args.len() == 1 => {
-            promql(&c.args[0], outer, query)
+            arithmetic(&c.args[0], outer, leaf, lang)
         }
         Expr::Call(c) if c.target.is_none() => {
             let f = c.func_name.as_str();
             let p = precedence(f).filter(|p| *p >= 5).ok_or_else(|| {
                 format!(
-                    "`{}`, which PromQL has no equivalent for",
+                    "`{}`, which {lang} has no equivalent for",
                     f.trim_matches('_')
                 )
             })?;
             let text = match f {
-                "-_" => format!("-{}", promql(&c.args[0], p, query)?),
+                "-_" => format!("-{}", arithmetic(&c.args[0], p, leaf, lang)?),
                 "_%_" => return Err("`%`".into()),
+                "_/_" if is_int(&c.args[0]) && is_int(&c.args[1]) => {
+                    return Err(format!(
+                        "an integer division, which {lang} computes as a float"
+                    ))
+                }
                 _ => format!(
                     "{} {} {}",
-                    promql(&c.args[0], p, query)?,
+                    arithmetic(&c.args[0], p, leaf, lang)?,
                     f.trim_matches('_'),
-                    promql(&c.args[1], p + 1, query)?
+                    arithmetic(&c.args[1], p + 1, leaf, lang)?
                 ),
             };
             Ok(if p < outer { format!("({text})") } else { text })

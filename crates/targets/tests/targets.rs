@@ -325,6 +325,24 @@ fn import_round_trips_compiled_aws() {
     );
     let mut all = policies();
     all.push(("ecs-asr-scheduled".into(), one(&scheduled)));
+    // And a formula, which becomes metric math.
+    all.push(("sqs-formula".into(), one(r#"policy sqs-workers {
+  workload ecs-service "jobs/workers"
+  pool tasks: cpu {
+    replicas 1..20
+  }
+  metrics cloudwatch "us-east-1" {
+    visible = `AWS/SQS/ApproximateNumberOfMessagesVisible` dimension "QueueName" = "jobs" statistic sum
+    delayed = `AWS/SQS/ApproximateNumberOfMessagesDelayed` dimension "QueueName" = "jobs" statistic sum
+  }
+  scale {
+    on formula `visible + 0.5 * delayed` target 100
+  }
+  target aws {
+    resource "service/jobs/workers"
+  }
+}
+"#)));
     for (stem, p) in all.into_iter().filter(|(_, p)| applies(p, TargetKind::Aws)) {
         let first = compile(&p, TargetKind::Aws, &Options::default());
         assert!(!first.has_errors(), "{stem}: {:?}", first.diagnostics);
@@ -353,7 +371,7 @@ fn import_round_trips_compiled_aws() {
             trips += 1;
         }
     }
-    assert!(trips >= 6, "{trips}");
+    assert!(trips >= 8, "{trips}");
 }
 
 /// Importing a hand-written HPA keeps what scalepol can express and says

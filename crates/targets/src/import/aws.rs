@@ -184,6 +184,11 @@ fn group(g: &Group) -> Result<Imported, String> {
 fn policy_name_of(g: &Group, kind: &str, name: &str) -> String {
     let metric = |p: &Value| {
         let c = &p["TargetTrackingScalingPolicyConfiguration"];
+        if c.pointer("/CustomizedMetricSpecification/Metrics")
+            .is_some()
+        {
+            return Some(scalepol_compiler::model::FORMULA.to_string());
+        }
         match s(c, "/PredefinedMetricSpecification/PredefinedMetricType") {
             Some(t) if t.starts_with("SageMaker") => Some("invocations".to_string()),
             Some("ECSServiceAverageCPUUtilization") => Some("cpu".into()),
@@ -288,6 +293,13 @@ impl Builder {
     /// One target-tracking configuration as a metric and an `on` line.
     fn tracking(&mut self, c: &Value, ns: &str) {
         let target = c["TargetValue"].as_f64().unwrap_or(0.0);
+        if let Some(math) = c
+            .pointer("/CustomizedMetricSpecification/Metrics")
+            .and_then(Value::as_array)
+        {
+            self.metric_math(math, target);
+            return;
+        }
         let predefined = s(c, "/PredefinedMetricSpecification/PredefinedMetricType");
         let (name, query, detail) = match predefined {
             Some("ECSServiceAverageCPUUtilization") if ns == "ecs" => {
@@ -330,25 +342,94 @@ impl Builder {
                 query,
                 unit: detail,
             });
-            if !self.comments.iter().any(|c| c.contains(AWS_REGION)) {
-                self.comments.push(format!(
-                    "The requests do not name their region: \"{AWS_REGION}\" stands for it in `metrics cloudwatch`; write yours."
-                ));
-            }
+            self.region_comment();
         }
         self.scale
             .push(format!("on {name} target {}", number(target)));
     }
 
+    /// A metric-math target: each `MetricStat` a declared metric, the
+    /// expression that returns data a formula over them (the arithmetic
+    /// CEL shares with metric math; anything else is named).
+    fn metric_math(&mut self, math: &[Value], target: f64) {
+        let mut ids: Vec<(String, String)> = Vec::new();
+        for m in math.iter().filter(|m| m.get("MetricStat").is_some()) {
+            let stat = &m["MetricStat"];
+            let mut spec = serde_json::Map::new();
+            for (key, value) in [
+                ("Namespace", &stat["Metric"]["Namespace"]),
+                ("MetricName", &stat["Metric"]["MetricName"]),
+                ("Dimensions", &stat["Metric"]["Dimensions"]),
+                ("Statistic", &stat["Stat"]),
+                ("Unit", &stat["Unit"]),
+            ] {
+                if !value.is_null() {
+                    spec.insert(key.to_string(), value.clone());
+                }
+            }
+            let Some((name, query, detail)) = self.customized(&Value::Object(spec)) else {
+                return;
+            };
+            if !self.metrics.iter().any(|d| d.name == name) {
+                self.metrics.push(MetricDecl {
+                    source: "cloudwatch",
+                    endpoint: AWS_REGION.into(),
+                    name: name.clone(),
+                    query,
+                    unit: detail,
+                });
+            }
+            ids.push((s(m, "/Id").unwrap_or("").to_string(), name));
+        }
+        self.region_comment();
+        let returned: Vec<&Value> = math.iter().filter(|m| m["ReturnData"] != false).collect();
+        let [out] = returned.as_slice() else {
+            self.notes.push(
+                "a metric-math specification that does not return exactly one series was not imported"
+                    .into(),
+            );
+            return;
+        };
+        if out.get("Expression").is_none() {
+            // One metric, returned as it is.
+            let id = s(out, "/Id").unwrap_or("");
+            if let Some((_, name)) = ids.iter().find(|(i, _)| i == id) {
+                self.scale
+                    .push(format!("on {name} target {}", number(target)));
+            }
+            return;
+        }
+        let expr = s(out, "/Expression").unwrap_or("");
+        let name = |i: &str| {
+            ids.iter()
+                .find(|(id, _)| id == i)
+                .map(|(_, n)| n.clone())
+                .ok_or_else(|| format!("`{i}`, which names no metric of the specification"))
+        };
+        match crate::formula::from_expr_lang(expr, &name) {
+            Ok(cel) => {
+                let cel = self.code(&cel, "the expression");
+                self.scale
+                    .push(format!("on formula `{cel}` target {}", number(target)));
+            }
+            Err(why) => self.notes.push(format!(
+                "metric-math expression `{}` was not imported: it uses {why}",
+                one_line(expr)
+            )),
+        }
+    }
+
+    fn region_comment(&mut self) {
+        if !self.comments.iter().any(|c| c.contains(AWS_REGION)) {
+            self.comments.push(format!(
+                "The requests do not name their region: \"{AWS_REGION}\" stands for it in `metrics cloudwatch`; write yours."
+            ));
+        }
+    }
+
     /// A customized CloudWatch metric: (name, `Namespace/MetricName`, its
     /// dimensions, statistic and unit as the policy writes them).
     fn customized(&mut self, m: &Value) -> Option<(String, String, String)> {
-        if m.get("Metrics").is_some() {
-            self.notes.push(
-                "a metric-math CustomizedMetricSpecification (Metrics) was not imported".into(),
-            );
-            return None;
-        }
         let (Some(ns), Some(metric)) = (s(m, "/Namespace"), s(m, "/MetricName")) else {
             self.notes
                 .push("a target-tracking policy without a metric was not imported".into());

@@ -239,7 +239,11 @@ pub const AWS_POLICY: Fields = Fields {
         "/TargetTrackingScalingPolicyConfiguration/ScaleInCooldown",
         "/TargetTrackingScalingPolicyConfiguration/DisableScaleIn",
         // Named in a note: metric math, step and predictive scaling.
-        "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/**",
+        // Metric math: each MetricStat a metric, the expression a formula.
+        "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/Id",
+        "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/Expression",
+        "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/ReturnData",
+        "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/MetricStat/**",
         "/StepScalingPolicyConfiguration/**",
         "/PredictiveScalingPolicyConfiguration/**",
     ],
@@ -249,6 +253,10 @@ pub const AWS_POLICY: Fields = Fields {
             "names the load balancer target group of an ALB metric, which scalepol does not import",
         ),
         ("/PolicyARN", "written by AWS"),
+        (
+            "/TargetTrackingScalingPolicyConfiguration/CustomizedMetricSpecification/Metrics/*/Label",
+            "a display name for the series in CloudWatch",
+        ),
         ("/Alarms/**", "the CloudWatch alarms AWS created for the policy"),
         DESCRIBED,
     ],
