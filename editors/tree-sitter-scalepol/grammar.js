@@ -43,7 +43,8 @@ module.exports = grammar({
     _argument: $ => choice($.identifier, $.value, $.string, $.code, $.operator),
 
     // `.` for names like `p99.9`, `/` for `req/s`, `-` for `chat-llama3`.
-    identifier: _ => /[A-Za-z_][A-Za-z0-9_\-\/.]*/,
+    // A `/` joins two parts of a word; `//` starts a comment, even in a word.
+    identifier: _ => /[A-Za-z_][A-Za-z0-9_\-.]*(\/[A-Za-z0-9_\-.]+)*/,
 
     // `12`, `800ms`, `$0.81/h`, `1..12`, `2Gi..16Gi`: one token, as in the compiler.
     value: _ => token(seq(SCALAR, optional(seq('..', SCALAR)))),

@@ -288,6 +288,9 @@ pub enum MetricSourceKind {
     Prometheus,
     Cloudwatch,
     External,
+    /// A per-pod metric of the custom metrics API (`custom.metrics.k8s.io`),
+    /// averaged over the pods: the HPA's `Pods` metric type.
+    Pods,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

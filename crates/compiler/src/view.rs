@@ -171,6 +171,7 @@ impl PolicyView {
                         MetricSourceKind::Prometheus => "prometheus",
                         MetricSourceKind::Cloudwatch => "cloudwatch",
                         MetricSourceKind::External => "external",
+                        MetricSourceKind::Pods => "pods",
                     },
                     unit: m.unit.name(),
                 })

@@ -1,4 +1,5 @@
-//! `decide()` for a two-metric pool, without and with two CEL rules.
+//! `decide()` for a two-metric pool, without and with two CEL rules, and
+//! for a pool on one formula over the same two metrics.
 //! `cargo bench -p scalepol-runtime --bench decide`
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -6,7 +7,7 @@ use scalepol_runtime::artifact::*;
 use scalepol_runtime::{Engine, Observation, State};
 use std::hint::black_box;
 
-fn engine(rules: Vec<RuleSpec>) -> Engine {
+fn engine(rules: Vec<RuleSpec>, formula: bool) -> Engine {
     let behavior = |window: f64| BehaviorSpec {
         policies: vec![
             RateSpec {
@@ -34,7 +35,17 @@ fn engine(rules: Vec<RuleSpec>) -> Engine {
         name: "main".into(),
         min: 1,
         max: 50,
-        targets: vec![target("queue", Mode::PerReplica), target("kv", Mode::Total)],
+        targets: if formula {
+            vec![TargetSpec {
+                metric: "formula".into(),
+                mode: Mode::PerReplica,
+                target: 8.0,
+                activation: None,
+                formula: Some("(queue + 2.0 * kv) / 3.0".into()),
+            }]
+        } else {
+            vec![target("queue", Mode::PerReplica), target("kv", Mode::Total)]
+        },
         tolerance_up: 0.1,
         tolerance_down: 0.1,
         up: behavior(0.0),
@@ -75,11 +86,15 @@ fn bench(c: &mut Criterion) {
         min: Some(4),
         max: None,
     };
-    let plain = engine(vec![]);
-    let ruled = engine(vec![
-        rule("burst", "queue > 50.0 && hour >= 8"),
-        rule("kv", "kv > 90.0 || replicas < 2"),
-    ]);
+    let plain = engine(vec![], false);
+    let composite = engine(vec![], true);
+    let ruled = engine(
+        vec![
+            rule("burst", "queue > 50.0 && hour >= 8"),
+            rule("kv", "kv > 90.0 || replicas < 2"),
+        ],
+        false,
+    );
     let obs = Observation {
         replicas: 10,
         metrics: [("queue".to_string(), 97.0), ("kv".to_string(), 7.5)].into(),
@@ -89,6 +104,7 @@ fn bench(c: &mut Criterion) {
     for (name, e) in [
         ("decide: two metrics", &plain),
         ("decide: two metrics, two CEL rules", &ruled),
+        ("decide: one formula over two metrics", &composite),
     ] {
         let mut state = State::default();
         let mut t = 0.0;

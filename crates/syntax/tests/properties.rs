@@ -181,3 +181,23 @@ fn layout_is_canonical() {
         "policy x {\n  a 1..2\n  b \"s\" { c 1, d 2 }\n  e {\n    f 1\n  }\n}\n"
     );
 }
+
+/// `//` starts a comment even inside a word: `c//ron` is the word `c` and a
+/// comment, as the pre-scan and the editor grammar read it (a `/` joins
+/// two parts of a word only: `req/s`).
+#[test]
+fn a_double_slash_inside_a_word_starts_a_comment() {
+    let doc =
+        scalepol_syntax::parse("policy p {\n  schedule c//ron \"x\"\n  rate 5 req/s\n}\n").unwrap();
+    let block = doc.nodes[0].block_nodes();
+    assert_eq!(block[0].keyword, "schedule");
+    assert_eq!(block[0].args.len(), 1, "{:?}", block[0].args);
+    assert!(block[0].trailing_comment.is_some());
+    assert!(
+        block[1].args.iter().any(|a| a.is_word("req/s")),
+        "{:?}",
+        block[1].args
+    );
+    // And a word does not end in a slash.
+    assert!(scalepol_syntax::parse("policy p {\n  x a/ b\n}\n").is_err());
+}

@@ -120,6 +120,7 @@ pub fn artifact(p: &Policy) -> a::Artifact {
                         MetricSourceKind::Prometheus => "prometheus",
                         MetricSourceKind::Cloudwatch => "cloudwatch",
                         MetricSourceKind::External => "external",
+                        MetricSourceKind::Pods => "pods",
                     }
                     .into(),
                 ),

@@ -99,6 +99,18 @@ pub fn metric(p: &Policy, t: &ScaleTarget) -> Option<MetricSpec> {
     }
     let m = p.metric(&t.metric)?;
     Some(match (m.source, m.name.as_str()) {
+        // The custom metrics API's name for it is the query.
+        (MetricSourceKind::Pods, _) => MetricSpec {
+            kind: "Pods",
+            pods: Some(NamedMetric {
+                metric: MetricId {
+                    name: m.query.clone(),
+                    selector: None,
+                },
+                target: MetricTarget::average_value(quantity(t.target)),
+            }),
+            ..none
+        },
         (MetricSourceKind::Builtin, "gpu") => MetricSpec {
             kind: "Pods",
             pods: Some(NamedMetric {

@@ -113,6 +113,8 @@ fn trigger(p: &Policy, t: &ScaleTarget) -> Option<Trigger> {
     let m = p.metric(&t.metric)?;
     let mut md = BTreeMap::new();
     let kind = match m.source {
+        // Refused before (`refused`): KEDA has no trigger for it.
+        MetricSourceKind::Pods => return None,
         // GPU utilisation through DCGM, on the policy's own Prometheus server.
         MetricSourceKind::Builtin if m.name == "gpu" => {
             let server = p
@@ -360,6 +362,23 @@ fn refused(p: &Policy, pool: &Pool, s: &Scaling, name: &str) -> Option<Diagnosti
             ))
             .label("name too long")
             .help(format!("shorten the policy's name (or the pool's) to {LONGEST} characters or fewer")),
+        );
+    }
+    // The custom metrics API's per-pod metrics are the HPA's own; KEDA's
+    // triggers read other sources, so the target would vanish.
+    if let Some(t) = s.targets.iter().find(|t| {
+        t.reads().iter().any(|m| {
+            p.metric(m)
+                .is_some_and(|m| m.source == MetricSourceKind::Pods)
+        })
+    }) {
+        return Some(
+            Diagnostic::new(code::TARGET_REFUSES, FileId(0), t.span, format!(
+                "keda: `{}` is a Pods metric of the custom metrics API, which no KEDA trigger reads",
+                t.metric
+            ))
+            .label("not readable by KEDA")
+            .help("compile this pool to the HPA, or read the metric from Prometheus (`metrics prometheus`)"),
         );
     }
     let resource_only = s

@@ -380,7 +380,7 @@ fn import_round_trips_compiled_aws() {
 fn import_of_a_foreign_hpa_keeps_the_representable_parts() {
     let doc = &example("hpa-autoscaling-v2-k8s-1.36.valid.yaml")[0];
     let imported = scalepol_targets::import::import(doc).unwrap();
-    assert_eq!(imported.notes.len(), 4, "{:?}", imported.notes);
+    assert_eq!(imported.notes.len(), 3, "{:?}", imported.notes);
     let p = one(&imported.source);
     let out = compile(&p, TargetKind::Hpa, &Options::default());
     let body = &out.documents[0].body;

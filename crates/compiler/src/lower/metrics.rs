@@ -13,6 +13,7 @@ const SOURCES: &[(&str, MetricSourceKind)] = &[
     ("prometheus", MetricSourceKind::Prometheus),
     ("cloudwatch", MetricSourceKind::Cloudwatch),
     ("external", MetricSourceKind::External),
+    ("pods", MetricSourceKind::Pods),
 ];
 
 pub const METRIC_UNITS: &[(&str, MetricUnit)] = &[

@@ -224,15 +224,27 @@ fn lower_target(ctx: &mut Ctx, file: FileId, b: &Node, all: &[Metric]) -> Option
     let (name, nspan) = a.word(&mut ctx.sink, "a metric name")?;
     let metric = metrics::resolve(ctx, file, name, nspan, all)?;
     let builtin = metric.source == MetricSourceKind::Builtin;
+    let pods = metric.source == MetricSourceKind::Pods;
     let mut mode = if builtin {
         TargetMode::Utilization
+    } else if pods {
+        TargetMode::PerReplica
     } else {
         TargetMode::Total
     };
     if a.eat_word("per") {
         a.keyword(&mut ctx.sink, "replica")?;
         mode = TargetMode::PerReplica;
-    } else if a.eat_word("total") {
+    } else if let Some(span) = a.peek().filter(|x| x.is_word("total")).map(|x| x.span) {
+        a.eat_word("total");
+        if pods {
+            ctx.push(
+                Diagnostic::new(code::BAD_ARGUMENTS, file, span, format!("`{name}` is a Pods metric: an average over the pods, it has no total"))
+                    .label("`total` does not apply")
+                    .help(format!("write `on {name} per replica target ...` (the HPA's Pods metrics take an AverageValue)")),
+            );
+            return None;
+        }
         mode = TargetMode::Total;
     }
     a.keyword(&mut ctx.sink, "target")?;

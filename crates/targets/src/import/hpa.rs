@@ -72,6 +72,21 @@ impl Builder {
         id
     }
 
+    /// A Pods metric of the custom metrics API, by its name there.
+    fn pods_metric(&mut self, name: &str) -> String {
+        let id = ident(name);
+        if !self.metrics.iter().any(|m| m.name == id) {
+            self.metrics.push(MetricDecl {
+                source: "pods",
+                endpoint: "custom.metrics.k8s.io".into(),
+                name: id.clone(),
+                query: name.to_string(),
+                unit: String::new(),
+            });
+        }
+        id
+    }
+
     pub(super) fn hpa_metric(&mut self, m: &Value) {
         match s(m, "/type").unwrap_or("") {
             "Resource" => {
@@ -92,11 +107,8 @@ impl Builder {
                 self.scale.push(format!("on gpu target {}%", number(v)));
             }
             "External" | "Pods" => {
-                let member = if m["type"] == "External" {
-                    "external"
-                } else {
-                    "pods"
-                };
+                let pods = m["type"] == "Pods";
+                let member = if pods { "pods" } else { "external" };
                 let name = s(m, &format!("/{member}/metric/name"))
                     .unwrap_or("metric")
                     .to_string();
@@ -105,12 +117,11 @@ impl Builder {
                         "the label selector of metric `{name}` was not imported"
                     ));
                 }
-                if member == "pods" {
-                    self.notes.push(format!(
-                        "Pods metric `{name}` was imported as an External metric of the same name"
-                    ));
-                }
-                let id = self.external(&name);
+                let id = if pods {
+                    self.pods_metric(&name)
+                } else {
+                    self.external(&name)
+                };
                 self.target_line(&id, &m[member]["target"], false);
             }
             ty => self.notes.push(format!(
