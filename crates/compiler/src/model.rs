@@ -291,6 +291,10 @@ pub enum MetricSourceKind {
     /// A per-pod metric of the custom metrics API (`custom.metrics.k8s.io`),
     /// averaged over the pods: the HPA's `Pods` metric type.
     Pods,
+    /// A metric of another object of the custom metrics API (an Ingress's
+    /// request rate): the HPA's `Object` metric type. The endpoint names the
+    /// object, `APIVERSION/KIND/NAME`.
+    Object,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -172,6 +172,7 @@ impl PolicyView {
                         MetricSourceKind::Cloudwatch => "cloudwatch",
                         MetricSourceKind::External => "external",
                         MetricSourceKind::Pods => "pods",
+                        MetricSourceKind::Object => "object",
                     },
                     unit: m.unit.name(),
                 })

@@ -121,6 +121,7 @@ pub fn artifact(p: &Policy) -> a::Artifact {
                         MetricSourceKind::Cloudwatch => "cloudwatch",
                         MetricSourceKind::External => "external",
                         MetricSourceKind::Pods => "pods",
+                        MetricSourceKind::Object => "object",
                     }
                     .into(),
                 ),

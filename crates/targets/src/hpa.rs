@@ -35,6 +35,8 @@ pub struct MetricSpec {
     pods: Option<NamedMetric>,
     #[serde(skip_serializing_if = "Option::is_none")]
     external: Option<NamedMetric>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object: Option<NamedMetric>,
 }
 
 #[derive(Serialize)]
@@ -44,9 +46,32 @@ struct ResourceMetric {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct NamedMetric {
     metric: MetricId,
+    /// For an Object metric: the object the metric describes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    described_object: Option<DescribedObject>,
     target: MetricTarget,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribedObject {
+    api_version: String,
+    kind: String,
+    name: String,
+}
+
+/// `APIVERSION/KIND/NAME` (the API version may hold a `/` itself).
+fn described(endpoint: &str) -> Option<DescribedObject> {
+    let (rest, name) = endpoint.rsplit_once('/')?;
+    let (api_version, kind) = rest.rsplit_once('/')?;
+    Some(DescribedObject {
+        api_version: api_version.to_string(),
+        kind: kind.to_string(),
+        name: name.to_string(),
+    })
 }
 
 #[derive(Serialize)]
@@ -78,6 +103,7 @@ pub fn metric(p: &Policy, t: &ScaleTarget) -> Option<MetricSpec> {
         resource: None,
         pods: None,
         external: None,
+        object: None,
     };
     if t.formula.is_some() {
         // Served by the adapter rule that computes the formula (`formula_rule`).
@@ -89,6 +115,7 @@ pub fn metric(p: &Policy, t: &ScaleTarget) -> Option<MetricSpec> {
                     name: formula_name(p),
                     selector: None,
                 },
+                described_object: None,
                 target: match t.mode {
                     TargetMode::PerReplica => MetricTarget::average_value(value),
                     _ => MetricTarget::value(value),
@@ -107,7 +134,20 @@ pub fn metric(p: &Policy, t: &ScaleTarget) -> Option<MetricSpec> {
                     name: m.query.clone(),
                     selector: None,
                 },
+                described_object: None,
                 target: MetricTarget::average_value(quantity(t.target)),
+            }),
+            ..none
+        },
+        (MetricSourceKind::Object, _) => MetricSpec {
+            kind: "Object",
+            object: Some(NamedMetric {
+                metric: MetricId {
+                    name: m.query.clone(),
+                    selector: None,
+                },
+                described_object: described(m.endpoint.as_deref().unwrap_or("")),
+                target: target(t, m),
             }),
             ..none
         },
@@ -118,6 +158,7 @@ pub fn metric(p: &Policy, t: &ScaleTarget) -> Option<MetricSpec> {
                     name: "DCGM_FI_DEV_GPU_UTIL".into(),
                     selector: None,
                 },
+                described_object: None,
                 target: MetricTarget::average_value(quantity(t.target)),
             }),
             ..none
@@ -139,6 +180,7 @@ pub fn metric(p: &Policy, t: &ScaleTarget) -> Option<MetricSpec> {
                     name: external_name(p, m),
                     selector: None,
                 },
+                described_object: None,
                 target: target(t, m),
             }),
             ..none

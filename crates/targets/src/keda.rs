@@ -114,7 +114,7 @@ fn trigger(p: &Policy, t: &ScaleTarget) -> Option<Trigger> {
     let mut md = BTreeMap::new();
     let kind = match m.source {
         // Refused before (`refused`): KEDA has no trigger for it.
-        MetricSourceKind::Pods => return None,
+        MetricSourceKind::Pods | MetricSourceKind::Object => return None,
         // GPU utilisation through DCGM, on the policy's own Prometheus server.
         MetricSourceKind::Builtin if m.name == "gpu" => {
             let server = p
@@ -368,13 +368,14 @@ fn refused(p: &Policy, pool: &Pool, s: &Scaling, name: &str) -> Option<Diagnosti
     // triggers read other sources, so the target would vanish.
     if let Some(t) = s.targets.iter().find(|t| {
         t.reads().iter().any(|m| {
-            p.metric(m)
-                .is_some_and(|m| m.source == MetricSourceKind::Pods)
+            p.metric(m).is_some_and(|m| {
+                matches!(m.source, MetricSourceKind::Pods | MetricSourceKind::Object)
+            })
         })
     }) {
         return Some(
             Diagnostic::new(code::TARGET_REFUSES, FileId(0), t.span, format!(
-                "keda: `{}` is a Pods metric of the custom metrics API, which no KEDA trigger reads",
+                "keda: `{}` is a Pods or Object metric of the custom metrics API, which no KEDA trigger reads",
                 t.metric
             ))
             .label("not readable by KEDA")

@@ -14,6 +14,7 @@ const SOURCES: &[(&str, MetricSourceKind)] = &[
     ("cloudwatch", MetricSourceKind::Cloudwatch),
     ("external", MetricSourceKind::External),
     ("pods", MetricSourceKind::Pods),
+    ("object", MetricSourceKind::Object),
 ];
 
 pub const METRIC_UNITS: &[(&str, MetricUnit)] = &[
@@ -49,7 +50,7 @@ pub fn lower_metrics(ctx: &mut Ctx, items: &[Item]) -> Vec<Metric> {
         let mut a = ctx.args(
             n,
             file,
-            "metrics prometheus|cloudwatch|external \"ENDPOINT\" { NAME = `QUERY` }",
+            "metrics prometheus|cloudwatch|external|pods|object \"ENDPOINT\" { NAME = `QUERY` }",
         );
         let Some((sw, sspan)) = a.word(&mut ctx.sink, "a metric source") else {
             continue;
@@ -73,10 +74,20 @@ pub fn lower_metrics(ctx: &mut Ctx, items: &[Item]) -> Vec<Metric> {
             ctx.push(d);
             continue;
         };
-        let endpoint = a
-            .string(&mut ctx.sink, "the source's endpoint in quotes")
-            .map(|(s, _)| s.to_string());
+        let endpoint = a.string(&mut ctx.sink, "the source's endpoint in quotes");
         a.end(&mut ctx.sink);
+        // An Object metric's endpoint names the object the metric describes.
+        if let Some((e, espan)) = endpoint.filter(|_| source == MetricSourceKind::Object) {
+            if e.split('/').filter(|s| !s.is_empty()).count() < 3 {
+                ctx.push(
+                    Diagnostic::new(code::BAD_ARGUMENTS, file, espan, format!("`{e}` does not name an object"))
+                        .label("expected APIVERSION/KIND/NAME")
+                        .help("name the object the metric describes, like \"networking.k8s.io/v1/Ingress/main-route\""),
+                );
+                continue;
+            }
+        }
+        let endpoint = endpoint.map(|(s, _)| s.to_string());
         for m in n.block_nodes() {
             let Some(metric) = lower_metric(ctx, file, m, source, endpoint.clone()) else {
                 continue;

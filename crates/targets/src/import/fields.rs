@@ -43,10 +43,13 @@ pub const HPA_V2: Fields = Fields {
         "/spec/metrics/*/pods/target/**",
         "/spec/metrics/*/external/metric/name",
         "/spec/metrics/*/external/target/**",
-        // Named in a note: a selector, and Object metrics as a whole.
+        "/spec/metrics/*/object/metric/name",
+        "/spec/metrics/*/object/describedObject/**",
+        "/spec/metrics/*/object/target/**",
+        // Named in a note: a metric's label selector.
         "/spec/metrics/*/pods/metric/selector/**",
         "/spec/metrics/*/external/metric/selector/**",
-        "/spec/metrics/*/object/**",
+        "/spec/metrics/*/object/metric/selector/**",
         "/spec/behavior/*/policies/*/type",
         "/spec/behavior/*/policies/*/value",
         "/spec/behavior/*/policies/*/periodSeconds",

@@ -124,10 +124,47 @@ impl Builder {
                 };
                 self.target_line(&id, &m[member]["target"], false);
             }
-            ty => self.notes.push(format!(
-                "a metric of type {ty} was not imported (it targets another object)"
-            )),
+            "Object" => self.object_metric(m),
+            ty => self
+                .notes
+                .push(format!("a metric of type {ty} was not imported")),
         }
+    }
+
+    /// An Object metric: a metric of another object (an Ingress's request
+    /// rate), declared with the object as its endpoint.
+    fn object_metric(&mut self, m: &Value) {
+        let o = &m["object"];
+        let name = s(o, "/metric/name").unwrap_or("metric").to_string();
+        let d = &o["describedObject"];
+        let (Some(kind), Some(object)) = (s(d, "/kind"), s(d, "/name")) else {
+            self.notes.push(format!(
+                "Object metric `{name}` names no object and was not imported"
+            ));
+            return;
+        };
+        let endpoint = format!("{}/{kind}/{object}", s(d, "/apiVersion").unwrap_or("v1"));
+        if endpoint.chars().any(|c| c.is_control() || c == '"') {
+            self.refused
+                .push("an Object metric's object holds a quote or a control character".into());
+            return;
+        }
+        if o.pointer("/metric/selector").is_some() {
+            self.notes.push(format!(
+                "the label selector of metric `{name}` was not imported"
+            ));
+        }
+        let id = ident(&name);
+        if !self.metrics.iter().any(|x| x.name == id) {
+            self.metrics.push(MetricDecl {
+                source: "object",
+                endpoint,
+                name: id.clone(),
+                query: name,
+                unit: String::new(),
+            });
+        }
+        self.target_line(&id, &o["target"], false);
     }
 
     pub(super) fn behavior(&mut self, b: &Value) {
