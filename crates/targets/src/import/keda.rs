@@ -344,12 +344,15 @@ impl Builder {
     fn trigger_keys(&mut self, t: &Value, ty: &str) {
         let known: &[&str] = match ty {
             "cpu" | "memory" => &["value", "type"],
+            // `metricName` only named the metric for the HPA; KEDA has
+            // generated that name itself since 2.10 and reads no such key.
             "prometheus" => &[
                 "serverAddress",
                 "query",
                 "threshold",
                 "activationThreshold",
                 "authModes",
+                "metricName",
             ],
             "aws-cloudwatch" => &[
                 "namespace",
