@@ -14,8 +14,9 @@ use std::fmt;
 pub struct Duration(pub u64);
 
 impl Duration {
+    /// Saturating: a count of seconds from a manifest may be anything.
     pub const fn from_secs(s: u64) -> Self {
-        Duration(s * 1000)
+        Duration(s.saturating_mul(1000))
     }
     pub fn millis(self) -> u64 {
         self.0

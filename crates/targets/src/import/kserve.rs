@@ -34,7 +34,7 @@ impl Builder {
         match p["maxReplicas"].as_u64().filter(|m| *m > 0) {
             Some(m) => self.max = m.max(self.min),
             None => {
-                self.max = self.min.max(1) * 10;
+                self.max = self.min.max(1).saturating_mul(10);
                 self.notes.push(format!(
                     "the predictor has no maxReplicas (KServe leaves it unbounded) and a policy must bound it: imported as {}, write your own",
                     self.max
