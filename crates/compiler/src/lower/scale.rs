@@ -155,7 +155,24 @@ pub fn lower_scaling(
         match b.keyword.as_str() {
             "on" => {
                 if let Some(t) = lower_target(ctx, f, b, metrics) {
-                    s.targets.push(t);
+                    // Its value goes by one name (`formula`) in the engine and
+                    // in KEDA's one composite metric.
+                    let first = s.targets.iter().find(|x| x.formula.is_some());
+                    if let (Some(first), Some(_)) = (first, &t.formula) {
+                        ctx.push(
+                            Diagnostic::new(
+                                code::DUPLICATE_ITEM,
+                                f,
+                                b.keyword_span,
+                                "this scale block has two formulas",
+                            )
+                            .label("second formula")
+                            .with_secondary(f, first.span, "first formula")
+                            .help("combine them into one formula, like `max(a_part, b_part)`"),
+                        );
+                    } else {
+                        s.targets.push(t);
+                    }
                 }
             }
             "tolerance" => lower_tolerance(ctx, f, b, &mut s),
