@@ -391,7 +391,8 @@ CEL_TYPE = "SP0404" Error "cel-type-error" "a CEL expression is ill-typed"
 "Metrics are doubles, `replicas`, `hour`, `minute` and `weekday` are ints. CEL does
 not convert between them implicitly, so `queue_depth > 50` (double vs int) fails
 at run time in most CEL implementations; write `queue_depth > 50.0` or
-`double(replicas) > queue_depth`. Operators need operands of matching type.";
+`double(replicas) > queue_depth`. Operators need operands of matching type.
+A formula must be a number, not a comparison.";
 
 CEL_TOO_COMPLEX = "SP0405" Error "cel-too-complex" "an expression is too long or nested too deep"
 "Expressions are limited to 4096 characters and 32 levels of nesting, so that no
@@ -402,9 +403,12 @@ CEL_NOT_BOOL = "SP0406" Error "cel-not-bool" "a rule condition is not a boolean"
 `queue_depth`.";
 
 CEL_UNSUPPORTED = "SP0407" Error "cel-unsupported" "a CEL feature the rules do not support"
-"Rule conditions use arithmetic, comparison, logic, the conditional operator and
-the functions `double`, `int`, `min` and `max`. Other functions, maps,
-lists and macros would not be portable to every target.";
+"Rule conditions and formulas use arithmetic, comparison, logic, the
+conditional operator and the functions `double`, `int`, `min` and `max`.
+Other functions, maps, lists and macros would not be portable to every
+target. A formula (`on formula `...``) reads the declared metrics only: not
+`cpu`, `memory` or `gpu` (the platforms read those per pod; give them their
+own `on`), nor `replicas` or the clock (conditions on those are rules).";
 BUDGET_EXCEEDED = "SP0501" Error "budget-exceeded" "the worst-case spend exceeds the budget"
 "Worst-case spend is every pool at its maximum replicas for the whole period, at
 its price: max replicas x price per hour x hours (730 in a month, 24 in a day),
