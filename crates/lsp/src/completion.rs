@@ -196,7 +196,14 @@ pub fn complete(a: &Analysis, offset: usize) -> Vec<Item> {
     }
     let block = c.blocks.last().map(String::as_str);
     match (block, last) {
-        (Some("scale"), Some("on")) => return metrics().collect(),
+        (Some("scale"), Some("on")) => {
+            let formula = item(
+                "formula",
+                Kind::Keyword,
+                "a target on a CEL formula over the metrics: on formula `(a + 2.0 * b) / 3.0` per replica target N",
+            );
+            return metrics().chain(std::iter::once(formula)).collect();
+        }
         (Some("policy" | "defaults"), Some("scale")) => return pools().collect(),
         (Some("rule" | "schedule" | "test"), Some("pool")) => return pools().collect(),
         (_, Some("tz")) => return vec![item("\"UTC\"", Kind::Value, "time zone")],
