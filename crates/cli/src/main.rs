@@ -169,9 +169,12 @@ enum Command {
         #[arg(long, value_name = "MAJOR.MINOR")]
         k8s_version: Option<String>,
     },
-    /// Turn existing HPA or KEDA ScaledObject manifests into policies.
+    /// Turn existing autoscalers into policies: HPAs, KEDA ScaledObjects,
+    /// KServe InferenceServices, VPAs, AWS Application Auto Scaling.
     ///
-    /// One policy per object. With one object, the policy goes to stdout
+    /// A file may be a Helm or Kustomize stream (other objects are passed
+    /// over) or AWS request files, a CloudFormation template or
+    /// `describe-*` output. One policy per autoscaler. With one, the policy goes to stdout
     /// (or `--out FILE`); with several, `--out DIR` writes NAME.scalepol
     /// each. What has no equivalent is listed: such an import would scale
     /// differently, so it writes nothing and exits 1 unless `--lossy` (then
