@@ -121,6 +121,9 @@ impl Builder {
                     (format!("sum(revision_app_request_concurrency{{configuration_name=\"{name}-predictor\"}})"), "")
                 };
                 let query = self.code(&series, "the service's name");
+                self.comments.push(format!(
+                    "Knative measures {metric} itself; \"{KNATIVE_PROMETHEUS}\" stands for the Prometheus that `scalepol run` and `check --prometheus` would read it from: write yours."
+                ));
                 self.metrics.push(MetricDecl {
                     source: "prometheus",
                     endpoint: KNATIVE_PROMETHEUS.into(),
