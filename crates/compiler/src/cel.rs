@@ -47,23 +47,7 @@ pub fn check_condition(
     span: Span,
     metrics: &[Metric],
 ) -> Option<Vec<String>> {
-    let inner = Span::new(span.start + 1, span.end - 1);
-    let expr = parse_guarded(ctx, file, src, inner)?;
-    let mut checker = Checker {
-        ctx,
-        file,
-        src,
-        span: inner,
-        metrics,
-        reads: Vec::new(),
-        failed: false,
-        formula: false,
-    };
-    let ty = checker.check(&expr);
-    let reads = std::mem::take(&mut checker.reads);
-    if checker.failed {
-        return None;
-    }
+    let (ty, reads, inner) = check_expression(ctx, file, src, span, metrics, false)?;
     if let Some(ty) = ty {
         if ty != Type::Bool {
             ctx.push(
@@ -95,23 +79,7 @@ pub fn check_formula(
     span: Span,
     metrics: &[Metric],
 ) -> Option<Vec<String>> {
-    let inner = Span::new(span.start + 1, span.end - 1);
-    let expr = parse_guarded(ctx, file, src, inner)?;
-    let mut checker = Checker {
-        ctx,
-        file,
-        src,
-        span: inner,
-        metrics,
-        reads: Vec::new(),
-        failed: false,
-        formula: true,
-    };
-    let ty = checker.check(&expr);
-    let reads = std::mem::take(&mut checker.reads);
-    if checker.failed {
-        return None;
-    }
+    let (ty, reads, inner) = check_expression(ctx, file, src, span, metrics, true)?;
     match ty {
         Some(Type::Double | Type::Int) => Some(reads),
         Some(ty) => {
@@ -129,6 +97,36 @@ pub fn check_formula(
         }
         None => None,
     }
+}
+
+/// Parses and type-checks the expression inside the back-quotes at `span`:
+/// its type (`None` when it cannot be known), the names it reads, and the
+/// span inside the quotes; `None` after reporting why it cannot run.
+fn check_expression(
+    ctx: &mut Ctx,
+    file: FileId,
+    src: &str,
+    span: Span,
+    metrics: &[Metric],
+    formula: bool,
+) -> Option<(Option<Type>, Vec<String>, Span)> {
+    let inner = Span::new(span.start + 1, span.end - 1);
+    let expr = parse_guarded(ctx, file, src, inner)?;
+    let mut checker = Checker {
+        ctx,
+        file,
+        src,
+        span: inner,
+        metrics,
+        reads: Vec::new(),
+        failed: false,
+        formula,
+    };
+    let ty = checker.check(&expr);
+    if checker.failed {
+        return None;
+    }
+    Some((ty, checker.reads, inner))
 }
 
 /// Applies the limits, then parses behind `catch_unwind`.

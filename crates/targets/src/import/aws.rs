@@ -215,7 +215,7 @@ impl Builder {
             Some(t) => {
                 self.min = t["MinCapacity"].as_u64().unwrap_or(1);
                 self.max = t["MaxCapacity"].as_u64().unwrap_or(self.min);
-                self.aws_fields(t, &fields::AWS_REGISTER);
+                self.fields_not_in(t, &fields::AWS_REGISTER);
                 if t.pointer("/SuspendedState")
                     .and_then(Value::as_object)
                     .is_some_and(|m| m.values().any(|v| v == true))
@@ -231,7 +231,7 @@ impl Builder {
         }
         let mut cooldowns: Vec<(u64, u64, bool)> = Vec::new();
         for p in &g.policies {
-            self.aws_fields(p, &fields::AWS_POLICY);
+            self.fields_not_in(p, &fields::AWS_POLICY);
             if s(p, "/PolicyType") != Some("TargetTrackingScaling") {
                 self.notes.push(format!(
                     "policy `{}` of type {} was not imported: scalepol writes target tracking",
@@ -280,16 +280,6 @@ impl Builder {
         self.finish("Application Auto Scaling")
     }
 
-    /// Names the fields of a request that its table does not.
-    fn aws_fields(&mut self, r: &Value, table: &fields::Fields) {
-        for path in table.unknown(r) {
-            self.notes.push(format!(
-                "field `{}` was not imported: scalepol does not know it",
-                one_line(&fields::dotted(&path))
-            ));
-        }
-    }
-
     /// One target-tracking configuration as a metric and an `on` line.
     fn tracking(&mut self, c: &Value, ns: &str) {
         let target = c["TargetValue"].as_f64().unwrap_or(0.0);
@@ -334,16 +324,7 @@ impl Builder {
                 None => return,
             },
         };
-        if !self.metrics.iter().any(|m| m.name == name) {
-            self.metrics.push(MetricDecl {
-                source: "cloudwatch",
-                endpoint: AWS_REGION.into(),
-                name: name.clone(),
-                query,
-                unit: detail,
-            });
-            self.region_comment();
-        }
+        self.cloudwatch(name.clone(), query, detail);
         self.scale
             .push(format!("on {name} target {}", number(target)));
     }
@@ -370,18 +351,9 @@ impl Builder {
             let Some((name, query, detail)) = self.customized(&Value::Object(spec)) else {
                 return;
             };
-            if !self.metrics.iter().any(|d| d.name == name) {
-                self.metrics.push(MetricDecl {
-                    source: "cloudwatch",
-                    endpoint: AWS_REGION.into(),
-                    name: name.clone(),
-                    query,
-                    unit: detail,
-                });
-            }
+            self.cloudwatch(name.clone(), query, detail);
             ids.push((s(m, "/Id").unwrap_or("").to_string(), name));
         }
-        self.region_comment();
         let returned: Vec<&Value> = math.iter().filter(|m| m["ReturnData"] != false).collect();
         let [out] = returned.as_slice() else {
             self.notes.push(
@@ -417,6 +389,18 @@ impl Builder {
                 one_line(expr)
             )),
         }
+    }
+
+    /// A CloudWatch metric, in the region the policy has to stand in for.
+    fn cloudwatch(&mut self, name: String, query: String, detail: String) {
+        self.declare(MetricDecl {
+            source: "cloudwatch",
+            endpoint: AWS_REGION.into(),
+            name,
+            query,
+            unit: detail,
+        });
+        self.region_comment();
     }
 
     fn region_comment(&mut self) {
@@ -465,7 +449,7 @@ impl Builder {
     fn actions(&mut self, actions: &[Value]) {
         let name_of = |a: &Value| s(a, "/ScheduledActionName").unwrap_or("").to_string();
         for a in actions {
-            self.aws_fields(a, &fields::AWS_SCHEDULE);
+            self.fields_not_in(a, &fields::AWS_SCHEDULE);
             if a.get("StartTime").is_some() || a.get("EndTime").is_some() {
                 self.notes.push(format!(
                     "the StartTime and EndTime of scheduled action `{}` were not imported: a schedule repeats without end",

@@ -58,33 +58,15 @@ impl Builder {
         self.scale.push(line);
     }
 
-    pub(super) fn external(&mut self, name: &str) -> String {
-        let id = ident(name);
-        if !self.metrics.iter().any(|m| m.name == id) {
-            self.metrics.push(MetricDecl {
-                source: "external",
-                endpoint: "kubernetes-external-metrics".into(),
-                name: id.clone(),
-                query: name.to_string(),
-                unit: String::new(),
-            });
-        }
-        id
-    }
-
-    /// A Pods metric of the custom metrics API, by its name there.
-    fn pods_metric(&mut self, name: &str) -> String {
-        let id = ident(name);
-        if !self.metrics.iter().any(|m| m.name == id) {
-            self.metrics.push(MetricDecl {
-                source: "pods",
-                endpoint: "custom.metrics.k8s.io".into(),
-                name: id.clone(),
-                query: name.to_string(),
-                unit: String::new(),
-            });
-        }
-        id
+    /// A metric of the external or custom metrics API, by its name there.
+    fn api_metric(&mut self, source: &'static str, endpoint: &str, name: &str) -> String {
+        self.declare(MetricDecl {
+            source,
+            endpoint: endpoint.into(),
+            name: ident(name),
+            query: name.to_string(),
+            unit: String::new(),
+        })
     }
 
     pub(super) fn hpa_metric(&mut self, m: &Value) {
@@ -118,9 +100,9 @@ impl Builder {
                     ));
                 }
                 let id = if pods {
-                    self.pods_metric(&name)
+                    self.api_metric("pods", "custom.metrics.k8s.io", &name)
                 } else {
-                    self.external(&name)
+                    self.api_metric("external", "kubernetes-external-metrics", &name)
                 };
                 self.target_line(&id, &m[member]["target"], false);
             }
@@ -154,16 +136,7 @@ impl Builder {
                 "the label selector of metric `{name}` was not imported"
             ));
         }
-        let id = ident(&name);
-        if !self.metrics.iter().any(|x| x.name == id) {
-            self.metrics.push(MetricDecl {
-                source: "object",
-                endpoint,
-                name: id.clone(),
-                query: name,
-                unit: String::new(),
-            });
-        }
+        let id = self.api_metric("object", &endpoint, &name);
         self.target_line(&id, &o["target"], false);
     }
 

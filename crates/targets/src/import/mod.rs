@@ -360,11 +360,25 @@ impl Builder {
         })
     }
 
-    /// Names every field of `doc` that `kind`'s table does not (`fields`).
+    /// Declares a metric, unless one of that name is declared already;
+    /// returns its name.
+    fn declare(&mut self, m: MetricDecl) -> String {
+        let name = m.name.clone();
+        if !self.metrics.iter().any(|d| d.name == name) {
+            self.metrics.push(m);
+        }
+        name
+    }
+
+    /// Names every field of `doc` that its kind's table does not (`fields`).
     fn unknown_fields(&mut self, doc: &Value) {
-        let Some(table) = fields::of_object(doc) else {
-            return;
-        };
+        if let Some(table) = fields::of_object(doc) {
+            self.fields_not_in(doc, table);
+        }
+    }
+
+    /// Names every field of `doc` that `table` does not.
+    fn fields_not_in(&mut self, doc: &Value, table: &fields::Fields) {
         for path in table.unknown(doc) {
             self.notes.push(format!(
                 "field `{}` was not imported: scalepol does not know it",
