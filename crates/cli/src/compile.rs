@@ -63,6 +63,9 @@ pub fn run(a: Args) -> u8 {
     };
     let mut outputs = Vec::new();
     let mut failed = false;
+    // Policies compiled to KEDA in external-scaler mode, with their engine
+    // artifact and source: the scaler's own manifests serve them together.
+    let mut served: Vec<(Policy, String, String)> = Vec::new();
     for ((c, text), extra) in checked.iter().zip(&set) {
         // `check` reports the policy's own findings; compile shows them only
         // when they stop it (errors), and otherwise its own.
@@ -101,6 +104,13 @@ pub fn run(a: Args) -> u8 {
                 continue;
             }
             failed |= emitted.has_errors();
+            if target == TargetKind::Keda && !emitted.has_errors() {
+                let artifact = format!("{}.engine.json", p.name);
+                if let Some(doc) = emitted.documents.iter().find(|d| d.file_name == artifact) {
+                    let json = scalepol_targets::render(doc, "", "");
+                    served.push((p.clone(), json, header_path(&c.files[0].name)));
+                }
+            }
             diags.extend(emitted.diagnostics);
             for doc in &emitted.documents {
                 if let Err(e) = validate::check(doc) {
@@ -132,6 +142,12 @@ pub fn run(a: Args) -> u8 {
     if a.explain {
         return u8::from(failed);
     }
+    if !failed {
+        if let Err(e) = scaler_manifests(&served, &mut outputs, a.out == "-", a.quiet) {
+            eprintln!("error: internal compiler error, nothing was written: {e}");
+            return 2;
+        }
+    }
     if failed {
         eprintln!("error: compile failed; nothing was written");
         return 1;
@@ -162,6 +178,41 @@ pub fn run(a: Args) -> u8 {
         );
     }
     code
+}
+
+/// The manifests of the scalers that policies compiled in external mode
+/// name, one file per scaler, over every such policy of this run.
+fn scaler_manifests(
+    served: &[(Policy, String, String)],
+    outputs: &mut Vec<Output>,
+    to_stdout: bool,
+    quiet: bool,
+) -> Result<(), String> {
+    let engines: Vec<(&Policy, String)> = served.iter().map(|(p, j, _)| (p, j.clone())).collect();
+    let (docs, notes) = scalepol_targets::scaler::manifests(&engines);
+    for n in notes.iter().filter(|_| !quiet) {
+        eprintln!("note: {n}");
+    }
+    let sources: Vec<&str> = served.iter().map(|(_, _, s)| s.as_str()).collect();
+    let hash = hex(&Sha256::digest(
+        served
+            .iter()
+            .map(|(_, j, _)| j.as_str())
+            .collect::<String>()
+            .as_bytes(),
+    ));
+    for doc in &docs {
+        let mut o = Output {
+            name: doc.file_name.clone(),
+            text: scalepol_targets::render(doc, &sources.join(", "), &hash),
+        };
+        stdout_form(&mut o, doc, to_stdout);
+        if outputs.iter().any(|x| x.name == o.name) {
+            return Err(format!("two documents named {}", o.name));
+        }
+        outputs.push(o);
+    }
+    Ok(())
 }
 
 /// The policy's path as the generated files' header names it: relative to

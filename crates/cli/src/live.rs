@@ -125,17 +125,7 @@ fn run_loop(a: &Args) -> Result<(), (u8, String)> {
         return Err((1, "the engine artifact has no pool to run".into()));
     };
     // The metrics this pool's targets and the rules read.
-    let wanted: Vec<&scalepol_runtime::artifact::MetricSpec> = artifact
-        .metrics
-        .iter()
-        .filter(|m| {
-            spec.targets.iter().any(|t| t.metric == m.name)
-                || artifact
-                    .rules
-                    .iter()
-                    .any(|r| r.when.contains(m.name.as_str()))
-        })
-        .collect();
+    let wanted = artifact.metrics_read_by(pool);
     for m in &wanted {
         if m.source.as_deref() != Some("prometheus") {
             log(&format!(

@@ -12,6 +12,7 @@ mod fmt;
 mod import;
 mod live;
 mod prometheus;
+mod scaler;
 mod simulate;
 mod tune;
 
@@ -256,6 +257,14 @@ enum Command {
     ///   scalepol run chat.scalepol --prometheus http://127.0.0.1:9090
     ///   scalepol run chat.scalepol --actuator exec -- ./scale.sh
     Run(Box<live::Args>),
+    /// Serve the engine to KEDA as an external scaler (gRPC), for
+    /// ScaledObjects compiled with `target keda { scaler "ADDRESS" }`
+    /// (docs/runtime.md).
+    ///
+    /// Examples:
+    ///   scalepol scaler --engines out/ --prometheus http://prometheus:9090
+    ///   scalepol scaler --engines /etc/scalepol/engines --state-dir /var/lib/scalepol --shards 3 --shard hostname
+    Scaler(Box<scaler::Args>),
     /// Serve the language server protocol over stdio, for editors
     /// (docs/editors.md).
     Lsp {
@@ -455,6 +464,7 @@ fn main() -> ExitCode {
         Command::Tune(a) => tune::tune(&a),
         Command::Diff(a) => tune::diff(&a),
         Command::Run(a) => live::run(&a),
+        Command::Scaler(a) => scaler::run(&a),
         Command::Lsp { .. } => {
             scalepol_lsp::serve_stdio();
             0

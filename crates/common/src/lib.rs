@@ -8,3 +8,4 @@ pub mod defaults;
 pub mod quiet;
 pub mod rule_context;
 pub mod schedule;
+pub mod shard;

@@ -21,6 +21,39 @@ pub struct Artifact {
     pub schedules: Vec<ScheduleSpec>,
 }
 
+impl Artifact {
+    /// The metrics a live controller must read to decide for pool `pool`:
+    /// those its targets scale on, those its formulas read, and those the
+    /// rules that apply to it read. Expressions are matched by identifier,
+    /// so `queue` is not read by a rule over `queue_depth`.
+    pub fn metrics_read_by(&self, pool: usize) -> Vec<&MetricSpec> {
+        let Some(spec) = self.pools.get(pool) else {
+            return Vec::new();
+        };
+        let mut texts: Vec<&str> = spec
+            .targets
+            .iter()
+            .filter_map(|t| t.formula.as_deref())
+            .collect();
+        texts.extend(
+            self.rules
+                .iter()
+                .filter(|r| r.pool.as_deref().is_none_or(|p| p == spec.name))
+                .map(|r| r.when.as_str()),
+        );
+        let words: std::collections::BTreeSet<&str> = texts
+            .iter()
+            .flat_map(|t| t.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+            .collect();
+        self.metrics
+            .iter()
+            .filter(|m| {
+                spec.targets.iter().any(|t| t.metric == m.name) || words.contains(m.name.as_str())
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricSpec {

@@ -73,7 +73,7 @@ impl KpaSpec {
 }
 
 /// What the KPA remembers between decisions.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KpaState {
     /// When the panic began or was last extended.
     pub panic_time: Option<f64>,

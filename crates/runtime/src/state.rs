@@ -10,7 +10,12 @@ use std::collections::VecDeque;
 /// What a pool's controller remembers between decisions. `State::default()`
 /// is a steady state (the observation has held for longer than any window);
 /// [`State::new_controller`] is a controller that has just started.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// It serialises (serde) so that a long-running controller, such as the
+/// KEDA external scaler, can keep it across restarts; the fields stay
+/// private, the snapshot format is this struct's serde form.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct State {
     /// (time, unstabilised recommendation), newest last.
     pub(crate) history: VecDeque<(f64, u32)>,

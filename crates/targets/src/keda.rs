@@ -397,6 +397,44 @@ fn refused(p: &Policy, pool: &Pool, s: &Scaling, name: &str) -> Option<Diagnosti
     })
 }
 
+// KEDA refuses a fallback with nothing to fall back for (SP0536).
+fn fallback(p: &Policy, pool: &Pool, s: &Scaling) -> Option<Fallback> {
+    let f = s.fallback.as_ref()?;
+    if !s.targets.iter().any(|t| p.falls_back(t)) {
+        return None;
+    }
+    Some(Fallback {
+        failure_threshold: f.after_failures,
+        // Required by the CRD, unused by `currentReplicas`.
+        replicas: if f.behavior == FallbackBehavior::Current {
+            pool.replicas.min
+        } else {
+            f.replicas
+        },
+        behavior: match f.behavior {
+            FallbackBehavior::Static => None,
+            FallbackBehavior::Current => Some("currentReplicas"),
+            FallbackBehavior::AtLeast => Some("currentReplicasIfHigher"),
+            FallbackBehavior::AtMost => Some("currentReplicasIfLower"),
+        },
+    })
+}
+
+fn option(p: &Policy, key: &str) -> Option<String> {
+    p.targets
+        .iter()
+        .find(|t| t.target == TargetKind::Keda)
+        .and_then(|t| t.options.iter().find(|(k, _)| k == key))
+        .map(|(_, v)| v.clone())
+}
+
+fn polling(p: &Policy, s: &Scaling) -> u64 {
+    option(p, "polling")
+        .and_then(|v| common::duration_secs(&v))
+        .map(|x| x.ceil() as u64)
+        .unwrap_or(s.interval.value.secs_ceil())
+}
+
 pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
     let (Some(s), Some(target_ref)) = (&pool.scale, common::target_ref(p)) else {
         return;
@@ -404,6 +442,13 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
     let name = common::object_name(p, pool);
     if let Some(d) = refused(p, pool, s, &name) {
         out.diagnostics.push(d);
+        return;
+    }
+    if let Some(addr) = crate::scaler::address(p) {
+        match addr {
+            Ok(addr) => emit_external(p, pool, s, opts, target_ref, &addr, out),
+            Err(d) => out.diagnostics.push(*d),
+        }
         return;
     }
     let modifiers = match modifiers(p, pool, s) {
@@ -433,17 +478,9 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
             .filter(|x| x.pool.as_deref().is_none_or(|n| n == pool.name))
             .filter_map(cron_trigger),
     );
-    let option = |key: &str| {
-        p.targets
-            .iter()
-            .find(|t| t.target == TargetKind::Keda)
-            .and_then(|t| t.options.iter().find(|(k, _)| k == key))
-            .map(|(_, v)| v.clone())
-    };
-    let polling = option("polling");
     // `target keda { auth "SECRET" }`: Prometheus triggers authenticate with
     // the bearer token in the Secret's `token` key.
-    let auth = option("auth").map(|secret| (format!("{name}-prometheus"), secret));
+    let auth = option(p, "auth").map(|secret| (format!("{name}-prometheus"), secret));
     if let Some((auth_name, _)) = &auth {
         for t in triggers.iter_mut().filter(|t| t.kind == "prometheus") {
             t.metadata.insert("authModes", "bearer".into());
@@ -460,35 +497,13 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
         metadata,
         spec: Spec {
             scale_target_ref: target_ref,
-            polling_interval: polling
-                .and_then(|v| common::duration_secs(&v))
-                .map(|x| x.ceil() as u64)
-                .unwrap_or(s.interval.value.secs_ceil()),
+            polling_interval: polling(p, s),
             cooldown_period: s.cooldown.value.secs_ceil(),
             min_replica_count: pool.replicas.min,
             max_replica_count: pool.replicas.max,
             // KEDA's idle count: a pool with a floor that still idles to zero.
             idle_replica_count: (s.scale_to_zero.is_some() && pool.replicas.min > 0).then_some(0),
-            // KEDA refuses a fallback with nothing to fall back for (SP0536).
-            fallback: s
-                .fallback
-                .as_ref()
-                .filter(|_| s.targets.iter().any(|t| p.falls_back(t)))
-                .map(|f| Fallback {
-                    failure_threshold: f.after_failures,
-                    // Required by the CRD, unused by `currentReplicas`.
-                    replicas: if f.behavior == FallbackBehavior::Current {
-                        pool.replicas.min
-                    } else {
-                        f.replicas
-                    },
-                    behavior: match f.behavior {
-                        FallbackBehavior::Static => None,
-                        FallbackBehavior::Current => Some("currentReplicas"),
-                        FallbackBehavior::AtLeast => Some("currentReplicasIfHigher"),
-                        FallbackBehavior::AtMost => Some("currentReplicasIfLower"),
-                    },
-                }),
+            fallback: fallback(p, pool, s),
             advanced: Advanced {
                 horizontal_pod_autoscaler_config: HpaConfig {
                     behavior: s
@@ -527,6 +542,76 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
             &ta,
         ));
     }
+    if let Some(patch) = common::drain_patch(p, pool, opts) {
+        out.push(Document::unvalidated(
+            format!("{name}.drain-patch.yaml"),
+            Format::Yaml,
+            patch,
+        ));
+    }
+}
+
+/// External-scaler mode (crates/targets/src/scaler.rs): one `external`
+/// trigger calling `scalepol scaler`, which decides with the engine; KEDA's
+/// own windows and the HPA's are set to pass its count through.
+fn emit_external(
+    p: &Policy,
+    pool: &Pool,
+    s: &Scaling,
+    opts: &Options,
+    target_ref: ScaleTargetRef,
+    addr: &crate::scaler::ScalerAddress,
+    out: &mut Emitted,
+) {
+    if let Some(d) = crate::scaler::unreadable(p, pool) {
+        out.diagnostics.push(d);
+        return;
+    }
+    if let Some(d) = crate::scaler::tolerance_warning(p, pool, opts) {
+        out.diagnostics.push(d);
+    }
+    let name = common::object_name(p, pool);
+    let mut metadata = meta(p, name.clone());
+    metadata.annotations = annotation_map(p);
+    let so = ScaledObject {
+        api_version: "keda.sh/v1alpha1",
+        kind: "ScaledObject",
+        metadata,
+        spec: Spec {
+            scale_target_ref: target_ref,
+            polling_interval: polling(p, s),
+            // The engine's cooldown is in its decision: KEDA adds none.
+            cooldown_period: 0,
+            min_replica_count: pool.replicas.min,
+            max_replica_count: pool.replicas.max,
+            idle_replica_count: (s.scale_to_zero.is_some() && pool.replicas.min > 0).then_some(0),
+            // KEDA's fallback now covers the scaler itself being unreachable.
+            fallback: fallback(p, pool, s),
+            advanced: Advanced {
+                horizontal_pod_autoscaler_config: HpaConfig {
+                    behavior: Some(crate::scaler::pass_through(
+                        pool.replicas.max,
+                        opts.kubernetes >= (1, 33),
+                    )),
+                },
+                scaling_modifiers: None,
+            },
+            triggers: vec![Trigger {
+                kind: "external",
+                name: "scalepol".into(),
+                // A target of 1 per replica: the HPA's count is the value.
+                metric_type: Some("AverageValue"),
+                metadata: crate::scaler::trigger_metadata(p, pool, addr, &name),
+                authentication_ref: None,
+            }],
+        },
+    };
+    out.push(Document::new(
+        format!("{name}.keda.yaml"),
+        Schema::KedaScaledObject,
+        Format::Yaml,
+        &so,
+    ));
     if let Some(patch) = common::drain_patch(p, pool, opts) {
         out.push(Document::unvalidated(
             format!("{name}.drain-patch.yaml"),

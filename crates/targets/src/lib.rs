@@ -13,6 +13,7 @@ mod hpa;
 pub mod import;
 mod keda;
 mod kserve;
+pub mod scaler;
 pub mod validate;
 mod vpa;
 pub mod yaml;
@@ -151,13 +152,19 @@ pub fn compile(p: &Policy, target: TargetKind, opts: &Options) -> Emitted {
             .push(common::wrong_workload(p, target, expected));
         return out;
     }
+    // With a scaler, the engine decides for KEDA: every feature is the engine's.
+    let external = target == TargetKind::Keda && scaler::address(p).is_some();
+    let judged = if external { TargetKind::Engine } else { target };
     for pool in &p.pools {
-        if !common::report_capabilities(p, pool, target, &mut out.diagnostics)
+        if !common::report_capabilities(p, pool, judged, &mut out.diagnostics)
             && target != TargetKind::Vpa
         {
             continue;
         }
-        if matches!(target, TargetKind::Hpa | TargetKind::Keda) && opts.kubernetes < (1, 33) {
+        if matches!(target, TargetKind::Hpa | TargetKind::Keda)
+            && opts.kubernetes < (1, 33)
+            && !external
+        {
             common::tolerance_needs_version(pool, opts, &mut out.diagnostics);
         }
         match target {
@@ -169,7 +176,8 @@ pub fn compile(p: &Policy, target: TargetKind, opts: &Options) -> Emitted {
             TargetKind::Engine => {}
         }
     }
-    if target == TargetKind::Engine {
+    // The scaler serves the engine artifact: it is written beside.
+    if target == TargetKind::Engine || (external && !out.has_errors()) {
         engine::emit(p, &mut out);
     }
     out

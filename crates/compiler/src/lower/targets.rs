@@ -53,6 +53,9 @@ const TARGET_OPTIONS: &[(TargetKind, &[(&str, Kind)])] = &[
             ("paused_scale_in", FLAG),
             ("paused_scale_out", FLAG),
             ("force_activation", FLAG),
+            // External-scaler mode: `scalepol scaler` at this HOST:PORT decides.
+            ("scaler", Kind::Text),
+            ("scaler_shards", Kind::Count { min: 1 }),
         ],
     ),
     (
