@@ -20,6 +20,8 @@ pub struct Args<'a> {
     pub kubernetes: (u32, u32),
     /// Errors and drift only: no notes, approximations or summaries.
     pub quiet: bool,
+    /// The organisation's rules: enforced, and compiled to admission policies.
+    pub rules: Option<&'a Path>,
 }
 
 /// A rendered output file.
@@ -57,7 +59,21 @@ pub fn run(a: Args) -> u8 {
             is_defaults: c.is_defaults,
         })
         .collect();
-    scalepol_compiler::org::check_set(&mut set, None);
+    let mut rules = match a.rules.map(load_rules).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if let Some(r) = rules.as_ref().filter(|r| r.diagnostics.iter().any(|d| d.severity == Severity::Error)) {
+        for d in &r.diagnostics {
+            eprint!("{}", render::human(d, std::slice::from_ref(&r.file), false));
+        }
+        eprintln!("error: the rules file has errors; nothing was written");
+        return 1;
+    }
+    scalepol_compiler::org::check_set(&mut set, rules.as_mut());
     let opts = Options {
         kubernetes: a.kubernetes,
     };
@@ -142,6 +158,12 @@ pub fn run(a: Args) -> u8 {
     if a.explain {
         return u8::from(failed);
     }
+    if let (Some(r), false) = (&rules, failed) {
+        if let Err(e) = admission(r, &mut outputs, a.out == "-", a.quiet) {
+            eprintln!("error: internal compiler error, nothing was written: {e}");
+            return 2;
+        }
+    }
     if !failed {
         if let Err(e) = scaler_manifests(&served, &mut outputs, a.out == "-", a.quiet) {
             eprintln!("error: internal compiler error, nothing was written: {e}");
@@ -178,6 +200,36 @@ pub fn run(a: Args) -> u8 {
         );
     }
     code
+}
+
+fn load_rules(path: &Path) -> Result<scalepol_compiler::org::OrgRules, String> {
+    let text =
+        scalepol_compiler::read_source(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(scalepol_compiler::org::load_rules(&path.to_string_lossy(), &text))
+}
+
+/// The rules file's guardrails and quotas as admission policies, with a
+/// note for what a single object cannot be checked for.
+fn admission(
+    rules: &scalepol_compiler::org::OrgRules,
+    outputs: &mut Vec<Output>,
+    to_stdout: bool,
+    quiet: bool,
+) -> Result<(), String> {
+    let (doc, notes) = scalepol_targets::admission::compile(rules);
+    for n in notes.iter().filter(|_| !quiet) {
+        eprintln!("note: {}: {n}", rules.file.name);
+    }
+    let Some(doc) = doc else { return Ok(()) };
+    validate::check(&doc)?;
+    let hash = hex(&Sha256::digest(rules.file.text.as_bytes()));
+    let mut o = Output {
+        name: doc.file_name.clone(),
+        text: scalepol_targets::render(&doc, &header_path(&rules.file.name), &hash),
+    };
+    stdout_form(&mut o, &doc, to_stdout);
+    outputs.push(o);
+    Ok(())
 }
 
 /// The manifests of the scalers that policies compiled in external mode

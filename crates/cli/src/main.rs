@@ -169,6 +169,12 @@ enum Command {
         /// else 1.36.
         #[arg(long, value_name = "MAJOR.MINOR")]
         k8s_version: Option<String>,
+        /// The organisation's rules file: its guardrails hold the compiled
+        /// policies (as in `check --rules`), and its guardrails and
+        /// accelerator quotas are also written as Kubernetes
+        /// ValidatingAdmissionPolicies (NAME.admission.yaml).
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
     },
     /// Turn existing autoscalers into policies: HPAs, KEDA ScaledObjects,
     /// KServe InferenceServices, VPAs, AWS Application Auto Scaling.
@@ -408,6 +414,7 @@ fn main() -> ExitCode {
             explain,
             k8s_version,
             quiet,
+            rules,
         } => {
             let from_file = &project.compile;
             let k8s_version = k8s_version
@@ -443,6 +450,7 @@ fn main() -> ExitCode {
                 },
             };
             compile::run(compile::Args {
+                rules: rules.as_deref(),
                 paths: &paths,
                 target,
                 out: &out,

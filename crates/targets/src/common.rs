@@ -277,6 +277,36 @@ pub fn meta(p: &Policy, name: String) -> ObjectMeta {
     }
 }
 
+/// Labels naming what an autoscaler scales: the pool's kind and its
+/// accelerators. Admission policies compiled from the organisation's
+/// guardrails (`admission.rs`) read them, as an object carries nothing else
+/// that says whether it scales GPUs.
+pub const POOL_KIND_LABEL: &str = "scalepol.io/pool-kind";
+pub const ACCELERATOR_LABEL: &str = "scalepol.io/accelerator";
+pub const ACCELERATOR_COUNT_LABEL: &str = "scalepol.io/accelerator-count";
+
+/// The metadata of an autoscaler of `pool`: `meta` and the pool's labels.
+pub fn pool_meta(p: &Policy, pool: &Pool, name: String) -> ObjectMeta {
+    let mut m = meta(p, name);
+    let kind = match pool.kind {
+        PoolKind::Gpu => "gpu",
+        PoolKind::Cpu => "cpu",
+    };
+    m.labels.insert(POOL_KIND_LABEL.into(), kind.into());
+    if let Some(a) = &pool.accelerator {
+        // A label value: at most 63 of [A-Za-z0-9._-].
+        let value: String = a
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
+            .take(63)
+            .collect();
+        m.labels.insert(ACCELERATOR_LABEL.into(), value);
+        m.labels.insert(ACCELERATOR_COUNT_LABEL.into(), a.count.to_string());
+    }
+    m
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScaleTargetRef {

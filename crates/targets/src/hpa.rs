@@ -2,7 +2,7 @@
 //! its External metrics need.
 
 use crate::common::{
-    self, meta, quantity, HpaBehavior, MetricTarget, Object, ObjectMeta, ScaleTargetRef,
+    self, quantity, HpaBehavior, MetricTarget, Object, ObjectMeta, ScaleTargetRef,
 };
 use crate::{Document, Emitted, Format, Options, Schema};
 use scalepol_compiler::code;
@@ -247,7 +247,7 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
     let hpa = Hpa {
         api_version: "autoscaling/v2",
         kind: "HorizontalPodAutoscaler",
-        metadata: meta(p, name.clone()),
+        metadata: common::pool_meta(p, pool, name.clone()),
         spec: HpaSpec {
             scale_target_ref: target_ref,
             min_replicas: pool.replicas.min.max(1),

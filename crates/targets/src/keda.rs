@@ -489,7 +489,7 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
             });
         }
     }
-    let mut metadata = meta(p, name.clone());
+    let mut metadata = common::pool_meta(p, pool, name.clone());
     metadata.annotations = annotation_map(p);
     let so = ScaledObject {
         api_version: "keda.sh/v1alpha1",
@@ -571,7 +571,7 @@ fn emit_external(
         out.diagnostics.push(d);
     }
     let name = common::object_name(p, pool);
-    let mut metadata = meta(p, name.clone());
+    let mut metadata = common::pool_meta(p, pool, name.clone());
     metadata.annotations = annotation_map(p);
     let so = ScaledObject {
         api_version: "keda.sh/v1alpha1",

@@ -13,6 +13,7 @@ mod hpa;
 pub mod import;
 mod keda;
 mod kserve;
+pub mod admission;
 pub mod scaler;
 pub mod validate;
 mod vpa;
@@ -56,6 +57,10 @@ pub enum Schema {
     AwsPolicy,
     AwsSchedule,
     Engine,
+    AdmissionPolicy,
+    AdmissionBinding,
+    /// A `v1` List of admission policies and bindings: each item against its kind's schema.
+    AdmissionList,
 }
 
 /// One output file.
@@ -86,6 +91,10 @@ impl Document {
             format: Format::Json,
             body,
         }
+    }
+    fn as_yaml(mut self) -> Self {
+        self.format = Format::Yaml;
+        self
     }
     fn unvalidated(file_name: String, format: Format, body: serde_json::Value) -> Self {
         Document {

@@ -29,10 +29,17 @@ fn schema_text(s: Schema) -> &'static str {
             include_str!("../schemas/aws-application-autoscaling-PutScheduledAction.request.json")
         }
         Schema::Engine => include_str!("../../../docs/engine-artifact.schema.json"),
+        Schema::AdmissionPolicy => {
+            include_str!("../schemas/validatingadmissionpolicy-v1-k8s-1.36.strict.json")
+        }
+        Schema::AdmissionBinding => {
+            include_str!("../schemas/validatingadmissionpolicybinding-v1-k8s-1.36.strict.json")
+        }
+        Schema::AdmissionList => r#"{"type": "object", "required": ["apiVersion", "kind", "items"], "properties": {"apiVersion": {"const": "v1"}, "kind": {"const": "List"}, "items": {"type": "array"}}, "additionalProperties": false}"#,
     }
 }
 
-const ALL: [Schema; 10] = [
+const ALL: [Schema; 13] = [
     Schema::Hpa136,
     Schema::Hpa129,
     Schema::KedaScaledObject,
@@ -43,10 +50,13 @@ const ALL: [Schema; 10] = [
     Schema::AwsPolicy,
     Schema::AwsSchedule,
     Schema::Engine,
+    Schema::AdmissionPolicy,
+    Schema::AdmissionBinding,
+    Schema::AdmissionList,
 ];
 
 fn validator(s: Schema) -> &'static jsonschema::Validator {
-    static CACHE: [OnceLock<jsonschema::Validator>; 10] = [const { OnceLock::new() }; 10];
+    static CACHE: [OnceLock<jsonschema::Validator>; 13] = [const { OnceLock::new() }; 13];
     let i = ALL
         .iter()
         .position(|x| *x == s)
@@ -60,10 +70,24 @@ fn validator(s: Schema) -> &'static jsonschema::Validator {
 
 /// Validates a JSON value against a schema; the errors as `path: message`.
 pub fn against(schema: Schema, value: &Value) -> Vec<String> {
-    validator(schema)
+    let mut errors: Vec<String> = validator(schema)
         .iter_errors(value)
         .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect()
+        .collect();
+    if schema == Schema::AdmissionList {
+        for (i, item) in value["items"].as_array().into_iter().flatten().enumerate() {
+            let s = match item["kind"].as_str() {
+                Some("ValidatingAdmissionPolicy") => Schema::AdmissionPolicy,
+                Some("ValidatingAdmissionPolicyBinding") => Schema::AdmissionBinding,
+                other => {
+                    errors.push(format!("/items/{i}: unexpected kind {other:?}"));
+                    continue;
+                }
+            };
+            errors.extend(against(s, item).into_iter().map(|e| format!("/items/{i}{e}")));
+        }
+    }
+    errors
 }
 
 /// Validates one document: schema, then the platform's server-side rules.
@@ -134,9 +158,55 @@ pub fn server_rules(schema: Schema, v: &Value) -> Vec<String> {
             resource_rules(v, &mut e);
         }
         Schema::Kserve => kserve_rules(v, &mut e),
+        Schema::AdmissionList => {
+            for (i, item) in v["items"].as_array().into_iter().flatten().enumerate() {
+                admission_rules(item, &mut e, i);
+            }
+        }
+        Schema::AdmissionPolicy | Schema::AdmissionBinding => admission_rules(v, &mut e, 0),
         Schema::Vpa | Schema::KedaTriggerAuthentication | Schema::Engine => {}
     }
     e
+}
+
+/// What the API server checks beyond the schema (Kubernetes
+/// pkg/apis/admissionregistration/validation): names are DNS subdomains,
+/// messages hold no line break, each expression compiles (here: parses as
+/// CEL), validation actions are non-empty and unique.
+fn admission_rules(v: &Value, e: &mut Vec<String>, i: usize) {
+    let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    let dns = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .split('.')
+            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+    if !dns {
+        e.push(format!("/items/{i}/metadata/name: `{name}` is not a DNS subdomain"));
+    }
+    for (j, val) in v.pointer("/spec/validations").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let expr = val["expression"].as_str().unwrap_or("");
+        let owned = expr.to_string();
+        let parses = scalepol_common::quiet::quietly(move || cel_parser::Parser::new().parse(&owned).is_ok())
+            .unwrap_or(false);
+        if !parses {
+            e.push(format!("/items/{i}/spec/validations/{j}/expression: does not compile: {expr}"));
+        }
+        if val["message"].as_str().is_some_and(|m| m.contains(['\n', '\r'])) {
+            e.push(format!("/items/{i}/spec/validations/{j}/message: must not contain line breaks"));
+        }
+    }
+    if let Some(actions) = v.pointer("/spec/validationActions").and_then(Value::as_array) {
+        let mut seen: Vec<&Value> = Vec::new();
+        for a in actions {
+            if seen.contains(&a) {
+                e.push(format!("/items/{i}/spec/validationActions: {a} twice"));
+            }
+            seen.push(a);
+        }
+        if actions.is_empty() {
+            e.push(format!("/items/{i}/spec/validationActions: must not be empty"));
+        }
+    }
 }
 
 /// KEDA's admission rules for a ScaledObject (KEDA 2.20,

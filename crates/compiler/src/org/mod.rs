@@ -41,6 +41,8 @@ struct Guardrail {
     severity: Severity,
     message: String,
     expr_span: Span,
+    /// The condition's CEL text, for translation to admission policies.
+    expr: String,
     /// What bounds its comprehensions, read once at load.
     iterations: Option<scalepol_common::cel_limits::IterationShape>,
     program: cel_interpreter::Program,
@@ -48,6 +50,8 @@ struct Guardrail {
 
 /// A loaded rules file, with the diagnostics about the file itself.
 pub struct OrgRules {
+    /// The `rules NAME` block's name (empty when the file has none).
+    pub name: String,
     pub file: SourceFile,
     pub diagnostics: Vec<Diagnostic>,
     levels: Vec<(&'static str, Level)>,
@@ -60,6 +64,7 @@ impl OrgRules {
     /// rules file is given.
     pub fn empty() -> OrgRules {
         OrgRules {
+            name: String::new(),
             file: SourceFile::new(String::new(), String::new()),
             diagnostics: Vec::new(),
             levels: Vec::new(),
@@ -76,6 +81,52 @@ impl OrgRules {
         all.append(&mut self.levels);
         self.levels = all;
         self
+    }
+}
+
+/// A guardrail as written, for compiling it to another platform's rules
+/// (Kubernetes admission policies).
+#[derive(Debug, Clone)]
+pub struct GuardrailSource {
+    pub name: String,
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// The `require` condition, CEL over the policy view (`policy`).
+    pub expr: String,
+}
+
+impl OrgRules {
+    pub fn guardrails(&self) -> Vec<GuardrailSource> {
+        self.guardrails
+            .iter()
+            .map(|g| GuardrailSource {
+                name: g.name.clone(),
+                code: g.code,
+                severity: g.severity,
+                message: g.message.clone(),
+                expr: g.expr.clone(),
+            })
+            .collect()
+    }
+
+    /// `quota accelerator "TYPE" <= N` lines: (type, N).
+    pub fn accelerator_quotas(&self) -> Vec<(String, u32)> {
+        self.quotas
+            .iter()
+            .filter_map(|q| match q {
+                Quota::Accelerator { name, max, .. } => Some((name.clone(), *max)),
+                Quota::Budget { .. } => None,
+            })
+            .collect()
+    }
+
+    /// The monthly budget quota, in dollars, if any.
+    pub fn budget_quota(&self) -> Option<f64> {
+        self.quotas.iter().find_map(|q| match q {
+            Quota::Budget { limit, .. } => Some(limit.0 as f64 / 1e6),
+            Quota::Accelerator { .. } => None,
+        })
     }
 }
 
@@ -98,6 +149,7 @@ fn intern(s: &str) -> &'static str {
 pub fn load_rules(name: &str, text: &str) -> OrgRules {
     let file = SourceFile::new(name.to_string(), text.to_string());
     let mut rules = OrgRules {
+        name: String::new(),
         file,
         diagnostics: Vec::new(),
         levels: Vec::new(),
@@ -132,6 +184,11 @@ pub fn load_rules(name: &str, text: &str) -> OrgRules {
         );
         rules.diagnostics = ctx.sink.diagnostics;
         return rules;
+    };
+    rules.name = match top.args.first().map(|a| &a.kind) {
+        Some(scalepol_syntax::ArgKind::Word(w)) => w.to_string(),
+        Some(scalepol_syntax::ArgKind::Str(s)) => s.clone(),
+        _ => String::new(),
     };
     for n in top.block_nodes() {
         match n.keyword.as_str() {
@@ -312,6 +369,7 @@ fn guardrail(ctx: &mut Ctx, n: &Node) -> Option<Guardrail> {
         severity,
         message,
         expr_span: inner,
+        expr: expr.clone(),
         iterations: scalepol_common::cel_limits::IterationShape::of(&expr),
         program: compiled,
     })
