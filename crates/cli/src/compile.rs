@@ -66,7 +66,10 @@ pub fn run(a: Args) -> u8 {
             return 2;
         }
     };
-    if let Some(r) = rules.as_ref().filter(|r| r.diagnostics.iter().any(|d| d.severity == Severity::Error)) {
+    if let Some(r) = rules
+        .as_ref()
+        .filter(|r| r.diagnostics.iter().any(|d| d.severity == Severity::Error))
+    {
         for d in &r.diagnostics {
             eprint!("{}", render::human(d, std::slice::from_ref(&r.file), false));
         }
@@ -205,7 +208,10 @@ pub fn run(a: Args) -> u8 {
 fn load_rules(path: &Path) -> Result<scalepol_compiler::org::OrgRules, String> {
     let text =
         scalepol_compiler::read_source(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(scalepol_compiler::org::load_rules(&path.to_string_lossy(), &text))
+    Ok(scalepol_compiler::org::load_rules(
+        &path.to_string_lossy(),
+        &text,
+    ))
 }
 
 /// The rules file's guardrails and quotas as admission policies, with a
@@ -254,6 +260,7 @@ fn scaler_manifests(
             .as_bytes(),
     ));
     for doc in &docs {
+        validate::check(doc)?;
         let mut o = Output {
             name: doc.file_name.clone(),
             text: scalepol_targets::render(doc, &sources.join(", "), &hash),

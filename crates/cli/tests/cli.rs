@@ -546,7 +546,7 @@ fn policy_tests_run_through_the_engine() {
     let out = stdout(&o);
     assert!(
         out.contains("a queue doubles capacity ... ok")
-            && out.contains("test result: ok. 8 passed; 0 failed"),
+            && out.contains("test result: ok. 9 passed; 0 failed"),
         "{out}"
     );
     let failing = GOOD.replace("  scale {", "  test \"never\" {\n    given { replicas 2, cpu 99% }\n    expect replicas 1\n  }\n  scale {");

@@ -3,7 +3,7 @@
 //! binary prints (stdout and stderr, interleaved as a terminal shows them)
 //! must be what the block shows. A `...` line stands for any number of
 //! lines; trailing spaces do not count. Blocks that redirect, talk to a
-//! server (`run`) or import from files the repository does not have are
+//! server (`run`), serve (`scaler`) or import from files the repository does not have are
 //! not run.
 
 use std::path::{Path, PathBuf};
@@ -56,6 +56,7 @@ fn runnable(t: &Transcript) -> bool {
             && !cmd.contains('"')
             && !cmd.contains('\'')
             && !cmd.starts_with("scalepol run ")
+            && !cmd.starts_with("scalepol scaler ")
             && !cmd.starts_with("scalepol import ")
     })
 }

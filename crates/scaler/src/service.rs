@@ -46,6 +46,8 @@ pub struct Config {
     pub reload: Duration,
 }
 
+type Shared = Arc<tokio::sync::Mutex<Controller>>;
+
 /// One ScaledObject's controller.
 struct Controller {
     policy: String,
@@ -58,7 +60,8 @@ struct Controller {
 pub struct Scaler {
     pub config: Config,
     engines: RwLock<Arc<Engines>>,
-    controllers: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<Controller>>>>,
+    /// By (namespace, name): one lock per object, so objects decide in parallel.
+    controllers: Mutex<HashMap<(String, String), Shared>>,
     store: Store,
     read: MetricReader,
     pub telemetry: Telemetry,
@@ -194,12 +197,7 @@ impl Scaler {
     }
 
     /// The object's controller: from memory, else from its snapshot, else new.
-    fn controller(
-        &self,
-        obj: &ScaledObjectRef,
-        engine: &Engine,
-        pool: usize,
-    ) -> Arc<tokio::sync::Mutex<Controller>> {
+    fn controller(&self, obj: &ScaledObjectRef, engine: &Engine, pool: usize) -> Shared {
         let key = (obj.namespace.clone(), obj.name.clone());
         let mut map = self.controllers.lock().unwrap_or_else(|e| e.into_inner());
         let spec = &engine.artifact().pools[pool];

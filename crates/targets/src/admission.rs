@@ -94,7 +94,11 @@ fn pool_field(kind: Kind, path: &str) -> Result<String, String> {
         let g: Vec<&str> = guards.iter().map(String::as_str).collect();
         format!(
             "double{}",
-            or_default(&g, &format!("{base}.{dir}.stabilizationWindowSeconds"), default)
+            or_default(
+                &g,
+                &format!("{base}.{dir}.stabilizationWindowSeconds"),
+                default
+            )
         )
     };
     let text = match (path, kind) {
@@ -133,7 +137,10 @@ fn pool_has(kind: Kind, path: &str) -> Result<String, String> {
         )),
         ("scale.fallback_replicas", Kind::ScaledObject) => Ok("has(object.spec.fallback)".into()),
         ("scale.fallback_replicas", _) => Ok("false".into()),
-        _ => Err(format!("`has(p.{path})` cannot be read from a {}", kind.name())),
+        _ => Err(format!(
+            "`has(p.{path})` cannot be read from a {}",
+            kind.name()
+        )),
     }
 }
 
@@ -193,10 +200,17 @@ impl Printer {
             Expr::Ident(n) => Err(format!("`{n}`, which is not on the object")),
             Expr::Select(s) if s.test => {
                 let (root, p) = path(&s.operand).ok_or("a `has()` over an expression")?;
-                let full = if p.is_empty() { s.field.to_string() } else { format!("{p}.{}", s.field) };
+                let full = if p.is_empty() {
+                    s.field.to_string()
+                } else {
+                    format!("{p}.{}", s.field)
+                };
                 match self.pool.as_deref() {
                     Some(v) if v == root => pool_has(self.kind, &full),
-                    _ => Err(format!("`has({root}.{full})`: the {} does not carry it", self.kind.name())),
+                    _ => Err(format!(
+                        "`has({root}.{full})`: the {} does not carry it",
+                        self.kind.name()
+                    )),
                 }
             }
             Expr::Select(_) => {
@@ -220,7 +234,9 @@ impl Printer {
                     c.args.iter().map(|a| self.print(a, 0)).collect();
                 let args = args?.join(", ");
                 match (&c.target, f) {
-                    (None, "size" | "int" | "double" | "string" | "uint") => Ok(format!("{f}({args})")),
+                    (None, "size" | "int" | "double" | "string" | "uint") => {
+                        Ok(format!("{f}({args})"))
+                    }
                     (Some(t), "startsWith" | "endsWith" | "contains" | "matches" | "size") => {
                         Ok(format!("{}.{f}({args})", self.print(t, 8)?))
                     }
@@ -242,7 +258,9 @@ impl Printer {
     fn quantifier(&self, c: &cel_parser::ast::ComprehensionExpr) -> Result<String, String> {
         let over_pools = path(&c.iter_range).is_some_and(|(r, p)| r == "policy" && p == "pools");
         let step = match &c.loop_step.expr {
-            Expr::Call(s) if matches!(s.func_name.as_str(), "_&&_" | "_||_") && s.args.len() == 2 => {
+            Expr::Call(s)
+                if matches!(s.func_name.as_str(), "_&&_" | "_||_") && s.args.len() == 2 =>
+            {
                 Some(&s.args[1])
             }
             _ => None,
@@ -269,7 +287,11 @@ impl Printer {
                 self.print(&args[1], p + 1)?,
                 self.print(&args[2], p)?
             ),
-            "@in" => format!("{} in {}", self.print(&args[0], p + 1)?, self.print(&args[1], p + 1)?),
+            "@in" => format!(
+                "{} in {}",
+                self.print(&args[0], p + 1)?,
+                self.print(&args[1], p + 1)?
+            ),
             _ => format!(
                 "{} {} {}",
                 self.print(&args[0], p)?,
@@ -287,7 +309,11 @@ fn literal(v: &Val) -> Result<String, String> {
         Val::UInt(u) => format!("{u}u"),
         Val::Double(x) => {
             let t = format!("{x:?}");
-            if t.contains(['.', 'e', 'E']) { t } else { format!("{t}.0") }
+            if t.contains(['.', 'e', 'E']) {
+                t
+            } else {
+                format!("{t}.0")
+            }
         }
         Val::Boolean(b) => b.to_string(),
         Val::String(s) => serde_json::to_string(s).map_err(|e| e.to_string())?,
@@ -300,8 +326,17 @@ fn literal(v: &Val) -> Result<String, String> {
 pub fn translate_rules(rules: &OrgRules) -> Vec<(Rule, Translated)> {
     let mut out = Vec::new();
     for g in rules.guardrails() {
-        let kinds = Kind::ALL.iter().map(|k| (*k, translate(&g.expr, *k))).collect();
-        out.push((Rule::Guardrail(g.clone()), Translated { code: g.code.to_string(), kinds }));
+        let kinds = Kind::ALL
+            .iter()
+            .map(|k| (*k, translate(&g.expr, *k)))
+            .collect();
+        out.push((
+            Rule::Guardrail(g.clone()),
+            Translated {
+                code: g.code.to_string(),
+                kinds,
+            },
+        ));
     }
     for (acc, max) in rules.accelerator_quotas() {
         let kinds = Kind::ALL
@@ -318,8 +353,14 @@ pub fn translate_rules(rules: &OrgRules) -> Vec<(Rule, Translated)> {
             })
             .collect();
         out.push((
-            Rule::Quota { accelerator: acc.clone(), max },
-            Translated { code: format!("quota-{acc}"), kinds },
+            Rule::Quota {
+                accelerator: acc.clone(),
+                max,
+            },
+            Translated {
+                code: format!("quota-{acc}"),
+                kinds,
+            },
         ));
     }
     out
@@ -349,7 +390,11 @@ fn dns_name(s: &str) -> String {
 /// and a note for each rule (or kind) that cannot be expressed over a
 /// single object.
 pub fn compile(rules: &OrgRules) -> (Option<Document>, Vec<String>) {
-    let base = if rules.name.is_empty() { "org".to_string() } else { dns_name(&rules.name) };
+    let base = if rules.name.is_empty() {
+        "org".to_string()
+    } else {
+        dns_name(&rules.name)
+    };
     let mut items = Vec::new();
     let mut notes = Vec::new();
     for (rule, t) in translate_rules(rules) {
@@ -372,7 +417,10 @@ pub fn compile(rules: &OrgRules) -> (Option<Document>, Vec<String>) {
             .collect();
         for (k, r) in &t.kinds {
             if let Err(why) = r {
-                notes.push(format!("{what}: not checked on {} objects: {why}", k.name()));
+                notes.push(format!(
+                    "{what}: not checked on {} objects: {why}",
+                    k.name()
+                ));
             }
         }
         if ok.is_empty() {
@@ -390,10 +438,10 @@ pub fn compile(rules: &OrgRules) -> (Option<Document>, Vec<String>) {
     let doc = (!items.is_empty()).then(|| {
         Document::json(
             format!("{base}.admission.yaml"),
-            Schema::AdmissionList,
+            Schema::List,
             json!({"apiVersion": "v1", "kind": "List", "items": items}),
         )
-        .as_yaml()
+        .in_yaml()
     });
     (doc, notes)
 }

@@ -202,6 +202,10 @@ pub fn markdown() -> String {
          error, SP0702, that names the targets that can; with `--target all` the target is\n\
          skipped for that policy). Every document is validated against the platform's JSON\n\
          Schema (`crates/targets/schemas/`) and its server-side rules before it is written.\n\n\
+         KEDA in scaler mode (`target keda { scaler \"HOST:PORT\" }`) is the engine column: the\n\
+         ScaledObject calls `scalepol scaler`, KEDA's external scaler, which decides with the\n\
+         engine, so every feature is native there; its metrics must be Prometheus queries\n\
+         (docs/runtime.md, \"In the cluster\").\n\n\
          | feature |",
     );
     for (_, label) in TARGETS {

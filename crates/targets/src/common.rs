@@ -298,11 +298,18 @@ pub fn pool_meta(p: &Policy, pool: &Pool, name: String) -> ObjectMeta {
         let value: String = a
             .name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .take(63)
             .collect();
         m.labels.insert(ACCELERATOR_LABEL.into(), value);
-        m.labels.insert(ACCELERATOR_COUNT_LABEL.into(), a.count.to_string());
+        m.labels
+            .insert(ACCELERATOR_COUNT_LABEL.into(), a.count.to_string());
     }
     m
 }

@@ -7,13 +7,13 @@ pub mod capability;
 mod common;
 pub mod engine;
 pub use common::features;
+pub mod admission;
 mod aws;
 mod formula;
 mod hpa;
 pub mod import;
 mod keda;
 mod kserve;
-pub mod admission;
 pub mod scaler;
 pub mod validate;
 mod vpa;
@@ -59,8 +59,11 @@ pub enum Schema {
     Engine,
     AdmissionPolicy,
     AdmissionBinding,
-    /// A `v1` List of admission policies and bindings: each item against its kind's schema.
-    AdmissionList,
+    ConfigMap,
+    Service,
+    StatefulSet,
+    /// A `v1` List: each item against its kind's schema (one of the above).
+    List,
 }
 
 /// One output file.
@@ -92,7 +95,7 @@ impl Document {
             body,
         }
     }
-    fn as_yaml(mut self) -> Self {
+    fn in_yaml(mut self) -> Self {
         self.format = Format::Yaml;
         self
     }

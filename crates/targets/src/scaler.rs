@@ -9,7 +9,7 @@
 //! shard) and its headless Service.
 
 use crate::common::{HpaBehavior, HpaPolicy, ScalingRules};
-use crate::{Document, Format};
+use crate::{Document, Schema};
 use scalepol_compiler::codes::code;
 use scalepol_compiler::diagnostics::{Diagnostic, FileId};
 use scalepol_compiler::model::*;
@@ -199,11 +199,14 @@ pub fn manifests(engines: &[(&Policy, String)]) -> (Vec<Document>, Vec<String>) 
             ));
             continue;
         };
-        docs.push(Document::unvalidated(
-            format!("{service}.scaler.yaml"),
-            Format::Yaml,
-            list_of(&service, &namespace, port, addr.shards, &list),
-        ));
+        docs.push(
+            Document::json(
+                format!("{service}.scaler.yaml"),
+                Schema::List,
+                list_of(&service, &namespace, port, addr.shards, &list),
+            )
+            .in_yaml(),
+        );
     }
     (docs, notes)
 }

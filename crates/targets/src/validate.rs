@@ -35,11 +35,16 @@ fn schema_text(s: Schema) -> &'static str {
         Schema::AdmissionBinding => {
             include_str!("../schemas/validatingadmissionpolicybinding-v1-k8s-1.36.strict.json")
         }
-        Schema::AdmissionList => r#"{"type": "object", "required": ["apiVersion", "kind", "items"], "properties": {"apiVersion": {"const": "v1"}, "kind": {"const": "List"}, "items": {"type": "array"}}, "additionalProperties": false}"#,
+        Schema::ConfigMap => include_str!("../schemas/configmap-v1-k8s-1.36.strict.json"),
+        Schema::Service => include_str!("../schemas/service-v1-k8s-1.36.strict.json"),
+        Schema::StatefulSet => include_str!("../schemas/statefulset-apps-v1-k8s-1.36.strict.json"),
+        Schema::List => {
+            r#"{"type": "object", "required": ["apiVersion", "kind", "items"], "properties": {"apiVersion": {"const": "v1"}, "kind": {"const": "List"}, "items": {"type": "array"}}, "additionalProperties": false}"#
+        }
     }
 }
 
-const ALL: [Schema; 13] = [
+const ALL: [Schema; 16] = [
     Schema::Hpa136,
     Schema::Hpa129,
     Schema::KedaScaledObject,
@@ -52,11 +57,14 @@ const ALL: [Schema; 13] = [
     Schema::Engine,
     Schema::AdmissionPolicy,
     Schema::AdmissionBinding,
-    Schema::AdmissionList,
+    Schema::ConfigMap,
+    Schema::Service,
+    Schema::StatefulSet,
+    Schema::List,
 ];
 
 fn validator(s: Schema) -> &'static jsonschema::Validator {
-    static CACHE: [OnceLock<jsonschema::Validator>; 13] = [const { OnceLock::new() }; 13];
+    static CACHE: [OnceLock<jsonschema::Validator>; 16] = [const { OnceLock::new() }; 16];
     let i = ALL
         .iter()
         .position(|x| *x == s)
@@ -74,17 +82,24 @@ pub fn against(schema: Schema, value: &Value) -> Vec<String> {
         .iter_errors(value)
         .map(|e| format!("{}: {e}", e.instance_path()))
         .collect();
-    if schema == Schema::AdmissionList {
+    if schema == Schema::List {
         for (i, item) in value["items"].as_array().into_iter().flatten().enumerate() {
             let s = match item["kind"].as_str() {
                 Some("ValidatingAdmissionPolicy") => Schema::AdmissionPolicy,
                 Some("ValidatingAdmissionPolicyBinding") => Schema::AdmissionBinding,
+                Some("ConfigMap") => Schema::ConfigMap,
+                Some("Service") => Schema::Service,
+                Some("StatefulSet") => Schema::StatefulSet,
                 other => {
                     errors.push(format!("/items/{i}: unexpected kind {other:?}"));
                     continue;
                 }
             };
-            errors.extend(against(s, item).into_iter().map(|e| format!("/items/{i}{e}")));
+            errors.extend(
+                against(s, item)
+                    .into_iter()
+                    .map(|e| format!("/items/{i}{e}")),
+            );
         }
     }
     errors
@@ -158,13 +173,20 @@ pub fn server_rules(schema: Schema, v: &Value) -> Vec<String> {
             resource_rules(v, &mut e);
         }
         Schema::Kserve => kserve_rules(v, &mut e),
-        Schema::AdmissionList => {
+        Schema::List => {
             for (i, item) in v["items"].as_array().into_iter().flatten().enumerate() {
-                admission_rules(item, &mut e, i);
+                if item["apiVersion"] == "admissionregistration.k8s.io/v1" {
+                    admission_rules(item, &mut e, i);
+                }
             }
         }
         Schema::AdmissionPolicy | Schema::AdmissionBinding => admission_rules(v, &mut e, 0),
-        Schema::Vpa | Schema::KedaTriggerAuthentication | Schema::Engine => {}
+        Schema::Vpa
+        | Schema::KedaTriggerAuthentication
+        | Schema::Engine
+        | Schema::ConfigMap
+        | Schema::Service
+        | Schema::StatefulSet => {}
     }
     e
 }
@@ -174,28 +196,55 @@ pub fn server_rules(schema: Schema, v: &Value) -> Vec<String> {
 /// messages hold no line break, each expression compiles (here: parses as
 /// CEL), validation actions are non-empty and unique.
 fn admission_rules(v: &Value, e: &mut Vec<String>, i: usize) {
-    let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    let name = v
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let dns = !name.is_empty()
         && name.len() <= 253
-        && name
-            .split('.')
-            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        });
     if !dns {
-        e.push(format!("/items/{i}/metadata/name: `{name}` is not a DNS subdomain"));
+        e.push(format!(
+            "/items/{i}/metadata/name: `{name}` is not a DNS subdomain"
+        ));
     }
-    for (j, val) in v.pointer("/spec/validations").and_then(Value::as_array).into_iter().flatten().enumerate() {
+    for (j, val) in v
+        .pointer("/spec/validations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let expr = val["expression"].as_str().unwrap_or("");
         let owned = expr.to_string();
-        let parses = scalepol_common::quiet::quietly(move || cel_parser::Parser::new().parse(&owned).is_ok())
-            .unwrap_or(false);
+        let parses = scalepol_common::quiet::quietly(move || {
+            cel_parser::Parser::new().parse(&owned).is_ok()
+        })
+        .unwrap_or(false);
         if !parses {
-            e.push(format!("/items/{i}/spec/validations/{j}/expression: does not compile: {expr}"));
+            e.push(format!(
+                "/items/{i}/spec/validations/{j}/expression: does not compile: {expr}"
+            ));
         }
-        if val["message"].as_str().is_some_and(|m| m.contains(['\n', '\r'])) {
-            e.push(format!("/items/{i}/spec/validations/{j}/message: must not contain line breaks"));
+        if val["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(['\n', '\r']))
+        {
+            e.push(format!(
+                "/items/{i}/spec/validations/{j}/message: must not contain line breaks"
+            ));
         }
     }
-    if let Some(actions) = v.pointer("/spec/validationActions").and_then(Value::as_array) {
+    if let Some(actions) = v
+        .pointer("/spec/validationActions")
+        .and_then(Value::as_array)
+    {
         let mut seen: Vec<&Value> = Vec::new();
         for a in actions {
             if seen.contains(&a) {
@@ -204,7 +253,9 @@ fn admission_rules(v: &Value, e: &mut Vec<String>, i: usize) {
             seen.push(a);
         }
         if actions.is_empty() {
-            e.push(format!("/items/{i}/spec/validationActions: must not be empty"));
+            e.push(format!(
+                "/items/{i}/spec/validationActions: must not be empty"
+            ));
         }
     }
 }

@@ -132,7 +132,10 @@ fn sample_objects_are_admitted_or_denied_by_the_rules() {
     let gpu = json!({"scalepol.io/pool-kind": "gpu"});
     // ACME001: GPU pools at most 32 replicas.
     assert!(denied_by(&doc, &hpa(gpu.clone(), 32)).is_empty());
-    assert_eq!(denied_by(&doc, &hpa(gpu.clone(), 33)), ["scalepol-acme-platform-acme001"]);
+    assert_eq!(
+        denied_by(&doc, &hpa(gpu.clone(), 33)),
+        ["scalepol-acme-platform-acme001"]
+    );
     assert!(denied_by(&doc, &hpa(json!({"scalepol.io/pool-kind": "cpu"}), 50)).is_empty());
     // Unlabelled objects do not say they scale GPUs.
     assert!(denied_by(&doc, &hpa(json!({}), 50)).is_empty());
@@ -145,7 +148,10 @@ fn sample_objects_are_admitted_or_denied_by_the_rules() {
     // The L4 quota: 64 accelerators in one autoscaler.
     let l4 = |count: &str| json!({"scalepol.io/pool-kind": "gpu", "scalepol.io/accelerator": "nvidia-l4", "scalepol.io/accelerator-count": count});
     assert!(denied_by(&doc, &hpa(l4("2"), 32)).is_empty());
-    assert_eq!(denied_by(&doc, &hpa(l4("4"), 20)), ["scalepol-acme-platform-quota-nvidia-l4"]);
+    assert_eq!(
+        denied_by(&doc, &hpa(l4("4"), 20)),
+        ["scalepol-acme-platform-quota-nvidia-l4"]
+    );
     // A ScaledObject without maxReplicaCount has KEDA's 100.
     let so = json!({
         "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
@@ -154,12 +160,17 @@ fn sample_objects_are_admitted_or_denied_by_the_rules() {
     });
     assert_eq!(denied_by(&doc, &so), ["scalepol-acme-platform-acme001"]);
     // An InferenceService without maxReplicas is unbounded.
-    let isvc = |predictor: Value| json!({
-        "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-        "metadata": {"name": "x", "labels": {"scalepol.io/pool-kind": "gpu"}},
-        "spec": {"predictor": predictor},
-    });
-    assert_eq!(denied_by(&doc, &isvc(json!({}))), ["scalepol-acme-platform-acme001"]);
+    let isvc = |predictor: Value| {
+        json!({
+            "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+            "metadata": {"name": "x", "labels": {"scalepol.io/pool-kind": "gpu"}},
+            "spec": {"predictor": predictor},
+        })
+    };
+    assert_eq!(
+        denied_by(&doc, &isvc(json!({}))),
+        ["scalepol-acme-platform-acme001"]
+    );
     assert!(denied_by(&doc, &isvc(json!({"minReplicas": 1, "maxReplicas": 8}))).is_empty());
 }
 
@@ -178,7 +189,11 @@ fn admission_agrees_with_check_on_compiled_policies() {
         let text = std::fs::read_to_string(&path).unwrap();
         for (variant, raise) in [("as written", false), ("over the GPU cap", true)] {
             // The variant raises every pool's maximum past ACME001's cap.
-            let text = if raise { raise_max(&text) } else { text.clone() };
+            let text = if raise {
+                raise_max(&text)
+            } else {
+                text.clone()
+            };
             let c = check_source(&path.to_string_lossy(), &text, &FsLoader);
             let Some(p) = c.policy.clone() else { continue };
             let mut set = vec![c];
@@ -191,7 +206,10 @@ fn admission_agrees_with_check_on_compiled_policies() {
             for target in [TargetKind::Hpa, TargetKind::Keda] {
                 let out = compile(&p, target, &Options::default());
                 for d in out.documents.iter().filter(|d| {
-                    matches!(d.body["kind"].as_str(), Some("HorizontalPodAutoscaler" | "ScaledObject"))
+                    matches!(
+                        d.body["kind"].as_str(),
+                        Some("HorizontalPodAutoscaler" | "ScaledObject")
+                    )
                 }) {
                     checked_any += 1;
                     refusals += usize::from(refused);
@@ -206,7 +224,10 @@ fn admission_agrees_with_check_on_compiled_policies() {
             }
         }
     }
-    assert!(checked_any > 20 && refusals >= 2, "{checked_any} objects, {refusals} refused");
+    assert!(
+        checked_any > 20 && refusals >= 2,
+        "{checked_any} objects, {refusals} refused"
+    );
 }
 
 /// `replicas A..B` with B past 32 (and the range's floor kept).
@@ -234,11 +255,24 @@ fn translation_keeps_meaning_or_says_why_not() {
         t("policy.pools.exists(p, p.scale.down.stabilization_seconds >= 60.0)", Kind::Hpa).unwrap(),
         "(double(has(object.spec.behavior) && has(object.spec.behavior.scaleDown) && has(object.spec.behavior.scaleDown.stabilizationWindowSeconds) ? object.spec.behavior.scaleDown.stabilizationWindowSeconds : 300) >= 60.0)"
     );
-    assert!(t("has(policy.budget)", Kind::Hpa).unwrap_err().contains("policy.budget"));
-    assert!(t("policy.pools.all(p, p.scale.cooldown_seconds < 600.0)", Kind::Hpa)
+    assert!(t("has(policy.budget)", Kind::Hpa)
         .unwrap_err()
-        .contains("cooldown_seconds"));
-    assert!(t("policy.pools.all(p, p.scale.cooldown_seconds < 600.0)", Kind::ScaledObject).is_ok());
-    assert!(t("policy.pools.all(p, p.scale.targets.all(x, x.target > 1.0))", Kind::Hpa).is_err());
+        .contains("policy.budget"));
+    assert!(t(
+        "policy.pools.all(p, p.scale.cooldown_seconds < 600.0)",
+        Kind::Hpa
+    )
+    .unwrap_err()
+    .contains("cooldown_seconds"));
+    assert!(t(
+        "policy.pools.all(p, p.scale.cooldown_seconds < 600.0)",
+        Kind::ScaledObject
+    )
+    .is_ok());
+    assert!(t(
+        "policy.pools.all(p, p.scale.targets.all(x, x.target > 1.0))",
+        Kind::Hpa
+    )
+    .is_err());
     assert!(t("policy.pools.size() > 1", Kind::Hpa).is_err());
 }

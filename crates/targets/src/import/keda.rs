@@ -6,6 +6,19 @@ use super::*;
 impl Builder {
     pub(super) fn keda(mut self, doc: &Value) -> Result<Imported, String> {
         let spec = &doc["spec"];
+        // Compiled in scaler mode: the engine decides, and the policy is the
+        // source of the artifact the scaler serves, not this object.
+        if let Some(t) = spec["triggers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["type"] == "external" && t.pointer("/metadata/policy").is_some())
+        {
+            return Err(format!(
+                "this ScaledObject is served by `scalepol scaler` (policy `{}`): its policy is the source of the engine artifact the scaler serves, not this object",
+                s(t, "/metadata/policy").unwrap_or("?")
+            ));
+        }
         self.min = spec["minReplicaCount"].as_u64().unwrap_or(0);
         let max = spec["maxReplicaCount"]
             .as_u64()

@@ -174,6 +174,9 @@ struct Builder {
     workload_replicas: Option<u64>,
     /// A comment at the end of the pool's `replicas` line.
     replicas_comment: Option<&'static str>,
+    /// The pool's kind and accelerators, from the labels `compile` writes
+    /// (`common::pool_meta`): `gpu` with an accelerator and its count, or `cpu`.
+    kind_label: Option<(bool, Option<(String, u32)>)>,
     /// The pool's name (`main`, or a KServe component's).
     pool_name: &'static str,
     /// Comments for the reader that are not losses (what the input left
@@ -354,6 +357,7 @@ impl Builder {
             pool: Vec::new(),
             workload_replicas,
             replicas_comment: None,
+            kind_label: kind_label(doc),
             pool_name: "main",
             comments: Vec::new(),
             notes: Vec::new(),
@@ -425,19 +429,40 @@ impl Builder {
             "policy {} {{\n  workload {}\n",
             self.name, self.workload
         );
-        let _ = writeln!(
-            out,
-            "  // The kind is unknown: write `gpu` and an accelerator if this runs on GPUs."
-        );
         let comment = self
             .replicas_comment
             .map(|c| format!(" // {c}"))
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  pool {}: cpu {{\n    replicas {}..{}{comment}",
-            self.pool_name, self.min, self.max
-        );
+        match &self.kind_label {
+            Some((true, Some((acc, count)))) => {
+                let _ = writeln!(
+                    out,
+                    "  pool {}: gpu {{\n    accelerator {} count {count}\n    replicas {}..{}{comment}",
+                    self.pool_name,
+                    quote(acc),
+                    self.min,
+                    self.max
+                );
+            }
+            Some((false, _)) => {
+                let _ = writeln!(
+                    out,
+                    "  pool {}: cpu {{\n    replicas {}..{}{comment}",
+                    self.pool_name, self.min, self.max
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "  // The kind is unknown: write `gpu` and an accelerator if this runs on GPUs."
+                );
+                let _ = writeln!(
+                    out,
+                    "  pool {}: cpu {{\n    replicas {}..{}{comment}",
+                    self.pool_name, self.min, self.max
+                );
+            }
+        }
         for l in &self.pool {
             let _ = writeln!(out, "    {l}");
         }
@@ -482,5 +507,23 @@ impl Builder {
             source: out,
             notes: self.notes,
         })
+    }
+}
+
+/// The pool kind the labels `compile` writes say, if they say it: `gpu`
+/// needs its accelerator (and count) too, to be written back whole.
+fn kind_label(doc: &Value) -> Option<(bool, Option<(String, u32)>)> {
+    let labels = doc.pointer("/metadata/labels")?;
+    let label = |k: &str| labels.get(k).and_then(Value::as_str);
+    match label(crate::common::POOL_KIND_LABEL)? {
+        "cpu" => Some((false, None)),
+        "gpu" => {
+            let acc = label(crate::common::ACCELERATOR_LABEL)?;
+            let count = label(crate::common::ACCELERATOR_COUNT_LABEL).map_or(Some(1), |c| {
+                c.parse::<u32>().ok().filter(|n| (1..=64).contains(n))
+            })?;
+            (!acc.is_empty() && acc.len() <= 63).then(|| (true, Some((acc.to_string(), count))))
+        }
+        _ => None,
     }
 }
