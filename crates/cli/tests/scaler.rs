@@ -350,6 +350,14 @@ fn bad_calls_get_a_clear_status_and_artifacts_reload() {
         let e = c.is_active(obj(&mine, &[])).await.unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument);
         assert!(e.message().contains("no `policy`"), "{}", e.message());
+        // Names that are not Kubernetes names never reach the state directory.
+        for bad in ["../../etc/passwd", "", "UPPER", "a b"] {
+            let e = c
+                .is_active(obj(bad, &[("policy", "scaled")]))
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), tonic::Code::InvalidArgument, "{bad:?}");
+        }
         let e = c
             .is_active(obj(&mine, &[("policy", "nope")]))
             .await

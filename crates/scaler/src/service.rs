@@ -148,9 +148,9 @@ impl Scaler {
 
     /// The engine and pool an object's trigger names, or why not.
     fn resolve(&self, obj: &ScaledObjectRef) -> Result<(Arc<Engine>, usize), Status> {
-        if obj.name.is_empty() || obj.namespace.is_empty() {
+        if !kubernetes_name(&obj.namespace, 63) || !kubernetes_name(&obj.name, 253) {
             return Err(Status::invalid_argument(
-                "the ScaledObject reference has no name or namespace",
+                "the ScaledObject reference needs a Kubernetes namespace and name (lower-case letters, digits, `-` and `.`)",
             ));
         }
         if let Some(s) = self.config.shard {
@@ -196,10 +196,22 @@ impl Scaler {
         Ok((Arc::clone(engine), pool))
     }
 
-    /// The object's controller: from memory, else from its snapshot, else new.
-    fn controller(&self, obj: &ScaledObjectRef, engine: &Engine, pool: usize) -> Shared {
+    /// The object's controller: from memory, else from its snapshot, else
+    /// new; refused past `MAX_OBJECTS`, so that a caller inventing names
+    /// cannot grow the scaler's memory and state without bound.
+    fn controller(
+        &self,
+        obj: &ScaledObjectRef,
+        engine: &Engine,
+        pool: usize,
+    ) -> Result<Shared, Status> {
         let key = (obj.namespace.clone(), obj.name.clone());
         let mut map = self.controllers.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_OBJECTS && !map.contains_key(&key) {
+            return Err(Status::resource_exhausted(format!(
+                "this scaler already serves {MAX_OBJECTS} ScaledObjects: shard them over more replicas (--shards)"
+            )));
+        }
         let spec = &engine.artifact().pools[pool];
         let fresh = |why: Option<String>| {
             if let Some(w) = why {
@@ -240,14 +252,14 @@ impl Scaler {
             };
             Arc::new(tokio::sync::Mutex::new(restored))
         });
-        Arc::clone(c)
+        Ok(Arc::clone(c))
     }
 
     /// Decides for an object (or returns its decision of less than
     /// `reuse` ago), keeping the state.
     pub async fn decide(&self, obj: &ScaledObjectRef) -> Result<Decision, Status> {
         let (engine, pool) = self.resolve(obj)?;
-        let controller = self.controller(obj, &engine, pool);
+        let controller = self.controller(obj, &engine, pool)?;
         let mut c = controller.lock().await;
         let spec = &engine.artifact().pools[pool];
         if c.policy != engine.artifact().policy || c.pool != spec.name {
@@ -376,6 +388,19 @@ impl Scaler {
         });
         out
     }
+}
+
+/// The most ScaledObjects one scaler replica keeps a controller for.
+pub const MAX_OBJECTS: usize = 10_000;
+
+/// A DNS-1123 name of at most `max` characters, as Kubernetes names are.
+fn kubernetes_name(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !s.starts_with(['-', '.'])
+        && !s.ends_with(['-', '.'])
 }
 
 pub(crate) fn log(msg: &str) {

@@ -81,12 +81,14 @@ impl Store {
     }
 }
 
+/// Written beside, then renamed over: a reader (or a restarted scaler)
+/// sees the old snapshot or the new one, never half of one. No fsync: the
+/// state must survive the process (a pod restart keeps the page cache of
+/// its volume), and a sync per decision would cost far more than the
+/// decision; after a power loss a controller at worst starts afresh.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
     let tmp = path.with_extension("json.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
+    std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }
 
