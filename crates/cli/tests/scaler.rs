@@ -391,6 +391,14 @@ fn bad_calls_get_a_clear_status_and_artifacts_reload() {
             .into_inner();
         assert_eq!(r.metric_values[0].metric_name, "scalepol-main");
         assert_eq!(r.metric_values[0].metric_value_float, 0.0);
+        // `external-push`: the stream's first message is the activity now.
+        let mut stream = c
+            .stream_is_active(obj(&mine, &[("policy", "scaled")]))
+            .await
+            .unwrap()
+            .into_inner();
+        let first = stream.message().await.unwrap().unwrap();
+        assert!(!first.result);
     });
     // A second policy appears in the directory: served after a reload.
     let text = std::fs::read_to_string(out.join("scaled.engine.json"))

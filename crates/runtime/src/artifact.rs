@@ -289,3 +289,39 @@ pub struct ScheduleSpec {
     #[serde(default)]
     pub max: Option<u32>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_read_by_targets_formulas_and_rules_by_identifier() {
+        let mut a: Artifact = serde_json::from_str(
+            r#"{"format": "scalepol-engine", "version": 1, "policy": "p",
+            "pools": [{"name": "main", "min": 1, "max": 4,
+              "targets": [{"metric": "formula", "mode": "per_replica", "target": 1.0, "formula": "running + 2.0 * waiting"}],
+              "tolerance_up": 0.1, "tolerance_down": 0.1,
+              "up": {"policies": [], "select": "max", "stabilization_seconds": 0.0},
+              "down": {"policies": [], "select": "max", "stabilization_seconds": 0.0},
+              "cooldown_seconds": 0.0, "interval_seconds": 15.0, "warmup_seconds": 0.0}],
+            "metrics": [], "rules": [{"name": "r", "when": "queue_depth > 4.0", "min": 2}]}"#,
+        )
+        .unwrap();
+        for name in ["running", "waiting", "queue", "queue_depth", "kv"] {
+            a.metrics.push(MetricSpec {
+                name: name.into(),
+                unit: "count".into(),
+                source: Some("prometheus".into()),
+                endpoint: None,
+                query: Some(name.into()),
+            });
+        }
+        let read: Vec<&str> = a
+            .metrics_read_by(0)
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
+        assert_eq!(read, ["running", "waiting", "queue_depth"]);
+        assert!(a.metrics_read_by(1).is_empty());
+    }
+}

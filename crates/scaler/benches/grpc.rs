@@ -14,8 +14,11 @@ use std::time::Duration;
 
 /// A two-metric pool with a rule, as `scalepol compile --target engine`
 /// writes it (from a policy with `on queue per replica target 8`, `on
-/// running per replica target 8` and `rule "burst" when queue > 100.0`).
-const ARTIFACT: &str = r#"{"format": "scalepol-engine", "version": 1, "policy": "bench", "pools": [{"name": "main", "min": 1, "max": 50, "targets": [{"metric": "queue", "mode": "per_replica", "target": 8.0, "activation": null}, {"metric": "running", "mode": "per_replica", "target": 8.0, "activation": null}], "tolerance_up": 0.1, "tolerance_down": 0.1, "up": {"policies": [{"kind": "percent", "value": 100, "period_seconds": 15.0}, {"kind": "pods", "value": 4, "period_seconds": 15.0}], "select": "max", "stabilization_seconds": 0.0}, "down": {"policies": [{"kind": "percent", "value": 100, "period_seconds": 15.0}], "select": "max", "stabilization_seconds": 300.0}, "cooldown_seconds": 300.0, "interval_seconds": 15.0, "fallback": null, "warmup_seconds": 0.0, "legacy": false, "idle_to_zero": false}], "metrics": [{"name": "queue", "unit": "count", "source": "prometheus", "endpoint": "http://127.0.0.1:9", "query": "sum(queue)"}, {"name": "running", "unit": "count", "source": "prometheus", "endpoint": "http://127.0.0.1:9", "query": "sum(running)"}], "rules": [{"name": "burst", "pool": null, "when": "queue > 100.0", "min": 4, "max": null}], "schedules": []}"#;
+/// running per replica target 8` and `rule "burst" when queue > 100.0`),
+/// with no scale-down window: at a thousand decisions a second (KEDA makes
+/// one per object every 15 s) a 5-minute window would remember 300,000
+/// recommendations and measure that instead of the serving.
+const ARTIFACT: &str = r#"{"format": "scalepol-engine", "version": 1, "policy": "bench", "pools": [{"name": "main", "min": 1, "max": 50, "targets": [{"metric": "queue", "mode": "per_replica", "target": 8.0, "activation": null}, {"metric": "running", "mode": "per_replica", "target": 8.0, "activation": null}], "tolerance_up": 0.1, "tolerance_down": 0.1, "up": {"policies": [{"kind": "percent", "value": 100, "period_seconds": 15.0}, {"kind": "pods", "value": 4, "period_seconds": 15.0}], "select": "max", "stabilization_seconds": 0.0}, "down": {"policies": [{"kind": "percent", "value": 100, "period_seconds": 15.0}], "select": "max", "stabilization_seconds": 0.0}, "cooldown_seconds": 300.0, "interval_seconds": 15.0, "fallback": null, "warmup_seconds": 0.0, "legacy": false, "idle_to_zero": false}], "metrics": [{"name": "queue", "unit": "count", "source": "prometheus", "endpoint": "http://127.0.0.1:9", "query": "sum(queue)"}, {"name": "running", "unit": "count", "source": "prometheus", "endpoint": "http://127.0.0.1:9", "query": "sum(running)"}], "rules": [{"name": "burst", "pool": null, "when": "queue > 100.0", "min": 4, "max": null}], "schedules": []}"#;
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -29,7 +32,11 @@ fn bench(c: &mut Criterion) {
         let t = Arc::clone(&tick);
         let read: MetricReader = Arc::new(move |m, _| {
             let n = t.fetch_add(1, Ordering::Relaxed) % 64;
-            Ok(if m.name == "queue" { n as f64 * 2.0 } else { 16.0 })
+            Ok(if m.name == "queue" {
+                n as f64 * 2.0
+            } else {
+                16.0
+            })
         });
         let config = Config {
             engines,

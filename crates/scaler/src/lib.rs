@@ -49,7 +49,8 @@ pub async fn serve(
                 .await
         })
     });
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc);
+    // Small request/response exchanges: no Nagle delay.
+    let incoming = tonic::transport::server::TcpIncoming::from(grpc).with_nodelay(Some(true));
     let mut rx = stop_rx.clone();
     let service = proto::external_scaler_server::ExternalScalerServer::new(service::Service(
         Arc::clone(&scaler),
