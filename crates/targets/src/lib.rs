@@ -62,6 +62,7 @@ pub enum Schema {
     ConfigMap,
     Service,
     StatefulSet,
+    NetworkPolicy,
     /// A `v1` List: each item against its kind's schema (one of the above).
     List,
 }

@@ -203,12 +203,51 @@ pub fn manifests(engines: &[(&Policy, String)]) -> (Vec<Document>, Vec<String>) 
             Document::json(
                 format!("{service}.scaler.yaml"),
                 Schema::List,
-                list_of(&service, &namespace, port, addr.shards, &list),
+                list_of(
+                    &service,
+                    &namespace,
+                    port,
+                    addr.shards,
+                    &list,
+                    &keda_namespace(&list),
+                ),
             )
             .in_yaml(),
         );
     }
     (docs, notes)
+}
+
+/// The namespace KEDA runs in (`target keda { keda_namespace "..." }`,
+/// default `keda`, where KEDA's charts install it).
+fn keda_namespace(policies: &[(&Policy, &String)]) -> String {
+    policies
+        .iter()
+        .find_map(|(p, _)| option(p, "keda_namespace"))
+        .unwrap_or("keda")
+        .to_string()
+}
+
+/// Only KEDA's namespace may call the gRPC port (a call advances an
+/// object's controller); the HTTP port (probes, metrics) is open to the
+/// cluster, for Prometheus to scrape.
+fn network_policy(service: &str, namespace: &str, keda: &str) -> Value {
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": service, "namespace": namespace, "labels": labels(service)},
+        "spec": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": service}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": keda}}}],
+                    "ports": [{"port": "grpc", "protocol": "TCP"}],
+                },
+                {"ports": [{"port": "http", "protocol": "TCP"}]},
+            ],
+        },
+    })
 }
 
 fn labels(service: &str) -> Value {
@@ -226,6 +265,7 @@ fn list_of(
     port: u16,
     shards: u32,
     policies: &[(&Policy, &String)],
+    keda: &str,
 ) -> Value {
     let config = format!("{service}-engines");
     let data: serde_json::Map<String, Value> = policies
@@ -283,7 +323,11 @@ fn list_of(
             }],
         },
     });
-    json!({"apiVersion": "v1", "kind": "List", "items": [config_map, headless, stateful_set]})
+    json!({
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [config_map, headless, stateful_set, network_policy(service, namespace, keda)],
+    })
 }
 
 fn pod_spec(config: &str, port: u16, shards: u32) -> Value {

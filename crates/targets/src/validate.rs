@@ -38,13 +38,16 @@ fn schema_text(s: Schema) -> &'static str {
         Schema::ConfigMap => include_str!("../schemas/configmap-v1-k8s-1.36.strict.json"),
         Schema::Service => include_str!("../schemas/service-v1-k8s-1.36.strict.json"),
         Schema::StatefulSet => include_str!("../schemas/statefulset-apps-v1-k8s-1.36.strict.json"),
+        Schema::NetworkPolicy => {
+            include_str!("../schemas/networkpolicy-networking-v1-k8s-1.36.strict.json")
+        }
         Schema::List => {
             r#"{"type": "object", "required": ["apiVersion", "kind", "items"], "properties": {"apiVersion": {"const": "v1"}, "kind": {"const": "List"}, "items": {"type": "array"}}, "additionalProperties": false}"#
         }
     }
 }
 
-const ALL: [Schema; 16] = [
+const ALL: [Schema; 17] = [
     Schema::Hpa136,
     Schema::Hpa129,
     Schema::KedaScaledObject,
@@ -60,11 +63,12 @@ const ALL: [Schema; 16] = [
     Schema::ConfigMap,
     Schema::Service,
     Schema::StatefulSet,
+    Schema::NetworkPolicy,
     Schema::List,
 ];
 
 fn validator(s: Schema) -> &'static jsonschema::Validator {
-    static CACHE: [OnceLock<jsonschema::Validator>; 16] = [const { OnceLock::new() }; 16];
+    static CACHE: [OnceLock<jsonschema::Validator>; 17] = [const { OnceLock::new() }; 17];
     let i = ALL
         .iter()
         .position(|x| *x == s)
@@ -90,6 +94,7 @@ pub fn against(schema: Schema, value: &Value) -> Vec<String> {
                 Some("ConfigMap") => Schema::ConfigMap,
                 Some("Service") => Schema::Service,
                 Some("StatefulSet") => Schema::StatefulSet,
+                Some("NetworkPolicy") => Schema::NetworkPolicy,
                 other => {
                     errors.push(format!("/items/{i}: unexpected kind {other:?}"));
                     continue;
@@ -186,7 +191,8 @@ pub fn server_rules(schema: Schema, v: &Value) -> Vec<String> {
         | Schema::Engine
         | Schema::ConfigMap
         | Schema::Service
-        | Schema::StatefulSet => {}
+        | Schema::StatefulSet
+        | Schema::NetworkPolicy => {}
     }
     e
 }

@@ -72,7 +72,7 @@ fn scaled_object_and_manifests() {
 
 #[test]
 fn shards_name_each_objects_replica() {
-    let target = r#"target keda { scaler "scalepol-scaler-{shard}.scalepol-scaler.scalepol.svc:9090", scaler_shards 3 }"#;
+    let target = r#"target keda { scaler "scalepol-scaler-{shard}.scalepol-scaler.scalepol.svc:9090", scaler_shards 3, keda_namespace "autoscaling" }"#;
     let mut seen = std::collections::BTreeSet::new();
     let mut engines = Vec::new();
     let mut policies = Vec::new();
@@ -115,6 +115,9 @@ fn shards_name_each_objects_replica() {
         args.contains(&"--shards=3") && args.contains(&"--shard=hostname"),
         "{args:?}"
     );
+    // Only KEDA's namespace may call the gRPC port.
+    let from = &items[3]["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"];
+    assert_eq!(from["kubernetes.io/metadata.name"], "autoscaling");
 }
 
 #[test]

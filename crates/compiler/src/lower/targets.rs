@@ -56,6 +56,8 @@ const TARGET_OPTIONS: &[(TargetKind, &[(&str, Kind)])] = &[
             // External-scaler mode: `scalepol scaler` at this HOST:PORT decides.
             ("scaler", Kind::Text),
             ("scaler_shards", Kind::Count { min: 1 }),
+            // Where KEDA runs: only it may call the scaler (NetworkPolicy).
+            ("keda_namespace", Kind::Text),
         ],
     ),
     (
