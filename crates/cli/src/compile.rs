@@ -383,7 +383,8 @@ fn write_all(dir: &Path, outputs: &[Output], quiet: bool) -> u8 {
         return 2;
     }
     if !quiet {
-        println!("wrote {} files to {}", outputs.len(), dir.display());
+        let s = if outputs.len() == 1 { "" } else { "s" };
+        println!("wrote {} file{s} to {}", outputs.len(), dir.display());
     }
     0
 }
@@ -452,7 +453,18 @@ fn explain(p: &Policy) -> String {
                 .into_iter()
                 .filter(|(t, _)| applies(p, *t))
             {
-                let line = match capability::support(f, t) {
+                // In scaler mode the engine decides for KEDA.
+                let judged =
+                    if t == TargetKind::Keda && scalepol_targets::scaler::address(p).is_some() {
+                        TargetKind::Engine
+                    } else {
+                        t
+                    };
+                let line = match capability::support(f, judged) {
+                    Support::Native(_) if judged != t => {
+                        "native: decided by the engine in `scalepol scaler` (scaler mode)"
+                            .to_string()
+                    }
                     Support::Native(how) => format!("native: {how}"),
                     Support::Approx(what) => format!("approximated: {what}"),
                     Support::Unsupported => format!(

@@ -57,6 +57,21 @@ struct Controller {
     last: Option<(Instant, Decision)>,
 }
 
+impl Controller {
+    /// A controller seeing the pool for the first time, as a new HPA does:
+    /// at the pool's minimum, its scale-down window starting now.
+    fn fresh(engine: &Engine, pool: usize) -> Controller {
+        let spec = &engine.artifact().pools[pool];
+        Controller {
+            policy: engine.artifact().policy.clone(),
+            pool: spec.name.clone(),
+            replicas: spec.min,
+            state: State::new_controller(spec.min, now()),
+            last: None,
+        }
+    }
+}
+
 pub struct Scaler {
     pub config: Config,
     engines: RwLock<Arc<Engines>>,
@@ -220,13 +235,7 @@ impl Scaler {
                     obj.namespace, obj.name
                 ));
             }
-            Controller {
-                policy: engine.artifact().policy.clone(),
-                pool: spec.name.clone(),
-                replicas: spec.min,
-                state: State::new_controller(spec.min, now()),
-                last: None,
-            }
+            Controller::fresh(engine, pool)
         };
         let c = map.entry(key).or_insert_with(|| {
             let restored = match self.store.load(&obj.namespace, &obj.name) {
@@ -264,13 +273,7 @@ impl Scaler {
         let spec = &engine.artifact().pools[pool];
         if c.policy != engine.artifact().policy || c.pool != spec.name {
             // The trigger now names another policy or pool: a new controller.
-            *c = Controller {
-                policy: engine.artifact().policy.clone(),
-                pool: spec.name.clone(),
-                replicas: spec.min,
-                state: State::new_controller(spec.min, now()),
-                last: None,
-            };
+            *c = Controller::fresh(&engine, pool);
         }
         if let Some((at, d)) = &c.last {
             if at.elapsed() < self.config.reuse {
