@@ -460,15 +460,23 @@ fn bad_options_are_errors() {
 #[test]
 fn explain_shows_the_engine_deciding_for_keda() {
     let o = Command::new(env!("CARGO_BIN_EXE_scalepol"))
-        .args(["compile", "--explain", "policies/chat-llama3-exact.scalepol"])
+        .args([
+            "compile",
+            "--explain",
+            "policies/chat-llama3-exact.scalepol",
+        ])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
-    let keda: Vec<&str> = out.lines().filter(|l| l.contains("KEDA ScaledObject")).collect();
+    let keda: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("KEDA ScaledObject"))
+        .collect();
     assert!(!keda.is_empty(), "{out}");
     assert!(
-        keda.iter().all(|l| l.contains("decided by the engine in `scalepol scaler`")),
+        keda.iter()
+            .all(|l| l.contains("decided by the engine in `scalepol scaler`")),
         "{out}"
     );
 }
