@@ -6,7 +6,7 @@
 use crate::duration::positive_seconds;
 use crate::prometheus::{Access, Client};
 use scalepol_runtime::artifact::MetricSpec;
-use scalepol_scaler::{Config, MetricReader, Scaler, Shard};
+use scalepol_scaler::{Config, MetricReader, Scaler, Shard, Tls};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -55,6 +55,16 @@ pub struct Args {
     /// to back).
     #[arg(long, default_value = "2s", value_name = "DURATION")]
     pub reuse: String,
+    /// Serve gRPC over TLS with this PEM certificate chain (and `--tls-key`).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require callers to present a certificate signed by this PEM CA
+    /// (mutual TLS; KEDA sends the TriggerAuthentication's `tlsClientCert`).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     /// How often to look for changed engine artifacts.
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub reload: String,
@@ -124,8 +134,33 @@ fn config(a: &Args) -> Result<(Config, MetricReader), (u8, String)> {
         shard: shard(a).map_err(bad)?,
         reuse: Duration::from_secs_f64(reuse),
         reload: Duration::from_secs_f64(reload),
+        tls: tls(a).map_err(bad)?,
     };
     Ok((config, reader(a.prometheus.clone(), timeout, access)))
+}
+
+/// The TLS files, read (and refused) at start.
+fn tls(a: &Args) -> Result<Option<Tls>, String> {
+    let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let pem = |p: &PathBuf, what: &str| {
+        let bytes = read(p)?;
+        if !String::from_utf8_lossy(&bytes).contains("-----BEGIN ") {
+            return Err(format!("{}: not a PEM {what}", p.display()));
+        }
+        Ok(bytes)
+    };
+    let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key) else {
+        return Ok(None);
+    };
+    Ok(Some(Tls {
+        cert_pem: pem(cert, "certificate")?,
+        key_pem: pem(key, "private key")?,
+        client_ca_pem: a
+            .tls_client_ca
+            .as_ref()
+            .map(|c| pem(c, "CA certificate"))
+            .transpose()?,
+    }))
 }
 
 /// Reads a metric from Prometheus, as `scalepol run` does: one client per
@@ -164,8 +199,13 @@ fn serve(a: &Args, config: Config, reader: MetricReader) -> Result<(), (u8, Stri
     runtime.block_on(async {
         let grpc = scalepol_scaler::bind(a.listen).await.map_err(|e| (2, e))?;
         let http = scalepol_scaler::bind(a.http).await.map_err(|e| (2, e))?;
+        let security = match scaler.config.tls.as_ref().map(|t| t.client_ca_pem.is_some()) {
+            Some(true) => "mutual TLS",
+            Some(false) => "TLS",
+            None => "plain text",
+        };
         eprintln!(
-            "serving KEDA's external scaler on {} (health and metrics on {})",
+            "serving KEDA's external scaler on {} ({security}; health and metrics on {})",
             grpc.local_addr().map_or(a.listen, |x| x),
             http.local_addr().map_or(a.http, |x| x)
         );

@@ -439,7 +439,26 @@ fn bad_options_are_errors() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
+    let not_pem = dir.path().join("cert.txt");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let not_pem = not_pem.to_str().unwrap();
     for (args, says) in [
+        (
+            vec![
+                "--engines",
+                d,
+                "--tls-cert",
+                "/nonexistent/c",
+                "--tls-key",
+                "/nonexistent/k",
+            ],
+            "/nonexistent/c",
+        ),
+        (
+            vec!["--engines", d, "--tls-cert", not_pem, "--tls-key", not_pem],
+            "not a PEM certificate",
+        ),
+        (vec!["--engines", d, "--tls-cert", not_pem], "--tls-key"),
         (vec!["--engines", "/nonexistent/engines"], "cannot read"),
         (vec!["--engines", d, "--shards", "2"], "needs --shard"),
         (
@@ -479,4 +498,94 @@ fn explain_shows_the_engine_deciding_for_keda() {
             .all(|l| l.contains("decided by the engine in `scalepol scaler`")),
         "{out}"
     );
+}
+
+/// A CA, a server certificate for 127.0.0.1 and localhost, and a client
+/// certificate, as PEM files: (ca, server, server key, client, client key).
+fn mtls_files(dir: &Path) -> [PathBuf; 5] {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "scalepol test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, &ca_key);
+    let leaf = |names: Vec<String>| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    let server = leaf(vec!["localhost".into(), "127.0.0.1".into()]);
+    let client = leaf(vec!["keda-operator".into()]);
+    let files = [
+        ("ca.pem", ca.pem()),
+        ("server.pem", server.0),
+        ("server-key.pem", server.1),
+        ("client.pem", client.0),
+        ("client-key.pem", client.1),
+    ];
+    files.map(|(name, text)| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    })
+}
+
+/// `scaler_tls`: the scaler serves mutual TLS; KEDA's side (a client with
+/// the CA and its own certificate) is served, a client without a
+/// certificate or without TLS is not.
+#[test]
+fn mutual_tls_admits_only_clients_with_a_certificate() {
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+    let dir = tempfile::tempdir().unwrap();
+    let grpc = free_port();
+    let out = compile(dir.path(), free_port(), grpc);
+    let [ca, cert, key, client, client_key] = mtls_files(dir.path());
+    let arg = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let (cert, key, ca_arg) = (arg(&cert), arg(&key), arg(&ca));
+    let s = start_scaler(
+        &out,
+        &dir.path().join("state"),
+        grpc,
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--tls-client-ca",
+            &ca_arg,
+        ],
+    );
+    let read = |p: &PathBuf| std::fs::read(p).unwrap();
+    let obj = scaled_object(&out);
+    let rt = runtime();
+    let call = |tls: Option<ClientTlsConfig>| {
+        rt.block_on(async {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let mut endpoint =
+                Channel::from_shared(format!("{scheme}://127.0.0.1:{}", s.grpc)).unwrap();
+            if let Some(t) = tls {
+                endpoint = endpoint.tls_config(t).unwrap();
+            }
+            let channel = endpoint.connect().await.map_err(|e| e.to_string())?;
+            ExternalScalerClient::new(channel)
+                .get_metric_spec(obj.clone())
+                .await
+                .map(|r| r.into_inner().metric_specs[0].metric_name.clone())
+                .map_err(|e| e.to_string())
+        })
+    };
+    let trusting = || {
+        ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(read(&ca)))
+            .domain_name("localhost")
+    };
+    let with_cert = trusting().identity(Identity::from_pem(read(&client), read(&client_key)));
+    assert_eq!(call(Some(with_cert)).as_deref(), Ok("scalepol-main"));
+    assert!(call(Some(trusting())).is_err(), "no client certificate");
+    assert!(call(None).is_err(), "plain text");
 }

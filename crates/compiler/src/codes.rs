@@ -246,7 +246,7 @@ UNKNOWN_TARGET_OPTION = "SP0216" Error "unknown-target-option" "an option the ta
 "Target options by target: hpa: `kubernetes \"1.36\"`; keda: `polling DURATION`,
 keda: `auth \"SECRET\"` (a Secret whose `token` key holds a bearer token for
 Prometheus), `scaler \"HOST:PORT\"` and `scaler_shards N` (the engine as KEDA's external
-scaler, `scalepol scaler`), `keda_namespace \"NAME\"` (who may call it); kserve: `mode serverless|standard`, `autoscaler hpa|keda`; aws: `resource \"ID\"`,
+scaler, `scalepol scaler`), `keda_namespace \"NAME\"` (who may call it), `scaler_tls \"SECRET\"` (mutual TLS); kserve: `mode serverless|standard`, `autoscaler hpa|keda`; aws: `resource \"ID\"`,
 `role \"ARN\"`; vpa: `mode off|initial|recreate|auto`.";
 
 INVALID_NAME = "SP0217" Error "invalid-name" "a name is not a valid identifier"

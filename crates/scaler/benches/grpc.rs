@@ -44,6 +44,7 @@ fn bench(c: &mut Criterion) {
             shard: None,
             reuse: Duration::from_nanos(1),
             reload: Duration::from_secs(3600),
+            tls: None,
         };
         let scaler = Arc::new(Scaler::new(config, read).unwrap());
         let (port, stop) = rt.block_on(async {

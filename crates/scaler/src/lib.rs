@@ -21,7 +21,7 @@ pub mod proto {
     tonic::include_proto!("externalscaler");
 }
 
-pub use service::{Config, MetricReader, Scaler, Shard};
+pub use service::{Config, MetricReader, Scaler, Shard, Tls};
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -55,13 +55,22 @@ pub async fn serve(
     let service = proto::external_scaler_server::ExternalScalerServer::new(service::Service(
         Arc::clone(&scaler),
     ));
-    let grpc_task = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming_shutdown(incoming, async move {
-                let _ = rx.wait_for(|s| *s).await;
-            }),
-    );
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &scaler.config.tls {
+        let mut cfg = tonic::transport::ServerTlsConfig::new().identity(
+            tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem),
+        );
+        if let Some(ca) = &tls.client_ca_pem {
+            cfg = cfg.client_ca_root(tonic::transport::Certificate::from_pem(ca));
+        }
+        builder = builder.tls_config(cfg).map_err(|e| format!("TLS: {e}"))?;
+    }
+    let grpc_task = tokio::spawn(builder.add_service(service).serve_with_incoming_shutdown(
+        incoming,
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        },
+    ));
     shutdown.await;
     scaler.set_ready(false);
     let _ = stop_tx.send(true);

@@ -44,6 +44,17 @@ pub struct Config {
     pub reuse: Duration,
     /// How often the engines directory is read again.
     pub reload: Duration,
+    /// Serve gRPC over TLS (PEM certificate chain and key); with a client
+    /// CA, callers must present a certificate it signed (mutual TLS, as
+    /// KEDA does with a TriggerAuthentication's `tlsClientCert`).
+    pub tls: Option<Tls>,
+}
+
+#[derive(Clone)]
+pub struct Tls {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    pub client_ca_pem: Option<Vec<u8>>,
 }
 
 type Shared = Arc<tokio::sync::Mutex<Controller>>;

@@ -573,6 +573,9 @@ fn emit_external(
     let name = common::object_name(p, pool);
     let mut metadata = common::pool_meta(p, pool, name.clone());
     metadata.annotations = annotation_map(p);
+    // `scaler_tls "SECRET"`: KEDA dials with the Secret's client
+    // certificate and checks the scaler's against its CA.
+    let tls = option(p, "scaler_tls");
     let so = ScaledObject {
         api_version: "keda.sh/v1alpha1",
         kind: "ScaledObject",
@@ -602,7 +605,9 @@ fn emit_external(
                 // A target of 1 per replica: the HPA's count is the value.
                 metric_type: Some("AverageValue"),
                 metadata: crate::scaler::trigger_metadata(p, pool, addr, &name),
-                authentication_ref: None,
+                authentication_ref: tls.as_ref().map(|_| AuthRef {
+                    name: format!("{name}-scaler-tls"),
+                }),
             }],
         },
     };
@@ -612,6 +617,34 @@ fn emit_external(
         Format::Yaml,
         &so,
     ));
+    if let Some(secret) = tls {
+        let refs = [
+            ("caCert", "ca.crt"),
+            ("tlsClientCert", "tls.crt"),
+            ("tlsClientKey", "tls.key"),
+        ];
+        let ta = TriggerAuthentication {
+            api_version: "keda.sh/v1alpha1",
+            kind: "TriggerAuthentication",
+            metadata: meta(p, format!("{name}-scaler-tls")),
+            spec: AuthSpec {
+                secret_target_ref: refs
+                    .into_iter()
+                    .map(|(parameter, key)| SecretRef {
+                        parameter,
+                        name: secret.clone(),
+                        key,
+                    })
+                    .collect(),
+            },
+        };
+        out.push(Document::new(
+            format!("{name}.keda-scaler-tls.yaml"),
+            Schema::KedaTriggerAuthentication,
+            Format::Yaml,
+            &ta,
+        ));
+    }
     if let Some(patch) = common::drain_patch(p, pool, opts) {
         out.push(Document::unvalidated(
             format!("{name}.drain-patch.yaml"),

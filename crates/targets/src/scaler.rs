@@ -199,18 +199,29 @@ pub fn manifests(engines: &[(&Policy, String)]) -> (Vec<Document>, Vec<String>) 
             ));
             continue;
         };
+        let tls = list
+            .iter()
+            .filter(|(p, _)| option(p, "scaler_tls").is_some())
+            .count();
+        if tls > 0 && tls < list.len() {
+            notes.push(format!(
+                "the scaler at `{}` serves TLS since some of its policies set `scaler_tls`; those that do not cannot reach it",
+                addr.template
+            ));
+        }
+        let shape = Shape {
+            service: &service,
+            namespace: &namespace,
+            port,
+            shards: addr.shards,
+            keda: keda_namespace(&list),
+            tls: tls > 0,
+        };
         docs.push(
             Document::json(
                 format!("{service}.scaler.yaml"),
                 Schema::List,
-                list_of(
-                    &service,
-                    &namespace,
-                    port,
-                    addr.shards,
-                    &list,
-                    &keda_namespace(&list),
-                ),
+                list_of(&shape, &list),
             )
             .in_yaml(),
         );
@@ -258,15 +269,21 @@ fn labels(service: &str) -> Value {
     })
 }
 
-/// A `v1` List: one file `kubectl apply -f` takes whole.
-fn list_of(
-    service: &str,
-    namespace: &str,
+/// What the scaler's objects are made from.
+struct Shape<'a> {
+    service: &'a str,
+    namespace: &'a str,
     port: u16,
     shards: u32,
-    policies: &[(&Policy, &String)],
-    keda: &str,
-) -> Value {
+    /// KEDA's namespace, the only one allowed to call.
+    keda: String,
+    /// Serve mutual TLS with the Secret `SERVICE-tls`.
+    tls: bool,
+}
+
+/// A `v1` List: one file `kubectl apply -f` takes whole.
+fn list_of(s: &Shape, policies: &[(&Policy, &String)]) -> Value {
+    let (service, namespace, port, shards) = (s.service, s.namespace, s.port, s.shards);
     let config = format!("{service}-engines");
     let data: serde_json::Map<String, Value> = policies
         .iter()
@@ -312,7 +329,7 @@ fn list_of(
                         "prometheus.io/port": "8080",
                     },
                 },
-                "spec": pod_spec(&config, port, shards),
+                "spec": pod_spec(&config, s),
             },
             "volumeClaimTemplates": [{
                 "metadata": {"name": "state"},
@@ -326,11 +343,12 @@ fn list_of(
     json!({
         "apiVersion": "v1",
         "kind": "List",
-        "items": [config_map, headless, stateful_set, network_policy(service, namespace, keda)],
+        "items": [config_map, headless, stateful_set, network_policy(service, namespace, &s.keda)],
     })
 }
 
-fn pod_spec(config: &str, port: u16, shards: u32) -> Value {
+fn pod_spec(config: &str, s: &Shape) -> Value {
+    let (port, shards) = (s.port, s.shards);
     let mut args = vec![
         "scaler".to_string(),
         "--engines=/etc/scalepol/engines".into(),
@@ -341,6 +359,21 @@ fn pod_spec(config: &str, port: u16, shards: u32) -> Value {
     if shards > 1 {
         args.push(format!("--shards={shards}"));
         args.push("--shard=hostname".into());
+    }
+    let mut mounts = vec![
+        json!({"name": "engines", "mountPath": "/etc/scalepol/engines", "readOnly": true}),
+        json!({"name": "state", "mountPath": "/var/lib/scalepol"}),
+    ];
+    let mut volumes = vec![json!({"name": "engines", "configMap": {"name": config}})];
+    if s.tls {
+        // The server certificate for the pods' names and the CA that signed
+        // KEDA's client certificate, as cert-manager writes a Secret.
+        args.push("--tls-cert=/etc/scalepol/tls/tls.crt".into());
+        args.push("--tls-key=/etc/scalepol/tls/tls.key".into());
+        args.push("--tls-client-ca=/etc/scalepol/tls/ca.crt".into());
+        mounts.push(json!({"name": "tls", "mountPath": "/etc/scalepol/tls", "readOnly": true}));
+        volumes
+            .push(json!({"name": "tls", "secret": {"secretName": format!("{}-tls", s.service)}}));
     }
     // Each metric names its own Prometheus server in the artifact: no
     // --prometheus override here.
@@ -369,12 +402,9 @@ fn pod_spec(config: &str, port: u16, shards: u32) -> Value {
                 "readOnlyRootFilesystem": true,
                 "capabilities": {"drop": ["ALL"]},
             },
-            "volumeMounts": [
-                {"name": "engines", "mountPath": "/etc/scalepol/engines", "readOnly": true},
-                {"name": "state", "mountPath": "/var/lib/scalepol"},
-            ],
+            "volumeMounts": mounts,
         }],
-        "volumes": [{"name": "engines", "configMap": {"name": config}}],
+        "volumes": volumes,
     })
 }
 

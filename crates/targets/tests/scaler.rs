@@ -191,3 +191,64 @@ fn addresses_and_metrics_the_scaler_cannot_serve_are_refused() {
         .iter()
         .any(|d| d.message.contains("no per-HPA tolerance")));
 }
+
+#[test]
+fn scaler_tls_authenticates_keda_and_serves_tls() {
+    let p = policy(
+        "secure",
+        r#"target keda { scaler "scalepol-scaler.scalepol.svc:9090", scaler_tls "keda-scaler-client" }"#,
+        "queue per replica target 4",
+    );
+    let out = compile(&p, TargetKind::Keda, &Options::default());
+    assert!(!out.has_errors(), "{:#?}", out.diagnostics);
+    for d in &out.documents {
+        validate::check(d).unwrap();
+    }
+    let so = &out.documents[0].body;
+    assert_eq!(
+        so["spec"]["triggers"][0]["authenticationRef"]["name"],
+        "secure-scaler-tls"
+    );
+    let auth = out
+        .documents
+        .iter()
+        .find(|d| d.file_name == "secure.keda-scaler-tls.yaml")
+        .unwrap();
+    let refs: Vec<(&str, &str, &str)> = auth.body["spec"]["secretTargetRef"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["parameter"].as_str().unwrap(),
+                r["name"].as_str().unwrap(),
+                r["key"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            ("caCert", "keda-scaler-client", "ca.crt"),
+            ("tlsClientCert", "keda-scaler-client", "tls.crt"),
+            ("tlsClientKey", "keda-scaler-client", "tls.key"),
+        ]
+    );
+    let artifact = out
+        .documents
+        .iter()
+        .find(|d| d.file_name == "secure.engine.json")
+        .unwrap();
+    let (docs, _) = scaler::manifests(&[(&p, scalepol_targets::render(artifact, "", ""))]);
+    validate::check(&docs[0]).unwrap();
+    let pod = &docs[0].body["items"][2]["spec"]["template"]["spec"];
+    let args = pod["containers"][0]["args"].to_string();
+    assert!(
+        args.contains("--tls-client-ca=/etc/scalepol/tls/ca.crt"),
+        "{args}"
+    );
+    assert_eq!(
+        pod["volumes"][1]["secret"]["secretName"],
+        "scalepol-scaler-tls"
+    );
+}

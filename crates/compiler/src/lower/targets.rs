@@ -58,6 +58,9 @@ const TARGET_OPTIONS: &[(TargetKind, &[(&str, Kind)])] = &[
             ("scaler_shards", Kind::Count { min: 1 }),
             // Where KEDA runs: only it may call the scaler (NetworkPolicy).
             ("keda_namespace", Kind::Text),
+            // Mutual TLS: a Secret with KEDA's client certificate (`tls.crt`,
+            // `tls.key`) and the CA (`ca.crt`), as cert-manager writes it.
+            ("scaler_tls", Kind::Text),
         ],
     ),
     (
