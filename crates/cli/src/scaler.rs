@@ -199,7 +199,12 @@ fn serve(a: &Args, config: Config, reader: MetricReader) -> Result<(), (u8, Stri
     runtime.block_on(async {
         let grpc = scalepol_scaler::bind(a.listen).await.map_err(|e| (2, e))?;
         let http = scalepol_scaler::bind(a.http).await.map_err(|e| (2, e))?;
-        let security = match scaler.config.tls.as_ref().map(|t| t.client_ca_pem.is_some()) {
+        let security = match scaler
+            .config
+            .tls
+            .as_ref()
+            .map(|t| t.client_ca_pem.is_some())
+        {
             Some(true) => "mutual TLS",
             Some(false) => "TLS",
             None => "plain text",
