@@ -93,12 +93,7 @@ fn load(a: &Args) -> Result<(Engine, usize), (u8, String)> {
         Some(n) => engine
             .pool_index(n)
             .ok_or_else(|| (2, format!("{name} has no pool `{n}`")))?,
-        None => engine
-            .artifact()
-            .pools
-            .iter()
-            .position(|p| !p.targets.is_empty())
-            .unwrap_or(0),
+        None => engine.artifact().default_pool(),
     };
     Ok((engine, pool))
 }

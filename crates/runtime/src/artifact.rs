@@ -22,6 +22,15 @@ pub struct Artifact {
 }
 
 impl Artifact {
+    /// The pool a controller decides for when none is named: the first
+    /// that scales (a fixed-size pool has nothing to decide), else the first.
+    pub fn default_pool(&self) -> usize {
+        self.pools
+            .iter()
+            .position(|p| !p.targets.is_empty())
+            .unwrap_or(0)
+    }
+
     /// The metrics a live controller must read to decide for pool `pool`:
     /// those its targets scale on, those its formulas read, and those the
     /// rules that apply to it read. Expressions are matched by identifier,

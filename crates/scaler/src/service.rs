@@ -209,12 +209,7 @@ impl Scaler {
             Some(name) => engine.pool_index(name).ok_or_else(|| {
                 Status::not_found(format!("policy `{policy}` has no pool `{name}`"))
             })?,
-            None => engine
-                .artifact()
-                .pools
-                .iter()
-                .position(|p| !p.targets.is_empty())
-                .unwrap_or(0),
+            None => engine.artifact().default_pool(),
         };
         if engine.artifact().pools.get(pool).is_none() {
             return Err(Status::not_found(format!("policy `{policy}` has no pool")));

@@ -523,32 +523,15 @@ pub fn emit(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
         &so,
     ));
     if let Some((auth_name, secret)) = auth {
-        let ta = TriggerAuthentication {
-            api_version: "keda.sh/v1alpha1",
-            kind: "TriggerAuthentication",
-            metadata: meta(p, auth_name),
-            spec: AuthSpec {
-                secret_target_ref: vec![SecretRef {
-                    parameter: "bearerToken",
-                    name: secret,
-                    key: "token",
-                }],
-            },
-        };
-        out.push(Document::new(
+        out.push(trigger_authentication(
+            p,
+            &auth_name,
             format!("{name}.keda-auth.yaml"),
-            Schema::KedaTriggerAuthentication,
-            Format::Yaml,
-            &ta,
+            &secret,
+            &[("bearerToken", "token")],
         ));
     }
-    if let Some(patch) = common::drain_patch(p, pool, opts) {
-        out.push(Document::unvalidated(
-            format!("{name}.drain-patch.yaml"),
-            Format::Yaml,
-            patch,
-        ));
-    }
+    push_drain_patch(p, pool, opts, out);
 }
 
 /// External-scaler mode (crates/targets/src/scaler.rs): one `external`
@@ -618,36 +601,58 @@ fn emit_external(
         &so,
     ));
     if let Some(secret) = tls {
-        let refs = [
-            ("caCert", "ca.crt"),
-            ("tlsClientCert", "tls.crt"),
-            ("tlsClientKey", "tls.key"),
-        ];
-        let ta = TriggerAuthentication {
-            api_version: "keda.sh/v1alpha1",
-            kind: "TriggerAuthentication",
-            metadata: meta(p, format!("{name}-scaler-tls")),
-            spec: AuthSpec {
-                secret_target_ref: refs
-                    .into_iter()
-                    .map(|(parameter, key)| SecretRef {
-                        parameter,
-                        name: secret.clone(),
-                        key,
-                    })
-                    .collect(),
-            },
-        };
-        out.push(Document::new(
+        out.push(trigger_authentication(
+            p,
+            &format!("{name}-scaler-tls"),
             format!("{name}.keda-scaler-tls.yaml"),
-            Schema::KedaTriggerAuthentication,
-            Format::Yaml,
-            &ta,
+            &secret,
+            &[
+                ("caCert", "ca.crt"),
+                ("tlsClientCert", "tls.crt"),
+                ("tlsClientKey", "tls.key"),
+            ],
         ));
     }
+    push_drain_patch(p, pool, opts, out);
+}
+
+/// A TriggerAuthentication `name` reading each (KEDA parameter, key) of
+/// the Secret `secret`: a reference by name and key, never the value.
+fn trigger_authentication(
+    p: &Policy,
+    name: &str,
+    file_name: String,
+    secret: &str,
+    refs: &[(&'static str, &'static str)],
+) -> Document {
+    let ta = TriggerAuthentication {
+        api_version: "keda.sh/v1alpha1",
+        kind: "TriggerAuthentication",
+        metadata: meta(p, name.to_string()),
+        spec: AuthSpec {
+            secret_target_ref: refs
+                .iter()
+                .map(|&(parameter, key)| SecretRef {
+                    parameter,
+                    name: secret.to_string(),
+                    key,
+                })
+                .collect(),
+        },
+    };
+    Document::new(
+        file_name,
+        Schema::KedaTriggerAuthentication,
+        Format::Yaml,
+        &ta,
+    )
+}
+
+/// The drain patch beside the ScaledObject, in either mode.
+fn push_drain_patch(p: &Policy, pool: &Pool, opts: &Options, out: &mut Emitted) {
     if let Some(patch) = common::drain_patch(p, pool, opts) {
         out.push(Document::unvalidated(
-            format!("{name}.drain-patch.yaml"),
+            format!("{}.drain-patch.yaml", common::object_name(p, pool)),
             Format::Yaml,
             patch,
         ));
